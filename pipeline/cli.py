@@ -1,0 +1,129 @@
+"""The ``scinet`` command line.  Thin: each command resolves its inputs and makes one call.
+
+Heavy libraries (TensorFlow/Keras, pyoperon, matplotlib) are imported inside the
+stages, so ``scinet --help`` and ``scinet systems`` answer at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from pipeline.errors import ScinetError
+
+STAGE_HELP = {
+    "simulate": "Simulate observation series and ground truth (observations.parquet).",
+    "train": "Train the beta-VAE SciNet (model.keras, history.json).",
+    "export": "Export latent means, log-sigmas, inputs and ground truth (latents.parquet).",
+    "regress": "Symbolic regression of every latent (equations.parquet).",
+    "verify": "Check the known laws against the discovered equations (verification.json).",
+    "report": "Write report.md, equations.tex and figures.",
+}
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _context(system_name: str, run_dir: Path | None, config_file: Path | None, overrides: tuple[str, ...], seed: int | None):
+    from pipeline.config import load_config
+    from pipeline.orchestrate import StageContext
+    from pipeline.registry import get_system
+
+    system = get_system(system_name)
+    config = load_config(config_file, overrides, seed=seed)
+    return StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
+
+
+def common_options(func):
+    func = click.option("--force", is_flag=True, help="Redo the stage(s) even if inputs and settings are unchanged.")(func)
+    func = click.option("--seed", type=int, default=None, help="Random seed (default 0, or the config file's).")(func)
+    func = click.option(
+        "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set train.beta=1e-4 (repeatable)."
+    )(func)
+    func = click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TOML configuration file."
+    )(func)
+    func = click.option(
+        "--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run directory [default: data/runs/SYSTEM]."
+    )(func)
+    func = click.option("-v", "--verbose", is_flag=True, help="More log output.")(func)
+    return click.argument("system")(func)
+
+
+def _fail(exc: ScinetError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="scinet")
+def main() -> None:
+    """SciNet: from what a network learned about a physical system to equations a physicist can check.
+
+    `scinet run copernicus` runs every stage; `scinet STAGE SYSTEM` runs one.
+    """
+
+
+@main.command()
+def systems() -> None:
+    """List the physical systems."""
+    from pipeline.registry import available_systems
+
+    for name, system in available_systems().items():
+        click.echo(f"{name:14s} {system.description}")
+
+
+@main.command()
+@common_options
+def run(system, run_dir, config_file, overrides, seed, force, verbose) -> None:
+    """Run all stages for SYSTEM (each skipped when up to date)."""
+    _setup_logging(verbose)
+    try:
+        from pipeline.orchestrate import run_all
+
+        ctx = _context(system, run_dir, config_file, overrides, seed)
+        result = run_all(ctx, force=force)
+    except ScinetError as exc:
+        raise _fail(exc) from exc
+    ran = [k for k, v in result.items() if v == "ran"]
+    if ran:
+        click.echo(f"Ran {', '.join(ran)}; results in {ctx.run_dir}")
+        _echo_verdicts(ctx.run_dir)
+    else:
+        click.echo(f"Nothing to do: every stage is up to date in {ctx.run_dir} (use --force to redo).")
+
+
+def _echo_verdicts(run_dir: Path) -> None:
+    import json
+
+    path = run_dir / "verification.json"
+    if path.exists():
+        for law in json.loads(path.read_text()).get("laws", []):
+            click.echo(f"  {law['verdict']:>15s}  {law['name']}")
+
+
+def _make_stage_command(name: str) -> None:
+    @common_options
+    def command(system, run_dir, config_file, overrides, seed, force, verbose) -> None:
+        _setup_logging(verbose)
+        try:
+            from pipeline.orchestrate import run_stage
+
+            ctx = _context(system, run_dir, config_file, overrides, seed)
+            status = run_stage(ctx, name, force=force)
+        except ScinetError as exc:
+            raise _fail(exc) from exc
+        click.echo(f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})")
+        if name == "verify" and status == "ran":
+            _echo_verdicts(ctx.run_dir)
+
+    command.__doc__ = STAGE_HELP[name]
+    main.command(name=name)(command)
+
+
+for _name in STAGE_HELP:
+    _make_stage_command(_name)

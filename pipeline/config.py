@@ -1,0 +1,229 @@
+"""Run configuration: typed dataclasses, loaded from TOML and ``--set`` overrides.
+
+A configuration file has one table per stage, e.g.::
+
+    seed = 1
+    [train]
+    epochs = [40, 40, 140]
+    [regress]
+    time_budget = 10.0
+
+Every key is checked against the dataclasses below; a misspelt key is an error
+that names the near miss.  The resolved configuration is written into the run
+directory's manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+
+@dataclass
+class SimulateConfig:
+    n_series: int = 2000
+    """number of independent observation series (random initial state each)"""
+    series_length: int = 50
+    """observations per series"""
+    test_fraction: float = 0.2
+    """fraction of series held out from training"""
+
+
+@dataclass
+class TrainConfig:
+    curriculum: list[int] = field(default_factory=lambda: [5, 20, 50])
+    """series lengths trained on, in order (short series first); the last is the prediction horizon"""
+    epochs: list[int] = field(default_factory=lambda: [40, 40, 140])
+    """epochs per curriculum phase"""
+    learning_rate: float = 3e-3
+    """Adam learning rate; the last phase decays it by a cosine schedule to 5 %"""
+    batch_size: int = 64
+    beta: float = 1e-4
+    """weight of the KL term"""
+    encoder_units: list[int] = field(default_factory=lambda: [64, 64])
+    decoder: str = "linear"
+    """'linear' (observed directions as linear combinations of latent phasors) or 'mlp'"""
+    decoder_units: list[int] = field(default_factory=lambda: [64, 64])
+    """hidden layers of the 'mlp' decoder"""
+
+
+@dataclass
+class ExportConfig:
+    batch_size: int = 4096
+
+
+@dataclass
+class RegressConfig:
+    backend: str = "operon"
+    """'operon' (default, embedded) or 'pysr' (needs Julia)"""
+    time_budget: float = 8.0
+    """seconds of search per target, variable set and target transform"""
+    n_rows: int = 1500
+    """rows sampled from the training split for the search"""
+    max_length: int = 20
+    """largest expression (tree nodes) the engine may build"""
+    operators: str = "add,sub,mul,div,sin,cos,asin,exp,log,sqrt"
+    threads: int = 0
+    """engine threads; 0 = all cores"""
+
+
+@dataclass
+class VerifyConfig:
+    n_fresh: int = 400
+    """fresh series simulated for the numerical checks"""
+    circular_correlation: float = 0.999
+    """threshold on |mean exp(i (z - s phi))| for 'the same angle'"""
+    constant_rtol: float = 0.01
+    """relative error allowed on constants whose true value physics fixes"""
+    digits: int = 3
+    """significant digits kept when comparing expressions symbolically"""
+
+
+@dataclass
+class ReportConfig:
+    dpi: int = 150
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    simulate: SimulateConfig = field(default_factory=SimulateConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    regress: RegressConfig = field(default_factory=RegressConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        t = self.train
+        if len(t.curriculum) != len(t.epochs) or not t.curriculum:
+            raise ConfigError(
+                f"`train.curriculum` and `train.epochs` must be non-empty lists of equal length. "
+                f"Received: curriculum={t.curriculum}, epochs={t.epochs}. Give one epoch count per series length."
+            )
+        if max(t.curriculum) > self.simulate.series_length:
+            raise ConfigError(
+                f"`train.curriculum` asks for series of {max(t.curriculum)} steps but `simulate.series_length` is "
+                f"{self.simulate.series_length}. Lower the curriculum or raise simulate.series_length."
+            )
+        if t.decoder not in ("linear", "mlp"):
+            raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
+        if self.regress.backend not in ("operon", "pysr"):
+            raise ConfigError(f"`regress.backend` must be 'operon' or 'pysr'. Received: {self.regress.backend!r}.")
+        if not 0 < self.simulate.test_fraction < 1:
+            raise ConfigError(f"`simulate.test_fraction` must lie in (0, 1). Received: {self.simulate.test_fraction}.")
+        for name, value in (("simulate.n_series", self.simulate.n_series), ("simulate.series_length", self.simulate.series_length)):
+            if value < 2:
+                raise ConfigError(f"`{name}` must be at least 2. Received: {value}.")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if not isinstance(value, list):
+            raise ConfigError(f"`{key}` expects a list, e.g. {key}=[1, 2]. Received: {value!r}.")
+        return [_coerce(f"{key}[]", v, item) for v in value]
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if annotation is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if annotation is str and isinstance(value, str):
+        return value
+    if annotation is bool and isinstance(value, bool):
+        return value
+    raise ConfigError(f"`{key}` expects a value of type {annotation.__name__}. Received: {value!r}.")
+
+
+def _unknown(key: str, known: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"Unknown configuration key {key!r}.{hint} Known keys: {', '.join(known)}.")
+
+
+def _known_keys() -> list[str]:
+    keys = []
+    for name, annotation in _field_types(Config).items():
+        if dataclasses.is_dataclass(annotation):
+            keys += [f"{name}.{k}" for k in _field_types(annotation)]
+        else:
+            keys.append(name)
+    return keys
+
+
+def apply(config: Config, key: str, value: Any) -> None:
+    """Set dotted ``key`` (e.g. ``train.beta``) to ``value`` after checking the key and type."""
+    parts = key.split(".")
+    target: Any = config
+    for i, part in enumerate(parts):
+        types_ = _field_types(type(target))
+        if part not in types_:
+            raise _unknown(key, _known_keys())
+        if i == len(parts) - 1:
+            if dataclasses.is_dataclass(types_[part]):
+                raise ConfigError(f"`{key}` is a section; set one of its keys, e.g. {key}.{next(iter(_field_types(types_[part])))}=...")
+            setattr(target, part, _coerce(key, value, types_[part]))
+        else:
+            target = getattr(target, part)
+            if not dataclasses.is_dataclass(target):
+                raise _unknown(key, _known_keys())
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items = []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            items += _flatten(v, f"{prefix}{k}.")
+        else:
+            items.append((f"{prefix}{k}", v))
+    return items
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` with a TOML value (bare words are strings): ``train.epochs=[10, 10, 20]``."""
+    if "=" not in text:
+        raise ConfigError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. --set train.beta=1e-4.")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), *, seed: int | None = None) -> Config:
+    """Defaults, then the TOML file, then ``--set`` overrides, then ``--seed``."""
+    config = Config()
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"Configuration file {str(path)!r} does not exist. Check the --config path.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Configuration file {str(path)!r} is not valid TOML: {exc}. Fix the file and run again.") from exc
+        for key, value in _flatten(data):
+            apply(config, key, value)
+    for text in overrides:
+        apply(config, *parse_override(text))
+    if seed is not None:
+        config.seed = seed
+    config.validate()
+    return config

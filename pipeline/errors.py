@@ -1,0 +1,27 @@
+"""One exception base for the project; every message says what to do."""
+
+from __future__ import annotations
+
+
+class ScinetError(Exception):
+    """Base of every error the pipeline reports to a user."""
+
+
+class ConfigError(ScinetError):
+    """A configuration file or ``--set`` override is invalid."""
+
+
+class ArtifactError(ScinetError):
+    """An artifact in the run directory is missing, corrupt or from another run/system."""
+
+
+class MissingInputError(ArtifactError):
+    """A stage was run before the stage that produces its input."""
+
+
+class TrainingError(ScinetError):
+    """Training diverged (NaN loss) or could not start."""
+
+
+class BackendError(ScinetError):
+    """A symbolic-regression backend is unavailable."""

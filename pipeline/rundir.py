@@ -1,0 +1,123 @@
+"""The run directory: atomic writes, checked Parquet I/O, JSON, hashes."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import ArtifactError, MissingInputError
+
+META_KEY = b"scinet"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); rename it onto ``path`` on success.
+
+    On failure the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_json(path: Path, *, producer: str) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"{path} does not exist. Run `scinet {producer}` first.")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}). Re-create it with `scinet {producer} --force`.") from exc
+
+
+def write_parquet(path: Path, frame: pd.DataFrame, metadata: Mapping[str, Any]) -> None:
+    """Write ``frame`` with project metadata (JSON under the ``scinet`` key of the schema)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    existing = table.schema.metadata or {}
+    table = table.replace_schema_metadata({**existing, META_KEY: json.dumps(dict(metadata), default=_json_default).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_parquet(
+    path: Path,
+    *,
+    producer: str,
+    kind: str,
+    system: str,
+    columns: list[str] | tuple[str, ...] = (),
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a Parquet artifact and check it is ours: right kind, right system, expected columns."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"{path} does not exist. Run `scinet {producer} {system}` first.")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ArtifactError(
+            f"{path} is not a readable Parquet file ({exc}). Re-create it with `scinet {producer} {system} --force`."
+        ) from exc
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    try:
+        meta = json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("kind") != kind:
+        raise ArtifactError(
+            f"{path} was not written by `scinet {producer}` (no '{kind}' metadata). It may come from another tool; "
+            f"re-create it with `scinet {producer} {system} --force`."
+        )
+    if meta.get("system") != system:
+        raise ArtifactError(
+            f"{path} belongs to system {meta.get('system')!r}, not {system!r}. Use a different --run-dir for each system."
+        )
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise ArtifactError(f"{path} lacks columns {missing}. Re-create it with `scinet {producer} {system} --force`.")
+    return table.to_pandas(), meta
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
