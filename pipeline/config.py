@@ -64,7 +64,7 @@ class ExportConfig:
 class RegressConfig:
     backend: str = "operon"
     """'operon' (default, embedded) or 'pysr' (needs Julia)"""
-    time_budget: float = 8.0
+    time_budget: float = 5.0
     """seconds of search per target, variable set and target transform"""
     n_rows: int = 1500
     """rows sampled from the training split for the search"""

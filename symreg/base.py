@@ -1,0 +1,98 @@
+"""Engine-independent parts of symbolic regression: fronts, scores, model selection.
+
+A front is a table in the schema of PySR's ``equations_`` (``complexity``,
+``loss``, ``score``, ``equation``, ``sympy_format``) plus ``latex`` and
+``selected``.  ``complexity`` counts the nodes of the SymPy expression tree,
+``loss`` is the mean squared error on held-out rows (for angles, of the
+difference wrapped to (-pi, pi]), ``score`` is PySR's
+``-d log(loss) / d complexity`` between neighbours on the front, and the selected
+equation follows PySR's ``"best"`` rule: the highest score among the equations
+whose loss is at most 1.5 times the lowest loss (or at most the target's noise variance,
+where one is given).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+FRONT_COLUMNS = ["complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
+LOSS_FLOOR = 1e-30
+
+
+def complexity(expr: sp.Expr) -> int:
+    """Number of nodes in the expression tree (every symbol, number and operation counts 1)."""
+    return sum(1 for _ in sp.preorder_traversal(expr))
+
+
+def round_floats(expr: sp.Expr, digits: int = 6) -> sp.Expr:
+    """Round every floating-point constant to ``digits`` significant digits."""
+    repl = {f: sp.Float(float(f"{float(f):.{digits}g}"), 15) for f in expr.atoms(sp.Float)}
+    return expr.xreplace(repl)
+
+
+def evaluate(expr: sp.Expr, variables: Sequence[sp.Symbol], X: np.ndarray) -> np.ndarray:
+    """Evaluate ``expr`` on the columns of ``X`` (NaN where undefined)."""
+    func = sp.lambdify(list(variables), expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        out = func(*[X[:, i] for i in range(X.shape[1])])
+    out = np.asarray(out, dtype=complex) * np.ones(len(X))
+    return np.where(np.abs(out.imag) > 1e-9, np.nan, out.real)
+
+
+def wrap(angle: np.ndarray) -> np.ndarray:
+    return np.angle(np.exp(1j * angle))
+
+
+def loss(pred: np.ndarray, y: np.ndarray, *, circular: bool) -> float:
+    """Mean squared error (of the wrapped difference for angles); inf where the prediction is undefined."""
+    if not np.isfinite(pred).all():
+        return math.inf
+    diff = wrap(pred - y) if circular else pred - y
+    return float(np.mean(diff**2))
+
+
+def pareto_front(candidates: pd.DataFrame, *, noise_variance: float = 0.0) -> pd.DataFrame:
+    """Keep, for increasing complexity, only equations that lower the loss; add score and selection."""
+    finite = candidates[np.isfinite(candidates["loss"])].sort_values(["complexity", "loss"])
+    rows, best = [], math.inf
+    for _, row in finite.iterrows():
+        if row["loss"] < best * (1 - 1e-9):
+            rows.append(row)
+            best = row["loss"]
+    front = pd.DataFrame(rows).reset_index(drop=True) if rows else finite.iloc[:0].copy()
+    if front.empty:
+        front["score"] = pd.Series(dtype=float)
+        front["selected"] = pd.Series(dtype=bool)
+        return front
+    logl = np.log(np.maximum(front["loss"].to_numpy(dtype=float), LOSS_FLOOR))
+    cx = front["complexity"].to_numpy(dtype=float)
+    score = np.zeros(len(front))
+    score[1:] = -np.diff(logl) / np.maximum(np.diff(cx), 1.0)
+    front["score"] = score
+    front["selected"] = False
+    front.loc[select_best(front, noise_variance=noise_variance), "selected"] = True
+    return front
+
+
+def select_best(front: pd.DataFrame, *, noise_variance: float = 0.0) -> int:
+    """PySR's 'best': highest score among equations with loss <= 1.5 x the lowest loss.
+
+    ``noise_variance`` (for a latent: the mean posterior variance sigma^2 the network
+    itself gives it) widens the eligible set: fitting a target more closely than its
+    own noise earns an equation nothing.
+    """
+    threshold = max(1.5 * max(front["loss"].min(), LOSS_FLOOR), noise_variance)
+    eligible = front[front["loss"] <= threshold]
+    return int(eligible["score"].idxmax())
+
+
+def describe(expr: sp.Expr, raw: str) -> dict[str, object]:
+    """One front row: the engine's own string (``equation``, as PySR), the simplified SymPy
+    expression as a string (``sympy_format``, read back with :func:`symreg.parse.parse_expression`),
+    its LaTeX and its complexity."""
+    return {"equation": raw, "sympy_format": str(expr), "latex": sp.latex(expr), "complexity": complexity(expr)}

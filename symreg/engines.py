@@ -1,0 +1,21 @@
+"""Choose a symbolic-regression engine by name; each is imported only when chosen."""
+
+from __future__ import annotations
+
+from pipeline.errors import BackendError
+
+BACKENDS = ("operon", "pysr")
+
+
+def make_engine(backend: str, **settings):
+    """An unfitted engine with ``fit(X, y, *, variable_names)`` filling ``equations_``."""
+    if backend == "operon":
+        from symreg.operon import OperonEngine
+
+        return OperonEngine(**settings)
+    if backend == "pysr":
+        from symreg.pysr_backend import PySREngine, check_available
+
+        check_available()
+        return PySREngine(**settings)
+    raise BackendError(f"Unknown symbolic-regression backend {backend!r}. Choose one of {', '.join(BACKENDS)}.")

@@ -1,0 +1,99 @@
+"""The PySR engine (optional).  ``pysr`` is imported only here, only when chosen.
+
+PySR runs its search in Julia and, on import, installs Julia if it cannot find
+one.  Where neither a ``julia`` executable nor an explicit juliapkg setting is
+present we fail before importing, naming the cause and the ``operon`` engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from pipeline.errors import BackendError
+from symreg.base import round_floats
+from symreg.parse import parse_expression
+
+# PySR operator names for our operator names.
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
+UNARY = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan", "exp": "exp", "log": "log",
+         "sqrt": "sqrt", "square": "square", "tanh": "tanh"}
+
+
+def julia_available() -> bool:
+    return bool(shutil.which("julia") or os.environ.get("PYTHON_JULIAPKG_EXE") or os.environ.get("JULIA_BINDIR"))
+
+
+def check_available() -> None:
+    """Raise :class:`BackendError` at once if PySR cannot run here."""
+    if importlib.util.find_spec("pysr") is None:
+        raise BackendError(
+            "The PySR backend needs the `pysr` package, which is not installed. Install it with "
+            "`pip install 'scinet[pysr]'` (and Julia), or use the default engine: --set regress.backend=operon."
+        )
+    if not julia_available():
+        raise BackendError(
+            "The PySR backend needs Julia, and no `julia` executable was found on PATH (PySR would try to download one "
+            "at import, which fails without network access to Julia's servers). Install Julia >= 1.10 and put it on PATH, "
+            "or use the default engine: --set regress.backend=operon (or --sr-backend operon)."
+        )
+
+
+def equations_from_pysr(table: pd.DataFrame, variable_names: Sequence[str]) -> list[tuple[str, sp.Expr]]:
+    """Read PySR's documented ``equations_`` table (columns ``complexity``, ``loss``, ``score``,
+    ``equation``, ``sympy_format``...): parse each ``equation`` string with the whitelist parser.
+
+    PySR writes powers as ``^`` and names variables by ``variable_names`` (or ``x0, x1, ...``).
+    """
+    missing = {"complexity", "loss", "equation"} - set(table.columns)
+    if missing:
+        raise BackendError(f"PySR's equations_ table lacks columns {sorted(missing)}; is this PySR output?")
+    names = list(variable_names)
+    aliases = {f"x{i}": n for i, n in enumerate(names)}
+    out = []
+    for raw in table["equation"]:
+        text = str(raw)
+        expr = parse_expression(text, [*names, *aliases], caret_is_power=True)
+        expr = expr.xreplace({sp.Symbol(a, real=True): sp.Symbol(n, real=True) for a, n in aliases.items()})
+        out.append((text, round_floats(expr, 6)))
+    return out
+
+
+class PySREngine:
+    """Build a ``PySRRegressor`` with settings equivalent to the operon engine and read its ``equations_``."""
+
+    def __init__(self, *, time_budget: float = 8.0, max_length: int = 20, operators: str = "add,sub,mul,div", seed: int = 0, threads: int = 0):
+        self.time_budget = time_budget
+        self.max_length = max_length
+        self.operators = operators
+        self.seed = seed
+        self.threads = threads
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> PySREngine:
+        check_available()
+        import pysr  # noqa: PLC0415  (only here: importing pysr may install Julia)
+
+        names = [o.strip() for o in self.operators.split(",") if o.strip()]
+        model = pysr.PySRRegressor(
+            binary_operators=[BINARY[o] for o in names if o in BINARY],
+            unary_operators=[UNARY[o] for o in names if o in UNARY],
+            maxsize=self.max_length,
+            timeout_in_seconds=self.time_budget,
+            niterations=10**6,
+            random_state=self.seed,
+            deterministic=True,
+            parallelism="serial",
+            model_selection="best",
+            progress=False,
+            verbosity=0,
+        )
+        model.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float), variable_names=list(variable_names))
+        self.equations_ = equations_from_pysr(model.equations_, variable_names)
+        return self
+
