@@ -83,8 +83,6 @@ class VerifyConfig:
     """threshold on |mean exp(i (z - s phi))| for 'the same angle'"""
     constant_rtol: float = 0.01
     """relative error allowed on constants whose true value physics fixes"""
-    digits: int = 3
-    """significant digits kept when comparing expressions symbolically"""
 
 
 @dataclass
