@@ -80,6 +80,7 @@ class SciNet(keras.Model):
             for i, u in enumerate(hidden)
         ]
         self.decoder_out = layers.Dense(n_out, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 200), name="decoder_out")
+        self.build((None, len(self.angle_mask)))
 
     def build(self, input_shape):
         self.omega = self.add_weight(shape=(self.latent_size,), initializer="zeros", name="omega")

@@ -1,0 +1,95 @@
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy as sp
+
+from pipeline.errors import BackendError
+from symreg.base import pareto_front
+from symreg.engines import make_engine
+from symreg.polish import recognise_constants
+from symreg.pysr_backend import equations_from_pysr
+from symreg.search import circular_correlation, search
+
+x, y = sp.symbols("x y", real=True)
+
+
+def test_operon_recovers_a_small_law():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, size=(300, 2))
+    target = X[:, 0] * X[:, 1] + 2.0
+    engine = partial(make_engine, "operon", time_budget=2, max_length=10, operators="add,sub,mul,div", seed=1, threads=1)
+    front = search(engine, X, target, variable_names=["x", "y"])
+    best = front[front["selected"]].iloc[0]
+    assert best["loss"] < 1e-8
+    from symreg.parse import parse_expression
+
+    assert sp.simplify(parse_expression(best["sympy_format"], ["x", "y"]) - (x * y + 2)) == 0
+
+
+def test_circular_target_is_fitted_across_the_seam():
+    rng = np.random.default_rng(1)
+    theta = rng.uniform(-np.pi, np.pi, 400)
+    z = np.angle(np.exp(1j * (-theta + 2.5)))  # jumps by 2 pi inside the range
+    engine = partial(make_engine, "operon", time_budget=1, max_length=8, operators="add,sub,mul", seed=0, threads=1)
+    front = search(engine, theta[:, None], z, variable_names=["x"], angle_names=["x"], circular=True)
+    best = front[front["selected"]].iloc[0]
+    assert best["loss"] < 1e-10
+    assert best["anchor"] == "-x"
+
+
+def test_circular_correlation_sign_and_offset():
+    phi = np.linspace(-3, 3, 100)
+    corr, sign, offset = circular_correlation(-phi + 1.0, phi)
+    assert corr == pytest.approx(1.0)
+    assert sign == -1
+    assert offset == pytest.approx(1.0)
+    assert circular_correlation(np.random.default_rng(0).permutation(phi), phi)[0] < 0.5
+
+
+def test_constant_recognition_snaps_and_refits():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, size=(200, 1))
+    target = 0.7 * np.sin(X[:, 0])
+    noisy_form = sp.Float(0.70003) * sp.sin(sp.Float(1.0002) * x) + sp.Float(1e-5)
+    clean = recognise_constants(noisy_form, [x], X, target, circular=False)
+    assert clean.free_symbols == {x}
+    assert clean.equals(sp.Float(0.7) * sp.sin(x)) or abs(float(clean.subs(x, 0.5)) - 0.7 * np.sin(0.5)) < 1e-9
+    assert len(clean.atoms(sp.Float)) == 1
+
+
+def test_selection_follows_the_best_rule_and_noise_floor():
+    cands = pd.DataFrame(
+        {"complexity": [1, 3, 5, 9], "loss": [1.0, 1e-2, 1e-4, 0.5e-4], "sympy_format": list("abcd"), "equation": list("abcd")}
+    )
+    front = pareto_front(cands)
+    assert front.loc[front["selected"], "sympy_format"].item() == "d"  # loss 1e-4 > 1.5 x 0.5e-4
+    front = pareto_front(cands, noise_variance=2e-4)
+    assert front.loc[front["selected"], "sympy_format"].item() == "c"
+
+
+def test_pysr_adapter_reads_the_documented_equations_table():
+    # PySRRegressor.equations_: complexity, loss, score, equation (Julia syntax, ^ for powers), sympy_format, ...
+    table = pd.DataFrame(
+        {
+            "complexity": [1, 3, 7],
+            "loss": [1.2, 0.3, 1e-12],
+            "score": [0.0, 0.69, 6.2],
+            "equation": ["2.0", "x0 * 1.5", "(theta_S ^ 2) * cos(x1)"],
+        }
+    )
+    eqs = equations_from_pysr(table, ["theta_S", "r"])
+    r, t = sp.Symbol("r", real=True), sp.Symbol("theta_S", real=True)
+    assert [e for _, e in eqs] == [sp.Float(2.0), sp.Float(1.5) * t, t**2 * sp.cos(r)]
+    with pytest.raises(BackendError, match="lacks columns"):
+        equations_from_pysr(table.drop(columns="equation"), ["a"])
+
+
+def test_pysr_backend_fails_fast_without_julia(monkeypatch):
+    import symreg.pysr_backend as backend
+
+    monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(backend, "julia_available", lambda: False)
+    with pytest.raises(BackendError, match="needs Julia.*regress.backend=operon"):
+        make_engine("pysr")
