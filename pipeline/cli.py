@@ -43,16 +43,32 @@ def common_options(func):
     func = click.option("--force", is_flag=True, help="Redo the stage(s) even if inputs and settings are unchanged.")(func)
     func = click.option("--seed", type=int, default=None, help="Random seed (default 0, or the config file's).")(func)
     func = click.option(
-        "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set train.beta=1e-4 (repeatable)."
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a setting, e.g. --set train.beta=1e-4 (repeatable).",
     )(func)
     func = click.option(
         "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TOML configuration file."
     )(func)
     func = click.option(
-        "--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run directory [default: data/runs/SYSTEM]."
+        "--run-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Run directory [default: data/runs/SYSTEM].",
     )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="More log output.")(func)
     return click.argument("system")(func)
+
+
+def sr_backend_option(func):
+    return click.option(
+        "--sr-backend",
+        type=click.Choice(["operon", "pysr"]),
+        default=None,
+        help="Symbolic-regression engine (same as --set regress.backend=...). pysr needs Julia.",
+    )(func)
 
 
 def _fail(exc: ScinetError) -> click.ClickException:
@@ -79,9 +95,12 @@ def systems() -> None:
 
 @main.command()
 @common_options
-def run(system, run_dir, config_file, overrides, seed, force, verbose) -> None:
+@sr_backend_option
+def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backend) -> None:
     """Run all stages for SYSTEM (each skipped when up to date)."""
     _setup_logging(verbose)
+    if sr_backend:
+        overrides = (*overrides, f"regress.backend={sr_backend}")
     try:
         from pipeline.orchestrate import run_all
 
@@ -107,9 +126,10 @@ def _echo_verdicts(run_dir: Path) -> None:
 
 
 def _make_stage_command(name: str) -> None:
-    @common_options
-    def command(system, run_dir, config_file, overrides, seed, force, verbose) -> None:
+    def command(system, run_dir, config_file, overrides, seed, force, verbose, sr_backend=None) -> None:
         _setup_logging(verbose)
+        if sr_backend:
+            overrides = (*overrides, f"regress.backend={sr_backend}")
         try:
             from pipeline.orchestrate import run_stage
 
@@ -117,12 +137,16 @@ def _make_stage_command(name: str) -> None:
             status = run_stage(ctx, name, force=force)
         except ScinetError as exc:
             raise _fail(exc) from exc
-        click.echo(f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})")
+        click.echo(
+            f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})"
+        )
         if name == "verify" and status == "ran":
             _echo_verdicts(ctx.run_dir)
 
     command.__doc__ = STAGE_HELP[name]
-    main.command(name=name)(command)
+    if name == "regress":
+        command = sr_backend_option(command)
+    main.command(name=name)(common_options(command))
 
 
 for _name in STAGE_HELP:

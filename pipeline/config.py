@@ -121,7 +121,10 @@ class Config:
             raise ConfigError(f"`regress.backend` must be 'operon' or 'pysr'. Received: {self.regress.backend!r}.")
         if not 0 < self.simulate.test_fraction < 1:
             raise ConfigError(f"`simulate.test_fraction` must lie in (0, 1). Received: {self.simulate.test_fraction}.")
-        for name, value in (("simulate.n_series", self.simulate.n_series), ("simulate.series_length", self.simulate.series_length)):
+        for name, value in (
+            ("simulate.n_series", self.simulate.n_series),
+            ("simulate.series_length", self.simulate.series_length),
+        ):
             if value < 2:
                 raise ConfigError(f"`{name}` must be at least 2. Received: {value}.")
 
@@ -177,7 +180,9 @@ def apply(config: Config, key: str, value: Any) -> None:
             raise _unknown(key, _known_keys())
         if i == len(parts) - 1:
             if dataclasses.is_dataclass(types_[part]):
-                raise ConfigError(f"`{key}` is a section; set one of its keys, e.g. {key}.{next(iter(_field_types(types_[part])))}=...")
+                raise ConfigError(
+                    f"`{key}` is a section; set one of its keys, e.g. {key}.{next(iter(_field_types(types_[part])))}=..."
+                )
             setattr(target, part, _coerce(key, value, types_[part]))
         else:
             target = getattr(target, part)

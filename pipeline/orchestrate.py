@@ -133,21 +133,28 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
 def _check_inputs(ctx: StageContext, stage: Stage) -> None:
     for name in stage.inputs:
         if not ctx.path(name).exists():
-            producer = producer_of(name)
+            first = next(s for s in STAGES if any(not ctx.path(o).exists() for o in s.outputs))
             raise MissingInputError(
-                f"Stage `{stage.name}` needs {ctx.path(name)}, which does not exist yet. "
-                f"Run `scinet {producer} {ctx.system.name} --run-dir {ctx.run_dir}` first (or `scinet run {ctx.system.name}`)."
+                f"Stage `{stage.name}` needs {ctx.path(name)} (made by `{producer_of(name)}`), which does not exist yet. "
+                f"Run `scinet {first.name} {ctx.system.name} --run-dir {ctx.run_dir}` first, and the stages after it, "
+                f"or all at once with `scinet run {ctx.system.name} --run-dir {ctx.run_dir}`."
             )
 
 
 def _up_to_date(ctx: StageContext, stage: Stage, record: dict[str, Any] | None, key: str) -> bool:
+    """Make's rule: up to date when the key (settings and input hashes) is unchanged and every output exists.
+
+    An output edited since the stage wrote it is kept (and said so): the stages downstream see
+    the change through their own keys, and --force recomputes it.
+    """
     if not record or record.get("key") != key:
         return False
-    outputs = record.get("outputs", {})
+    if not all(ctx.path(name).exists() for name in stage.outputs):
+        return False
+    recorded = record.get("outputs", {})
     for name in stage.outputs:
-        path = ctx.path(name)
-        if not path.exists() or outputs.get(name) != file_hash(path):
-            return False
+        if recorded.get(name) != file_hash(ctx.path(name)):
+            log.warning("%s: %s changed since this stage wrote it; keeping it (--force recomputes it)", stage.name, name)
     return True
 
 

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import ArtifactError, MissingInputError
 
 META_KEY = b"scinet"
+PANDAS_ATTRS = b"PANDAS_ATTRS"  # pandas keeps DataFrame.attrs here, so a pandas round trip keeps our metadata
 
 
 @contextlib.contextmanager
@@ -68,7 +69,9 @@ def write_parquet(path: Path, frame: pd.DataFrame, metadata: Mapping[str, Any]) 
     """Write ``frame`` with project metadata (JSON under the ``scinet`` key of the schema)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     existing = table.schema.metadata or {}
-    table = table.replace_schema_metadata({**existing, META_KEY: json.dumps(dict(metadata), default=_json_default).encode()})
+    text = json.dumps(dict(metadata), default=_json_default)
+    attrs = json.dumps({"scinet": json.loads(text)}).encode()
+    table = table.replace_schema_metadata({**existing, META_KEY: text.encode(), PANDAS_ATTRS: attrs})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -91,10 +94,13 @@ def read_parquet(
         raise ArtifactError(
             f"{path} is not a readable Parquet file ({exc}). Re-create it with `scinet {producer} {system} --force`."
         ) from exc
-    raw = (table.schema.metadata or {}).get(META_KEY)
+    schema_meta = table.schema.metadata or {}
     try:
-        meta = json.loads(raw) if raw else None
-    except json.JSONDecodeError:
+        if META_KEY in schema_meta:
+            meta = json.loads(schema_meta[META_KEY])
+        else:
+            meta = json.loads(schema_meta.get(PANDAS_ATTRS, b"{}")).get("scinet")
+    except (json.JSONDecodeError, AttributeError):
         meta = None
     if not isinstance(meta, dict) or meta.get("kind") != kind:
         raise ArtifactError(

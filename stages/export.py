@@ -75,5 +75,7 @@ def load_latents(ctx: StageContext):
         )
     steps = meta.get("latent_steps")
     if not isinstance(steps, list) or len(steps) != system.latent.size:
-        raise ArtifactError(f"{ctx.path('latents.parquet')} lacks the latent steps in its metadata. Re-run `scinet export --force`.")
+        raise ArtifactError(
+            f"{ctx.path('latents.parquet')} lacks the latent steps in its metadata. Re-run `scinet export --force`."
+        )
     return frame, meta

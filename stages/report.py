@@ -30,17 +30,36 @@ def equations_tex(system_name: str, equations: pd.DataFrame, records: list[dict[
         "\\begin{align}",
     ]
     selected = equations[equations["selected"]]
-    rows = [f"  {_symbol_latex(r['target'])} &= {r['latex']} \\label{{eq:{system_name}-{r['target']}-{r['variables']}}}"
-            for _, r in selected.iterrows()]
+    rows = [
+        f"  {_symbol_latex(r['target'])} &= {r['latex']} \\label{{eq:{system_name}-{r['target']}-{r['variables']}}}"
+        for _, r in selected.iterrows()
+    ]
     lines.append(" \\\\\n".join(rows))
-    lines += ["\\end{align}", "", "\\begin{table}[h]", "\\centering", "\\begin{tabular}{llll}", "\\toprule",
-              "Law & Verdict & Fitted & True \\\\", "\\midrule"]
+    lines += [
+        "\\end{align}",
+        "",
+        "\\begin{table}[h]",
+        "\\centering",
+        "\\begin{tabular}{llll}",
+        "\\toprule",
+        "Law & Verdict & Fitted & True \\\\",
+        "\\midrule",
+    ]
     for r in records:
-        fitted = ", ".join(f"{_latex_escape(k)} = {v:.5g}" for k, v in r.get("fitted_constants", {}).items() if k in r.get("true_constants", {}))
+        fitted = ", ".join(
+            f"{_latex_escape(k)} = {v:.5g}" for k, v in r.get("fitted_constants", {}).items() if k in r.get("true_constants", {})
+        )
         true = ", ".join(f"{_latex_escape(k)} = {v:.5g}" for k, v in r.get("true_constants", {}).items() if v is not None)
         lines.append(f"{_latex_escape(r['name'])} & {r['verdict']} & {fitted or '--'} & {true or '--'} \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", f"\\caption{{Known laws of the {_latex_escape(system_name)} system checked against the "
-              "equations discovered from SciNet's latent neurons.}", f"\\label{{tab:{system_name}-verdicts}}", "\\end{table}", ""]
+    lines += [
+        "\\bottomrule",
+        "\\end{tabular}",
+        f"\\caption{{Known laws of the {_latex_escape(system_name)} system checked against the "
+        "equations discovered from SciNet's latent neurons.}",
+        f"\\label{{tab:{system_name}-verdicts}}",
+        "\\end{table}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -75,13 +94,22 @@ def report_md(ctx: StageContext, equations: pd.DataFrame, records: list[dict[str
         out.append(f"| {r['name']} | **{r['verdict']}** | `{r.get('expression')}` | {fitted} | {true} | {rel} |")
     out += ["", "## Selected equations", ""]
     for _, r in equations[equations["selected"]].iterrows():
-        out.append(f"- `{r['target']}` from the {r['variables'].replace('_', ' ')}: `{r['sympy_format']}` "
-                   f"(complexity {r['complexity']}, loss {r['loss']:.3g})")
+        out.append(
+            f"- `{r['target']}` from the {r['variables'].replace('_', ' ')}: `{r['sympy_format']}` "
+            f"(complexity {r['complexity']}, loss {r['loss']:.3g})"
+        )
     out += ["", "## Pareto fronts", ""]
     for (target, varset), front in equations.groupby(["target", "variables"], sort=False):
-        out += [f"### {target} from the {varset.replace('_', ' ')}", "", "| complexity | loss | score | equation | selected |", "|---|---|---|---|---|"]
+        out += [
+            f"### {target} from the {varset.replace('_', ' ')}",
+            "",
+            "| complexity | loss | score | equation | selected |",
+            "|---|---|---|---|---|",
+        ]
         for _, r in front.iterrows():
-            out.append(f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |")
+            out.append(
+                f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |"
+            )
         out.append("")
     out += ["## Figures", "", "![latents](figures/latents.png)", "", "![pareto](figures/pareto.png)", ""]
     return "\n".join(out)

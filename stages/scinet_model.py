@@ -49,9 +49,13 @@ class SciNet(keras.Model):
     ):
         super().__init__(**kwargs)
         if latent_kind not in ("circle", "real"):
-            raise ValueError(f"Invalid value received for argument `latent_kind`. Expected 'circle' or 'real'. Received: latent_kind={latent_kind!r}")
+            raise ValueError(
+                f"Invalid value received for argument `latent_kind`. Expected 'circle' or 'real'. Received: latent_kind={latent_kind!r}"
+            )
         if decoder not in ("linear", "mlp"):
-            raise ValueError(f"Invalid value received for argument `decoder`. Expected 'linear' or 'mlp'. Received: decoder={decoder!r}")
+            raise ValueError(
+                f"Invalid value received for argument `decoder`. Expected 'linear' or 'mlp'. Received: decoder={decoder!r}"
+            )
         self.angle_mask = [bool(a) for a in angle_mask]
         self.latent_size = int(latent_size)
         self.latent_kind = latent_kind
@@ -65,21 +69,30 @@ class SciNet(keras.Model):
         init = keras.initializers.GlorotUniform(seed=seed)
 
         self.encoder_hidden = [
-            layers.Dense(u, activation="elu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i), name=f"encoder_{i}")
+            layers.Dense(
+                u, activation="elu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i), name=f"encoder_{i}"
+            )
             for i, u in enumerate(self.encoder_units)
         ]
         mean_width = 2 * self.latent_size if latent_kind == "circle" else self.latent_size
         self.encoder_mean = layers.Dense(mean_width, kernel_initializer=init, name="encoder_mean")
         self.encoder_log_sigma = layers.Dense(
-            self.latent_size, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-3.0), name="encoder_log_sigma"
+            self.latent_size,
+            kernel_initializer="zeros",
+            bias_initializer=keras.initializers.Constant(-3.0),
+            name="encoder_log_sigma",
         )
         n_out = sum(2 if a else 1 for a in self.angle_mask)
         hidden = self.decoder_units if decoder == "mlp" else []
         self.decoder_hidden = [
-            layers.Dense(u, activation="elu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 100 + i), name=f"decoder_{i}")
+            layers.Dense(
+                u, activation="elu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 100 + i), name=f"decoder_{i}"
+            )
             for i, u in enumerate(hidden)
         ]
-        self.decoder_out = layers.Dense(n_out, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 200), name="decoder_out")
+        self.decoder_out = layers.Dense(
+            n_out, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 200), name="decoder_out"
+        )
         self.build((None, len(self.angle_mask)))
 
     def build(self, input_shape):

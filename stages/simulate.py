@@ -18,7 +18,9 @@ def simulate_frame(system, *, n_series: int, series_length: int, seed: int, test
     expected = ["series", "step", system.time.name, *system.observation_names, *system.ground_truth_names]
     missing = [c for c in expected if c not in frame]
     if missing:
-        raise ScinetError(f"The simulator of system {system.name!r} did not return columns {missing}. Fix systems/{system.name}.py.")
+        raise ScinetError(
+            f"The simulator of system {system.name!r} did not return columns {missing}. Fix systems/{system.name}.py."
+        )
     values = frame[expected[2:]].to_numpy(dtype=float)
     if not np.isfinite(values).all():
         raise ScinetError(f"The simulator of system {system.name!r} returned NaN or infinite values. Check its parameters.")

@@ -56,7 +56,10 @@ def prediction_rms(model, series: np.ndarray, angle_mask: list[bool]) -> dict[st
     for i, is_angle in enumerate(angle_mask):
         if is_angle:
             err[..., i] = wrapped(err[..., i])
-    return {"all": float(np.sqrt(np.mean(err**2))), **{str(i): float(np.sqrt(np.mean(err[..., i] ** 2))) for i in range(series.shape[-1])}}
+    return {
+        "all": float(np.sqrt(np.mean(err**2))),
+        **{str(i): float(np.sqrt(np.mean(err[..., i] ** 2))) for i in range(series.shape[-1])},
+    }
 
 
 def run(ctx: StageContext) -> None:
@@ -128,7 +131,11 @@ def run(ctx: StageContext) -> None:
     result = {
         "history": history,
         "omega": [float(w) for w in np.asarray(model.omega)],
-        "prediction_rms": {"series_length": int(test.shape[1]), "all": rms["all"], **{n: rms[str(i)] for i, n in enumerate(names)}},
+        "prediction_rms": {
+            "series_length": int(test.shape[1]),
+            "all": rms["all"],
+            **{n: rms[str(i)] for i, n in enumerate(names)},
+        },
         "backend": keras.backend.backend(),
     }
     log.info("train: test-series prediction RMS over %d steps: %.4f", test.shape[1], rms["all"])

@@ -59,11 +59,15 @@ def load_equations(ctx: StageContext) -> pd.DataFrame:
     for _, row in frame.iterrows():
         names = variables.get(row["variables"])
         if not isinstance(names, list):
-            raise ArtifactError(f"{ctx.path('equations.parquet')} names an unknown variable set {row['variables']!r}. Re-run `scinet regress --force`.")
+            raise ArtifactError(
+                f"{ctx.path('equations.parquet')} names an unknown variable set {row['variables']!r}. Re-run `scinet regress --force`."
+            )
         try:
             exprs.append(parse_expression(row["sympy_format"], names))
         except ExpressionError as exc:
-            raise ArtifactError(f"{ctx.path('equations.parquet')}: {exc} Re-create it with `scinet regress {system.name} --force`.") from exc
+            raise ArtifactError(
+                f"{ctx.path('equations.parquet')}: {exc} Re-create it with `scinet regress {system.name} --force`."
+            ) from exc
     frame["expr"] = exprs
     return frame
 
@@ -113,7 +117,9 @@ def _assign(laws: Sequence[KnownLaw], system: PhysicalSystem, latents: pd.DataFr
     return assignment
 
 
-def _fit_law(law: KnownLaw, names: Sequence[str], fresh: pd.DataFrame, e: np.ndarray) -> tuple[dict[str, float], int, float, float]:
+def _fit_law(
+    law: KnownLaw, names: Sequence[str], fresh: pd.DataFrame, e: np.ndarray
+) -> tuple[dict[str, float], int, float, float]:
     """Fit the law's free constants, sign and offset so that ``s law + c`` matches ``e`` on the circle."""
     expr = law.expression.xreplace({k: sp.Float(v) for k, v in law.fixed.items()})
     free = [k for k in law.constants if k not in law.fixed]
@@ -199,9 +205,19 @@ def verify_laws(
             latent = holder["latent"] if holder else None
             expr = _selected(equations, latent, "observations") if latent else None
             if expr is None:
-                records.append(_record(law, False, latent=latent, expression=None, latex=None, fitted_constants={},
-                                       true_constants={k.name: v for k, v in law.constants.items()}, relative_errors={},
-                                       checks={"reason": f"no neuron holds {law.quantity}"}))
+                records.append(
+                    _record(
+                        law,
+                        False,
+                        latent=latent,
+                        expression=None,
+                        latex=None,
+                        fitted_constants={},
+                        true_constants={k.name: v for k, v in law.constants.items()},
+                        relative_errors={},
+                        checks={"reason": f"no neuron holds {law.quantity}"},
+                    )
+                )
                 continue
             e = _values(expr, obs, fresh)
             constants, sign, offset, corr = _fit_law(law, obs, fresh, e)
@@ -211,7 +227,9 @@ def verify_laws(
             free = [k.name for k in law.constants if k not in law.fixed]
             match = _matches(
                 expr,
-                lambda s, w, law=law, fixed=fixed: s * law.expression.xreplace({**fixed, **{k: w[k.name] for k in law.constants if k not in fixed}}) + w["c"],
+                lambda s, w, law=law, fixed=fixed: (
+                    s * law.expression.xreplace({**fixed, **{k: w[k.name] for k in law.constants if k not in fixed}}) + w["c"]
+                ),
                 _symbols(obs),
                 [*free, "c"],
             )
@@ -227,16 +245,29 @@ def verify_laws(
                     fitted_constants={**constants, "offset": offset},
                     true_constants={**true, **{k.name: v for k, v in law.fixed.items()}},
                     relative_errors=rel,
-                    checks={"expression_circular_correlation": corr, "symbolic_match": match is not None,
-                            "symbolic_constants": match, "threshold": threshold, "rtol": rtol},
+                    checks={
+                        "expression_circular_correlation": corr,
+                        "symbolic_match": match is not None,
+                        "symbolic_constants": match,
+                        "threshold": threshold,
+                        "rtol": rtol,
+                    },
                 )
             )
         elif law.kind == "step_ratio":
             assert law.quantities is not None  # noqa: S101 (declared by the system)
             a, b = (by_quantity.get(q) for q in law.quantities)
             if a is None or b is None:
-                records.append(_record(law, False, fitted_constants={}, true_constants={"ratio": law.true_value}, relative_errors={},
-                                       checks={"reason": f"no neuron holds each of {list(law.quantities)}"}))
+                records.append(
+                    _record(
+                        law,
+                        False,
+                        fitted_constants={},
+                        true_constants={"ratio": law.true_value},
+                        relative_errors={},
+                        checks={"reason": f"no neuron holds each of {list(law.quantities)}"},
+                    )
+                )
                 continue
             index = {t: i for i, t in enumerate(latent_columns(system.latent.size)[0])}
             omega_a = a["sign"] * steps[index[a["latent"]]]
@@ -250,7 +281,11 @@ def verify_laws(
                     latent=[a["latent"], b["latent"]],
                     expression=f"{law.expression} = {ratio:.6g}",
                     latex=sp.latex(law.expression) + f" = {ratio:.4f}",
-                    fitted_constants={"ratio": ratio, f"omega_{law.quantities[0]}": omega_a, f"omega_{law.quantities[1]}": omega_b},
+                    fitted_constants={
+                        "ratio": ratio,
+                        f"omega_{law.quantities[0]}": omega_a,
+                        f"omega_{law.quantities[1]}": omega_b,
+                    },
                     true_constants={"ratio": law.true_value},
                     relative_errors={"ratio": rel},
                     checks={"rtol": rtol},
@@ -270,7 +305,9 @@ def verdict_table(records: Sequence[dict[str, Any]]) -> str:
             fitted = r.get("fitted_constants", {}).get(k)
             err = r.get("relative_errors", {}).get(k)
             if fitted is not None and v is not None:
-                parts.append(f"{k} = {fitted:.5g} (true {v:.5g}, rel. err. {err:.2%})" if err is not None else f"{k} = {fitted:.5g}")
+                parts.append(
+                    f"{k} = {fitted:.5g} (true {v:.5g}, rel. err. {err:.2%})" if err is not None else f"{k} = {fitted:.5g}"
+                )
         if "latent_circular_correlation" in r.get("checks", {}):
             parts.append(f"{r['latent']}: circ. corr. {r['checks']['latent_circular_correlation']:.5f}")
         lines.append(f"{r['name']:28s} {r['verdict']:15s} {'; '.join(parts)}")

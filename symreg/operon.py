@@ -37,7 +37,15 @@ class OperonEngine:
     After :meth:`fit`, ``equations_`` is a list of ``(raw_string, sympy_expression)``.
     """
 
-    def __init__(self, *, time_budget: float = 8.0, max_length: int = 20, operators: str = "add,sub,mul,div", seed: int = 0, threads: int = 0):
+    def __init__(
+        self,
+        *,
+        time_budget: float = 8.0,
+        max_length: int = 20,
+        operators: str = "add,sub,mul,div",
+        seed: int = 0,
+        threads: int = 0,
+    ):
         self.time_budget = time_budget
         self.max_length = max_length
         self.operators = operators

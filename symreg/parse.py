@@ -94,6 +94,8 @@ def _build(node: ast.AST, symbols: dict[str, sp.Symbol], caret: bool, text: str)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         func = FUNCTIONS.get(node.func.id)
         if func is None:
-            raise ExpressionError(f"Function {node.func.id!r} is not allowed in expression {text[:80]!r}. Allowed: {sorted(FUNCTIONS)}.")
+            raise ExpressionError(
+                f"Function {node.func.id!r} is not allowed in expression {text[:80]!r}. Allowed: {sorted(FUNCTIONS)}."
+            )
         return func(*[rec(a) for a in node.args])  # type: ignore[operator]
     raise ExpressionError(f"{type(node).__name__} is not allowed in expression {text[:80]!r}.")

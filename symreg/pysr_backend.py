@@ -22,8 +22,19 @@ from symreg.parse import parse_expression
 
 # PySR operator names for our operator names.
 BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
-UNARY = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan", "exp": "exp", "log": "log",
-         "sqrt": "sqrt", "square": "square", "tanh": "tanh"}
+UNARY = {
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "asin",
+    "acos": "acos",
+    "atan": "atan",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "square": "square",
+    "tanh": "tanh",
+}
 
 
 def julia_available() -> bool:
@@ -68,7 +79,15 @@ def equations_from_pysr(table: pd.DataFrame, variable_names: Sequence[str]) -> l
 class PySREngine:
     """Build a ``PySRRegressor`` with settings equivalent to the operon engine and read its ``equations_``."""
 
-    def __init__(self, *, time_budget: float = 8.0, max_length: int = 20, operators: str = "add,sub,mul,div", seed: int = 0, threads: int = 0):
+    def __init__(
+        self,
+        *,
+        time_budget: float = 8.0,
+        max_length: int = 20,
+        operators: str = "add,sub,mul,div",
+        seed: int = 0,
+        threads: int = 0,
+    ):
         self.time_budget = time_budget
         self.max_length = max_length
         self.operators = operators
@@ -96,4 +115,3 @@ class PySREngine:
         model.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float), variable_names=list(variable_names))
         self.equations_ = equations_from_pysr(model.equations_, variable_names)
         return self
-

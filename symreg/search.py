@@ -99,10 +99,14 @@ def search(
     raw_front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     polished = []
     for _, row in raw_front.iterrows():
-        expr = sp.simplify(recognise_constants(row["expr"], symbols, X[fit], y[fit], circular=circular, noise_variance=noise_variance))
+        expr = sp.simplify(
+            recognise_constants(row["expr"], symbols, X[fit], y[fit], circular=circular, noise_variance=noise_variance)
+        )
         expr = round_floats(expr, 6)
         pred = evaluate(expr, symbols, X[val])
-        polished.append({**describe(expr, row["equation"]), "loss": loss(pred, y[val], circular=circular), "transform": row["transform"]})
+        polished.append(
+            {**describe(expr, row["equation"]), "loss": loss(pred, y[val], circular=circular), "transform": row["transform"]}
+        )
     front = pareto_front(pd.DataFrame(polished).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     if anchor is not None:
         front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"

@@ -48,4 +48,6 @@ exprs = st.recursive(
 def test_round_trip_through_str(expr):
     parsed = parse_expression(str(expr), ["x", "y"])
     point = {x: 0.3, y: -0.7}
-    assert abs(complex(parsed.evalf(subs=point)) - complex(expr.evalf(subs=point))) <= 1e-12 * (1 + abs(complex(expr.evalf(subs=point))))
+    assert abs(complex(parsed.evalf(subs=point)) - complex(expr.evalf(subs=point))) <= 1e-12 * (
+        1 + abs(complex(expr.evalf(subs=point)))
+    )

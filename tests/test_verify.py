@@ -18,8 +18,12 @@ OMEGA_M = 2 * np.pi * DT_DAYS / T_M_DAYS
 
 def _equations(obs_z1, gt_z0=-PE + 0.4, gt_z1=PM - 1.0, obs_z0=-TS + 0.4 + sp.pi):
     rows = []
-    for target, varset, expr in (("z0", "observations", obs_z0), ("z0", "ground_truth", gt_z0),
-                                 ("z1", "observations", obs_z1), ("z1", "ground_truth", gt_z1)):
+    for target, varset, expr in (
+        ("z0", "observations", obs_z0),
+        ("z0", "ground_truth", gt_z0),
+        ("z1", "observations", obs_z1),
+        ("z1", "ground_truth", gt_z1),
+    ):
         rows.append({"target": target, "variables": varset, "selected": True, "expr": expr})
     return pd.DataFrame(rows)
 
@@ -34,7 +38,9 @@ def data():
 
 def _verify(data, equations, laws=None, steps=(-OMEGA_E, OMEGA_M)):
     latents, fresh = data
-    records = verify_laws(SYSTEM, laws or SYSTEM.known_laws(), latents=latents, equations=equations, steps=list(steps), fresh=fresh)
+    records = verify_laws(
+        SYSTEM, laws or SYSTEM.known_laws(), latents=latents, equations=equations, steps=list(steps), fresh=fresh
+    )
     return {r["name"]: r for r in records}
 
 

@@ -1,0 +1,137 @@
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+
+TINY = [
+    "--set", "simulate.n_series=60", "--set", "simulate.series_length=12",
+    "--set", "train.curriculum=[4, 12]", "--set", "train.epochs=[2, 2]", "--set", "train.encoder_units=[8]",
+    "--set", "regress.time_budget=1", "--set", "regress.n_rows=200", "--set", "regress.max_length=8",
+    "--set", "verify.n_fresh=10",
+]  # fmt: skip
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_help_and_systems_do_not_import_heavy_libraries():
+    code = (
+        "import sys; from click.testing import CliRunner; from pipeline.cli import main;"
+        "r = CliRunner().invoke(main, ['systems']); assert 'copernicus' in r.output, r.output;"
+        "CliRunner().invoke(main, ['--help']);"
+        "heavy = [m for m in ('tensorflow', 'keras', 'pyoperon', 'matplotlib', 'pysr') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_system_and_stage_suggest_the_near_miss(tmp_path):
+    result = invoke("run", "copernicos", "--run-dir", tmp_path)
+    assert result.exit_code != 0
+    assert "Unknown system 'copernicos'. Did you mean 'copernicus'?" in result.output
+    result = invoke("tarin", "copernicus")
+    assert result.exit_code != 0
+    assert "Did you mean 'train'" in result.output
+
+
+def test_bad_config_key_and_missing_input_are_clear_errors(tmp_path):
+    result = invoke("simulate", "copernicus", "--run-dir", tmp_path, "--set", "simulate.n_serie=5")
+    assert result.exit_code != 0
+    assert "Did you mean 'simulate.n_series'" in result.output
+    result = invoke("verify", "copernicus", "--run-dir", tmp_path)
+    assert result.exit_code != 0
+    assert "Run `scinet simulate copernicus" in result.output
+    assert "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_pysr_backend_fails_fast_with_the_cause(tmp_path, monkeypatch):
+    import symreg.pysr_backend as backend
+
+    monkeypatch.setattr(backend, "julia_available", lambda: False)
+    monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: object())
+    run_dir = tmp_path / "r"
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    pd.DataFrame({"x": [1]}).to_parquet(run_dir / "latents.parquet")  # regress must fail before reading it
+    result = invoke("regress", "copernicus", "--run-dir", run_dir, "--sr-backend", "pysr", *TINY)
+    assert result.exit_code != 0
+    assert "needs Julia" in result.output and "operon" in result.output
+
+
+def test_corrupt_artifact_is_reported_and_nothing_is_overwritten(tmp_path):
+    run_dir = tmp_path / "r"
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    (run_dir / "observations.parquet").write_bytes(b"garbage")
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code != 0
+    assert "not a readable Parquet file" in result.output
+    assert not (run_dir / "model.keras").exists()
+
+
+def test_nan_observations_are_refused(tmp_path):
+    run_dir = tmp_path / "r"
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    frame = pd.read_parquet(run_dir / "observations.parquet")
+    frame.loc[3, "theta_M"] = float("nan")
+    frame.to_parquet(run_dir / "observations.parquet")
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code != 0
+    assert "NaN" in result.output
+
+
+def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
+    run_dir = tmp_path / "run"
+    result = invoke("run", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    for name in (
+        "observations.parquet",
+        "model.keras",
+        "history.json",
+        "latents.parquet",
+        "equations.parquet",
+        "verification.json",
+        "report.md",
+        "equations.tex",
+        "figures/latents.png",
+        "figures/pareto.png",
+        "manifest.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    verification = json.loads((run_dir / "verification.json").read_text())
+    assert {law["name"] for law in verification["laws"]} == {
+        "latent_holds_phi_E",
+        "latent_holds_phi_M",
+        "mars_heliocentric_angle",
+        "step_ratio",
+    }
+    assert all(law["verdict"] in ("discovered", "not discovered") for law in verification["laws"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["stages"]) == {"simulate", "train", "export", "regress", "verify", "report"}
+    assert manifest["seed"] == 0 and "keras" in manifest["versions"] and manifest["backend"]
+    latents = pd.read_parquet(run_dir / "latents.parquet")
+    assert {"z0", "z1", "z0_log_sigma", "z1_log_sigma", "theta_S", "phi_M", "split"} <= set(latents.columns)
+    assert latents.attrs["scinet"]["units"]["z0"] == "rad"
+
+    again = invoke("run", "copernicus", "--run-dir", run_dir, *TINY)
+    assert again.exit_code == 0
+    assert "Nothing to do" in again.output
+
+    changed = invoke("verify", "copernicus", "--run-dir", run_dir, *TINY, "--set", "verify.constant_rtol=0.5")
+    assert changed.exit_code == 0 and "verify: done" in changed.output
+
+
+@pytest.mark.slow
+def test_default_copernicus_run_discovers_every_law(tmp_path):
+    """The full default job (about two minutes on two cores)."""
+    result = invoke("run", "copernicus", "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    laws = json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]
+    assert [law["verdict"] for law in laws] == ["discovered"] * 4
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["prediction_rms"]["all"] <= 0.02
