@@ -135,3 +135,13 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     assert [law["verdict"] for law in laws] == ["discovered"] * 4
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["prediction_rms"]["all"] <= 0.02
+
+
+def test_nan_loss_stops_training_with_a_clear_error_and_saves_nothing(tmp_path):
+    run_dir = tmp_path / "r"
+    result = invoke("run", "copernicus", "--run-dir", run_dir, *TINY, "--set", "train.learning_rate=1e12")
+    assert result.exit_code != 0
+    assert "Training diverged: the loss became NaN" in result.output
+    assert "Lower train.learning_rate" in result.output
+    assert (run_dir / "observations.parquet").exists()
+    assert not (run_dir / "model.keras").exists()
