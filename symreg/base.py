@@ -96,3 +96,26 @@ def describe(expr: sp.Expr, raw: str) -> dict[str, object]:
     expression as a string (``sympy_format``, read back with :func:`symreg.parse.parse_expression`),
     its LaTeX and its complexity."""
     return {"equation": raw, "sympy_format": str(expr), "latex": sp.latex(expr), "complexity": complexity(expr)}
+
+
+class Engine:
+    """Settings shared by every engine (scikit-learn style: ``__init__`` only stores them).
+
+    ``fit(X, y, *, variable_names)`` fills ``equations_``, a list of
+    ``(engine_string, sympy_expression)`` along the engine's Pareto front.
+    """
+
+    def __init__(
+        self,
+        *,
+        time_budget: float = 8.0,
+        max_length: int = 20,
+        operators: str = "add,sub,mul,div",
+        seed: int = 0,
+        threads: int = 0,
+    ):
+        self.time_budget = time_budget
+        self.max_length = max_length
+        self.operators = operators
+        self.seed = seed
+        self.threads = threads

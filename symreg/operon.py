@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
-from symreg.base import round_floats
+from symreg.base import Engine, round_floats
 from symreg.parse import parse_expression
 
 OPERON_SYMBOLS = {
@@ -31,26 +31,11 @@ OPERON_SYMBOLS = {
 }
 
 
-class OperonEngine:
+class OperonEngine(Engine):
     """Run pyoperon's ``SymbolicRegressor`` and return its Pareto front as SymPy expressions.
 
     After :meth:`fit`, ``equations_`` is a list of ``(raw_string, sympy_expression)``.
     """
-
-    def __init__(
-        self,
-        *,
-        time_budget: float = 8.0,
-        max_length: int = 20,
-        operators: str = "add,sub,mul,div",
-        seed: int = 0,
-        threads: int = 0,
-    ):
-        self.time_budget = time_budget
-        self.max_length = max_length
-        self.operators = operators
-        self.seed = seed
-        self.threads = threads
 
     def _symbols(self) -> str:
         names = [o.strip() for o in self.operators.split(",") if o.strip()]

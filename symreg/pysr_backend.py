@@ -17,7 +17,7 @@ import pandas as pd
 import sympy as sp
 
 from pipeline.errors import BackendError
-from symreg.base import round_floats
+from symreg.base import Engine, round_floats
 from symreg.parse import parse_expression
 
 # PySR operator names for our operator names.
@@ -76,23 +76,8 @@ def equations_from_pysr(table: pd.DataFrame, variable_names: Sequence[str]) -> l
     return out
 
 
-class PySREngine:
+class PySREngine(Engine):
     """Build a ``PySRRegressor`` with settings equivalent to the operon engine and read its ``equations_``."""
-
-    def __init__(
-        self,
-        *,
-        time_budget: float = 8.0,
-        max_length: int = 20,
-        operators: str = "add,sub,mul,div",
-        seed: int = 0,
-        threads: int = 0,
-    ):
-        self.time_budget = time_budget
-        self.max_length = max_length
-        self.operators = operators
-        self.seed = seed
-        self.threads = threads
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> PySREngine:
         check_available()
