@@ -6,7 +6,7 @@ import numpy as np
 
 from pipeline.errors import ArtifactError
 from pipeline.orchestrate import StageContext
-from pipeline.rundir import write_parquet
+from pipeline.rundir import read_parquet, write_parquet
 from stages.train import load_model, load_observations
 
 
@@ -57,8 +57,6 @@ def run(ctx: StageContext) -> None:
 
 
 def load_latents(ctx: StageContext):
-    from pipeline.rundir import read_parquet
-
     system = ctx.system
     mean_cols, _ = latent_columns(system.latent.size)
     frame, meta = read_parquet(
