@@ -89,6 +89,15 @@ def search(
         transforms.append(("sine", np.sin, sp.asin))
 
     rows = []
+    if circular:  # the anchor alone (s a + c, or the mean angle) is the simplest candidate
+        rows.append(
+            {
+                **describe(base, str(base)),
+                "loss": loss(evaluate(base, symbols, X[val]), y[val], circular=True),
+                "transform": "anchor",
+                "expr": base,
+            }
+        )
     for name, forward, inverse in transforms:
         engine = make_engine()
         engine.fit(X[fit], forward(target[fit]), variable_names=variable_names)
