@@ -68,6 +68,11 @@ def run(ctx: StageContext) -> None:
     from stages.scinet_model import SciNet
 
     system, cfg = ctx.system, ctx.config.train
+    if system.latent.questions:
+        raise TrainingError(
+            f"System {system.name!r} declares question inputs {list(system.latent.questions)}, which this SciNet "
+            "does not feed to its decoder yet. Declare the system without questions or extend stages/scinet_model.py."
+        )
     frame, _ = load_observations(ctx)
     names = system.observation_names
     angle_mask = [c.angle for c in system.observations]
