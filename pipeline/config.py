@@ -70,9 +70,14 @@ class RegressConfig:
     """rows sampled from the training split for the search"""
     max_length: int = 20
     """largest expression (tree nodes) the engine may build"""
-    operators: str = "add,sub,mul,div,sin,cos,asin,exp,log,sqrt"
+    operators: str = "physics"
+    """operator names (add,sub,mul,div,square,sqrt,exp,log,sin,cos,asin,tanh,...) or a set: 'arithmetic', 'physics'"""
+    constant_rtol: float = 0.1
+    """an exact constant may raise the held-out loss by at most this fraction"""
+    workers: int = 0
+    """searches run at once, one process each; 0 = one per core"""
     threads: int = 0
-    """engine threads; 0 = all cores"""
+    """engine threads per search; 0 = cores / workers"""
 
 
 @dataclass

@@ -109,7 +109,7 @@ class Engine:
         self,
         *,
         time_budget: float = 8.0,
-        max_length: int = 20,
+        max_length: int = 30,
         operators: str = "add,sub,mul,div",
         seed: int = 0,
         threads: int = 0,

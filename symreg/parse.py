@@ -23,6 +23,9 @@ FUNCTIONS: dict[str, object] = {
     "asin": sp.asin,
     "acos": sp.acos,
     "atan": sp.atan,
+    "arcsin": sp.asin,
+    "arccos": sp.acos,
+    "arctan": sp.atan,
     "atan2": sp.atan2,
     "sinh": sp.sinh,
     "cosh": sp.cosh,
@@ -48,13 +51,14 @@ class ExpressionError(ArtifactError):
 def parse_expression(text: str, variables: Iterable[str], *, caret_is_power: bool = False) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over real symbols named ``variables``.
 
-    ``caret_is_power``: read ``^`` as a power (engine output such as Operon's).
+    ``caret_is_power``: read ``^`` as a power (engine output such as Operon's and
+    Julia's), with the precedence of ``**``.
     """
     if not isinstance(text, str) or len(text) > MAX_LENGTH:
         raise ExpressionError(f"Expected an expression string of at most {MAX_LENGTH} characters. Received: {str(text)[:60]!r}")
     symbols = {name: sp.Symbol(name, real=True) for name in variables}
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip().replace("^", "**") if caret_is_power else text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"Cannot parse expression {text[:80]!r}: {exc.msg}.") from exc
     return _build(tree.body, symbols, caret_is_power, text)

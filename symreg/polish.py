@@ -1,49 +1,103 @@
 """From a close fit to the law's form: constant recognition and refitting.
 
-Each floating-point constant of an expression is tried, largest change last, as
-``0`` and as the nearest integer; a replacement is kept when the loss on the
-given rows stays within ``tolerance`` (the larger of 10 % above the original
-loss and the target's noise variance).  The constants that remain are then
-refitted by least squares (on the circle for angles) with the form fixed.
+:func:`recognise_constants` first refits every floating-point constant of an
+expression by least squares (float64, on the circle for angles) and lets SymPy
+merge the ones that multiply each other.  Then, one constant at a time, it tries
+to replace a fitted value by ``0`` (drop the term) or by an exact value from
+:func:`symreg.constants.candidates` (integers, simple rationals, pi, e, roots,
+the problem's named constants), refits the constants that remain, and keeps the
+replacement when the loss on *held-out* rows stays within the tolerance::
+
+    loss_new <= max((1 + rtol) * loss_fitted, noise_variance, 1e-12 * var(y))
+
+with ``rtol = 0.1`` by default: an exact constant may cost at most 10 % of the
+held-out loss of the fitted one (or the target's own noise variance; the last
+term only absorbs floating-point round-off on noise-free data).  Passes repeat
+until no constant changes.
+
+Exact values are tried only for an expression that fits to the noise
+(held-out loss at most ``max(1e-10 var(y), noise_variance)``); an approximate
+form is only refitted: its constants have no exact values to find, and giving
+them some would make an approximation look like a law.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 from scipy.optimize import least_squares
 
 from symreg.base import evaluate, loss, round_floats
+from symreg.constants import candidates
+
+MAX_TRIALS = 6
+"""exact candidates tried per constant (besides 0 and +-1)"""
+FITS = 1e-10
+"""held-out loss, relative to the target's variance, below which a form fits noise-free data"""
 
 
 def _floats(expr: sp.Expr) -> list[sp.Float]:
     return sorted(expr.atoms(sp.Float), key=lambda f: abs(float(f)))
 
 
-def refit_constants(expr: sp.Expr, symbols: Sequence[sp.Symbol], X: np.ndarray, y: np.ndarray, *, circular: bool) -> sp.Expr:
-    """Least-squares refit of every Float in ``expr`` with its form fixed."""
+def _defined(expr: sp.Expr) -> bool:
+    return not expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
+
+
+def _cost(exact: sp.Expr) -> int:
+    coeff = exact.as_coeff_Mul()[0]
+    return abs(coeff.p) * coeff.q if isinstance(coeff, sp.Rational) else 1
+
+
+def _trials(expr: sp.Expr, named: Mapping[str, float] | None) -> list[tuple[sp.Float, sp.Expr]]:
+    """(constant, exact value) pairs to try, for all constants together: every constant as 0,
+    then as +-1 (a scale the other constants can take over), then the candidates, simplest first."""
+    floats = _floats(expr)
+    zeros = [(f, sp.Integer(0)) for f in floats]
+    units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
+    rest = [(f, e) for f in floats for e in candidates(float(f), named=named)[:MAX_TRIALS] if abs(e) != 1]
+    return zeros + units + sorted(rest, key=lambda t: _cost(t[1]))
+
+
+def refit_constants(
+    expr: sp.Expr,
+    symbols: Sequence[sp.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    circular: bool,
+    fixed: Mapping[sp.Symbol, float] | None = None,
+) -> sp.Expr:
+    """Least-squares refit of every Float in ``expr`` with its form fixed.
+
+    ``fixed`` gives the values of symbols that are known constants, not data.
+    """
     floats = _floats(expr)
     if not floats:
         return expr
+    fixed = dict(fixed or {})
     params = sp.symbols(f"_k0:{len(floats)}")
     template = expr.xreplace(dict(zip(floats, params, strict=True)))
-    func = sp.lambdify([*symbols, *params], template, modules="numpy")
-    cols = [X[:, i] for i in range(X.shape[1])]
+    func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
+    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
 
     def residual(k: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            pred = np.asarray(func(*cols, *k), dtype=float) * np.ones(len(y))
+            pred = np.asarray(func(*cols, *k)) * np.ones(len(y))
+        if np.iscomplexobj(pred):
+            pred = np.where(np.abs(pred.imag) > 1e-9, np.nan, pred.real)
         r = np.angle(np.exp(1j * (pred - y))) if circular else pred - y
         return np.where(np.isfinite(r), r, 1e3)
 
     x0 = np.array([float(f) for f in floats])
     try:
-        fit = least_squares(residual, x0, method="lm" if len(y) >= len(x0) else "trf", max_nfev=200 * (len(x0) + 1))
-    except (ValueError, FloatingPointError):
+        with np.errstate(all="ignore"):
+            fit = least_squares(residual, x0, method="lm" if len(y) >= len(x0) else "trf", max_nfev=100 * (len(x0) + 1))
+    except (ValueError, FloatingPointError, ZeroDivisionError, TypeError):
         return expr
-    if np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2):
+    if not np.all(np.isfinite(fit.x)) or np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2):
         return expr
     return template.xreplace({p: sp.Float(v, 15) for p, v in zip(params, fit.x, strict=True)})
 
@@ -55,25 +109,57 @@ def recognise_constants(
     y: np.ndarray,
     *,
     circular: bool,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
     noise_variance: float = 0.0,
+    rtol: float = 0.1,
+    named: Mapping[str, float] | None = None,
 ) -> sp.Expr:
-    """Replace constants by 0 or integers where the loss allows it, then refit the rest."""
-    start = loss(evaluate(expr, symbols, X), y, circular=circular)
-    if not np.isfinite(start):
-        return expr
-    tolerance = max(1.1 * start, noise_variance)
-    current = expr
-    for f in _floats(expr):
-        value = float(f)
-        for candidate in (0, round(value)):
-            if candidate == value or (candidate != 0 and abs(candidate - value) > 0.1 * abs(value)):
+    """Replace fitted constants by exact values where held-out data allow it; refit the rest.
+
+    Constants are refitted on ``(X, y)`` and replacements judged on
+    ``(X_val, y_val)`` (the same rows when those are not given).  ``named``
+    holds the problem's own constants (name -> value) that a constant may be a
+    rational multiple of.  Returns the expression with the remaining fitted
+    constants rounded to 6 significant digits.
+    """
+    if X_val is None or y_val is None:
+        X_val, y_val = X, y
+    fixed = {sp.Symbol(n, positive=True): float(v) for n, v in (named or {}).items()}
+    val_symbols = [*symbols, *fixed]
+    val_cols = np.column_stack([X_val, *(np.full(len(X_val), v) for v in fixed.values())])
+
+    def val_loss(e: sp.Expr) -> float:
+        if not _defined(e):
+            return np.inf
+        return loss(evaluate(e, val_symbols, val_cols), y_val, circular=circular)
+
+    def refit(e: sp.Expr) -> sp.Expr:
+        return refit_constants(e, symbols, X, y, circular=circular, fixed=fixed)
+
+    current = refit(expr)
+    start = val_loss(current)
+    scale = float(np.var(y_val))
+    if not np.isfinite(start) or start > max(FITS * scale, noise_variance):
+        return round_floats(current, 6)  # an approximate form: nothing exact to find
+    merged = sp.simplify(current)
+    if _defined(merged) and len(_floats(merged)) < len(_floats(current)):
+        merged = refit(merged)
+        if val_loss(merged) <= start * (1 + rtol) + 1e-12 * scale:
+            current, start = merged, val_loss(merged)
+    tolerance = max((1 + rtol) * start, noise_variance, 1e-12 * scale)
+    while True:
+        for f, exact in _trials(current, named):
+            trial = current.xreplace({f: exact})
+            if not _defined(trial):
                 continue
-            trial = current.xreplace({f: sp.Integer(candidate)})
-            if trial.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-                continue
-            trial_fit = refit_constants(trial, symbols, X, y, circular=circular)
-            if loss(evaluate(trial_fit, symbols, X), y, circular=circular) <= tolerance:
+            trial = refit(trial)
+            if val_loss(trial) <= tolerance:
                 current = trial
                 break
-    current = refit_constants(current, symbols, X, y, circular=circular)
+        else:
+            break
+    simpler = sp.simplify(current)
+    if _defined(simpler) and val_loss(simpler) <= tolerance:
+        current = simpler
     return round_floats(current, 6)

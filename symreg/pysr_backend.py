@@ -18,6 +18,7 @@ import sympy as sp
 
 from pipeline.errors import BackendError
 from symreg.base import Engine, round_floats
+from symreg.operators import expand_operators
 from symreg.parse import parse_expression
 
 # PySR operator names for our operator names.
@@ -77,19 +78,26 @@ def equations_from_pysr(table: pd.DataFrame, variable_names: Sequence[str]) -> l
 
 
 class PySREngine(Engine):
-    """Build a ``PySRRegressor`` with settings equivalent to the operon engine and read its ``equations_``."""
+    """Build a ``PySRRegressor`` with settings equivalent to the operon engine and read its ``equations_``.
+
+    As with operon, the budget is an iteration count (deterministic with
+    ``deterministic=True`` and serial parallelism) with the time budget as the
+    hard limit.  The rate was not measured (Julia cannot run on our machines).
+    """
+
+    iterations_per_second = 1.0
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> PySREngine:
         check_available()
         import pysr  # noqa: PLC0415  (only here: importing pysr may install Julia)
 
-        names = [o.strip() for o in self.operators.split(",") if o.strip()]
+        names = expand_operators(self.operators, allowed=[*BINARY, *UNARY])
         model = pysr.PySRRegressor(
             binary_operators=[BINARY[o] for o in names if o in BINARY],
             unary_operators=[UNARY[o] for o in names if o in UNARY],
             maxsize=self.max_length,
             timeout_in_seconds=self.time_budget,
-            niterations=10**6,
+            niterations=max(1, int(self.time_budget * self.iterations_per_second)),
             random_state=self.seed,
             deterministic=True,
             parallelism="serial",

@@ -14,15 +14,16 @@ scored on held-out rows by the circular loss and merged into one front.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import sympy as sp
 
-from symreg.base import describe, evaluate, loss, pareto_front, round_floats, wrap
+from symreg.base import describe, evaluate, loss, pareto_front, wrap
 from symreg.polish import recognise_constants
+from symreg.powerlaw import power_law
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,25 @@ def search(
     circular: bool = False,
     validation_fraction: float = 0.3,
     noise_variance: float = 0.0,
+    named_constants: Mapping[str, float] | None = None,
+    rtol: float = 0.1,
+    engine_rows: int | None = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``."""
+    """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
+
+    Rows are split at random (``seed``) into fitting rows and ``validation_fraction``
+    held-out rows.  The engine and the constant refits see only the fitting rows
+    (the engine at most ``engine_rows`` of them: its cost grows with the rows,
+    and the refits use them all); the losses on the front, the acceptance of
+    exact constants (``rtol``, see :mod:`symreg.polish`) and the model selection
+    use only the held-out rows.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     n_val = max(1, int(validation_fraction * len(y)))
     val, fit = order[:n_val], order[n_val:]
+    search_rows = fit[:engine_rows] if engine_rows else fit
     symbols = [sp.Symbol(n, real=True) for n in variable_names]
     base: sp.Expr = sp.Integer(0)
     target = y
@@ -88,35 +101,42 @@ def search(
             target = wrap(y - mean)
         transforms.append(("sine", np.sin, sp.asin))
 
-    rows = []
+    candidates: list[tuple[sp.Expr, str, str]] = []
     if circular:  # the anchor alone (s a + c, or the mean angle) is the simplest candidate
-        rows.append(
-            {
-                **describe(base, str(base)),
-                "loss": loss(evaluate(base, symbols, X[val]), y[val], circular=True),
-                "transform": "anchor",
-                "expr": base,
-            }
-        )
+        candidates.append((base, str(base), "anchor"))
+    else:
+        law = power_law(X[fit], y[fit], symbols)
+        if law is not None:
+            candidates.append((law, str(law), "power law"))
     for name, forward, inverse in transforms:
         engine = make_engine()
-        engine.fit(X[fit], forward(target[fit]), variable_names=variable_names)
-        for raw, g in engine.equations_:
-            expr = base + inverse(g)
-            pred = evaluate(expr, symbols, X[val])
-            rows.append({**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": name, "expr": expr})
-    raw_front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise_variance)
+        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names)
+        candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
+
+    numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
+
+    def row(expr: sp.Expr, raw: str, transform: str) -> dict[str, object]:
+        pred = evaluate(expr.xreplace(numbers), symbols, X[val])
+        return {**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": transform, "expr": expr}
+
+    raw_front = pareto_front(pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     polished = []
-    for _, row in raw_front.iterrows():
-        expr = sp.simplify(
-            recognise_constants(row["expr"], symbols, X[fit], y[fit], circular=circular, noise_variance=noise_variance)
+    for _, r in raw_front.iterrows():
+        expr = recognise_constants(
+            r["expr"],
+            symbols,
+            X[fit],
+            y[fit],
+            X_val=X[val],
+            y_val=y[val],
+            circular=circular,
+            noise_variance=noise_variance,
+            rtol=rtol,
+            named=named_constants,
         )
-        expr = round_floats(expr, 6)
-        pred = evaluate(expr, symbols, X[val])
-        polished.append(
-            {**describe(expr, row["equation"]), "loss": loss(pred, y[val], circular=circular), "transform": row["transform"]}
-        )
+        polished.append(row(expr, r["equation"], r["transform"]))
     front = pareto_front(pd.DataFrame(polished).drop_duplicates("sympy_format"), noise_variance=noise_variance)
+    front = front.drop(columns="expr")
     if anchor is not None:
         front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"
     return front

@@ -1,0 +1,263 @@
+"""Exact-recovery benchmark on Feynman-style equations: this project's regression layer vs raw pyoperon.
+
+    python benchmarks/feynman.py --csv ../shared/feynman/feynman_dev.csv --budget 60 --seed 0 --limit 50 --out results.json
+
+For every equation of the CSV (columns ``Filename, Output, Formula, # variables,
+vK_name, vK_low, vK_high``, as the AI Feynman database), data are sampled
+uniformly from the variables' ranges (``--n-train`` rows to search on,
+``--n-test`` fresh rows for R^2) and two engines get ``--budget`` seconds each:
+
+* ``scinet``: :func:`symreg.search.search` with the operon engine, power-law
+  candidates, constant recognition and model selection (search and algebra
+  together within the budget);
+* ``pyoperon``: pyoperon's ``SymbolicRegressor`` with its defaults except the
+  time budget, the operator set (the same), the thread count and the seed; its
+  selected model (``model_``) is parsed into SymPy.
+
+Both are judged alike.  ``exact``: SymPy simplifies ``selected - true`` to 0
+(floats in the selected expression taken as they are).  ``srbench_exact``:
+SRBench's looser test, the simplified difference or ratio, with floats rounded
+to 3 decimals (and those below 1e-4 dropped), is a constant.  ``r2``: on the
+test rows.  ``complexity``: nodes of the SymPy tree.  ``seconds``: wall time of
+the fit, algebra included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+import zlib
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.errors import ScinetError  # noqa: E402
+from symreg.base import complexity, evaluate  # noqa: E402
+from symreg.engines import make_engine  # noqa: E402
+from symreg.operators import OPERATOR_SETS  # noqa: E402
+from symreg.parse import parse_expression  # noqa: E402
+from symreg.search import search  # noqa: E402
+
+ALGEBRA_SHARE = 0.2
+"""share of the scinet budget kept for constant recognition and selection"""
+
+
+class BenchmarkError(ScinetError):
+    pass
+
+
+def read_equations(path: Path) -> list[dict]:
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise BenchmarkError(f"Cannot read {path}: {exc}. Expected a CSV like ../shared/feynman/feynman_dev.csv.") from exc
+    missing = {"Filename", "Formula", "# variables"} - set(table.columns)
+    if missing:
+        raise BenchmarkError(f"{path} lacks the columns {sorted(missing)}. Expected the AI Feynman layout (Filename, Formula, # variables, v1_name, ...).")
+    equations = []
+    for _, row in table.iterrows():
+        n = int(row["# variables"])
+        names = [str(row[f"v{k}_name"]) for k in range(1, n + 1)]
+        lows = [float(row[f"v{k}_low"]) for k in range(1, n + 1)]
+        highs = [float(row[f"v{k}_high"]) for k in range(1, n + 1)]
+        equations.append({"id": str(row["Filename"]), "formula": str(row["Formula"]), "names": names, "low": lows, "high": highs})
+    return equations
+
+
+def positive_symbols(expr: sp.Expr, names: list[str], lows: list[float]) -> sp.Expr:
+    """Variables sampled from positive ranges are positive: tell SymPy, so sqrt(x**2) is x."""
+    return expr.xreplace({sp.Symbol(n, real=True): sp.Symbol(n, positive=True) for n, lo in zip(names, lows, strict=True) if lo > 0})
+
+
+class SimplifyTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: int):
+    def handler(signum, frame):
+        raise SimplifyTimeout
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def round_floats_srbench(expr: sp.Expr) -> sp.Expr:
+    repl = {}
+    for f in expr.atoms(sp.Float):
+        repl[f] = sp.Integer(0) if abs(float(f)) < 1e-4 else sp.Float(round(float(f), 3), 3)
+    return expr.xreplace(repl)
+
+
+def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[sp.Symbol]) -> tuple[bool, bool]:
+    """(exact, srbench_exact); a numerical screen first, so that SymPy only proves what is plausible."""
+    exact = srbench = False
+    try:
+        with time_limit(60):
+            diff = sp.simplify(selected - true)
+            exact = diff == 0
+            if not exact:
+                pred, ref = evaluate(selected, symbols, X_check), evaluate(true, symbols, X_check)
+                close = np.all(np.isfinite(pred)) and np.allclose(pred, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))
+                if close:  # equal in value: try harder to show the difference is 0
+                    exact = sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0 or sp.simplify(selected / true) == 1
+            rdiff = round_floats_srbench(diff)
+            ratio = round_floats_srbench(sp.simplify(selected / true))
+            srbench = exact or rdiff.is_constant() or (ratio != 0 and ratio.is_constant())
+    except (SimplifyTimeout, TypeError, ValueError, ZeroDivisionError, RecursionError):
+        pass
+    return bool(exact), bool(srbench)
+
+
+def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
+    if not np.all(np.isfinite(pred)):
+        return -math.inf
+    return float(1 - np.sum((pred - y) ** 2) / np.sum((y - np.mean(y)) ** 2))
+
+
+def run_scinet(X, y, names, *, budget, seed, threads, operators):
+    engine = partial(
+        make_engine,
+        "operon",
+        time_budget=budget * (1 - ALGEBRA_SHARE),
+        operators=operators,
+        seed=seed,
+        threads=threads,
+    )
+    front = search(engine, X, y, variable_names=names, seed=seed)
+    best = front[front["selected"]].iloc[0]
+    return parse_expression(best["sympy_format"], names)
+
+
+def run_raw_operon(X, y, names, *, budget, seed, threads, operators):
+    from pyoperon.sklearn import SymbolicRegressor
+
+    from symreg.operon import operon_symbols
+
+    reg = SymbolicRegressor(allowed_symbols=operon_symbols(operators), max_time=max(1, int(budget)), n_threads=threads, random_state=seed)
+    reg.fit(X, y)
+    return parse_expression(reg.get_model_string(reg.model_, 12, names), names, caret_is_power=True)
+
+
+ENGINES = {"scinet": run_scinet, "pyoperon": run_raw_operon}
+
+
+def benchmark(equation: dict, engine: str, args) -> dict:
+    names = equation["names"]
+    rng = np.random.default_rng([args.seed, zlib.crc32(equation["id"].encode())])
+    true = parse_expression(equation["formula"], names)
+    symbols = [sp.Symbol(n, real=True) for n in names]
+
+    def sample(n):
+        X = rng.uniform(equation["low"], equation["high"], size=(n, len(names)))
+        return X, evaluate(true, symbols, X)
+
+    X, y = sample(args.n_train)
+    X_test, y_test = sample(args.n_test)
+    start = time.perf_counter()
+    selected = ENGINES[engine](X, y, names, budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators)
+    seconds = time.perf_counter() - start
+    sel_p, true_p = (positive_symbols(e, names, equation["low"]) for e in (selected, true))
+    symbols_p = [sp.Symbol(n, positive=True) if lo > 0 else sp.Symbol(n, real=True) for n, lo in zip(names, equation["low"], strict=True)]
+    exact, srbench = judge(sel_p, true_p, X_test[:50], symbols_p)
+    return {
+        "id": equation["id"],
+        "engine": engine,
+        "exact": exact,
+        "srbench_exact": srbench,
+        "r2": r2_score(evaluate(selected, symbols, X_test), y_test),
+        "complexity": complexity(selected),
+        "seconds": round(seconds, 2),
+        "expression": str(selected),
+        "true": equation["formula"],
+    }
+
+
+def summary(records: list[dict]) -> str:
+    frame = pd.DataFrame(records)
+    lines = []
+    for eid, group in frame.groupby("id", sort=False):
+        cells = [f"{eid:<12}"]
+        for _, r in group.iterrows():
+            mark = "EXACT" if r["exact"] else ("srb" if r["srbench_exact"] else "-")
+            cells.append(f"{r['engine']}: {mark:<5} R2={r['r2']:.6f} c={r['complexity']:<3} {r['seconds']:6.1f}s")
+        lines.append("  ".join(cells))
+    lines.append("")
+    lines.append(f"{'engine':<10} {'n':>3} {'exact':>7} {'srbench':>8} {'R2>0.999':>9} {'median s':>9}")
+    rates = {}
+    for engine, group in frame.groupby("engine", sort=False):
+        rates[engine] = group["exact"].mean()
+        lines.append(
+            f"{engine:<10} {len(group):>3} {group['exact'].mean():>7.1%} {group['srbench_exact'].mean():>8.1%} "
+            f"{(group['r2'] > 0.999).mean():>9.1%} {group['seconds'].median():>9.1f}"
+        )
+    if {"scinet", "pyoperon"} <= set(rates):
+        raw = frame[frame["engine"] == "pyoperon"]
+        denominators = {"exact": raw["exact"].mean(), "srbench_exact": raw["srbench_exact"].mean()}
+        for name, d in denominators.items():
+            ratio = rates["scinet"] / d if d else math.inf
+            lines.append(f"scinet exact rate / pyoperon {name} rate: {ratio:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--csv", type=Path, required=True, help="equations in the AI Feynman CSV layout")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per equation and engine")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="first N equations only")
+    parser.add_argument("--out", type=Path, default=Path("results.json"))
+    parser.add_argument("--engines", default="scinet,pyoperon", help="comma-separated: scinet, pyoperon")
+    parser.add_argument("--only", default=None, help="comma-separated equation ids")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
+    parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--n-test", type=int, default=2000)
+    args = parser.parse_args(argv)
+    try:
+        equations = read_equations(args.csv)
+    except BenchmarkError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    if args.only:
+        wanted = set(args.only.split(","))
+        equations = [e for e in equations if e["id"] in wanted]
+    equations = equations[: args.limit]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        print(f"Error: unknown engines {unknown}; choose from {sorted(ENGINES)}.", file=sys.stderr)
+        return 2
+    records = []
+    for eq in equations:
+        for engine in engines:
+            rec = benchmark(eq, engine, args)
+            records.append(rec)
+            mark = "EXACT" if rec["exact"] else ("srbench" if rec["srbench_exact"] else "-")
+            print(f"{rec['id']:<12} {engine:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}", flush=True)
+            tmp = args.out.with_suffix(args.out.suffix + ".tmp")
+            tmp.write_text(json.dumps(records, indent=1))
+            tmp.replace(args.out)
+    print()
+    print(summary(records))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
