@@ -7,8 +7,8 @@ A front is a table in the schema of PySR's ``equations_`` (``complexity``,
 difference wrapped to (-pi, pi]), ``score`` is PySR's
 ``-d log(loss) / d complexity`` between neighbours on the front, and the selected
 equation follows PySR's ``"best"`` rule: the highest score among the equations
-whose loss is at most 1.5 times the lowest loss (or at most the target's noise variance,
-where one is given).
+whose loss is at most 1.5 times the lowest loss; where the target's noise
+variance is given and some equations reach it, the simplest of those.
 """
 
 from __future__ import annotations
@@ -82,11 +82,16 @@ def pareto_front(candidates: pd.DataFrame, *, noise_variance: float = 0.0) -> pd
 def select_best(front: pd.DataFrame, *, noise_variance: float = 0.0) -> int:
     """PySR's 'best': highest score among equations with loss <= 1.5 x the lowest loss.
 
-    ``noise_variance`` (for a latent: the mean posterior variance sigma^2 the network
-    itself gives it) widens the eligible set: fitting a target more closely than its
-    own noise earns an equation nothing.
+    Where the target has a known noise variance (for a latent: the mean posterior
+    variance sigma^2 the network itself gives it) and some equations fit to it
+    (loss <= noise_variance), the simplest of those is selected instead: fitting a
+    target more closely than its own noise earns an equation nothing.
     """
-    threshold = max(1.5 * max(front["loss"].min(), LOSS_FLOOR), noise_variance)
+    if noise_variance > 0:
+        at_noise = front[front["loss"] <= noise_variance]
+        if not at_noise.empty:
+            return int(at_noise["complexity"].idxmin())
+    threshold = 1.5 * max(front["loss"].min(), LOSS_FLOOR)
     eligible = front[front["loss"] <= threshold]
     return int(eligible["score"].idxmax())
 

@@ -46,8 +46,12 @@ def candidates(
     named: Mapping[str, float] | None = None,
     max_denominator: int = MAX_DENOMINATOR,
     max_numerator: int = MAX_NUMERATOR,
+    bases: tuple[sp.Expr, ...] = BASES,
 ) -> list[sp.Expr]:
     """Exact expressions within ``rtol`` (relative) of ``value``, simplest first.
+
+    ``bases``, ``max_numerator`` and ``max_denominator`` bound the set; a
+    smaller set suits a constant known only to a few digits.
 
     ``named`` maps names of the problem's own constants to their values; a
     candidate may then be a rational times ``K`` or ``1/K`` (``K`` a positive
@@ -56,13 +60,13 @@ def candidates(
     """
     if not math.isfinite(value) or value == 0:
         return []
-    bases: list[tuple[sp.Expr, float]] = [(b, float(b)) for b in BASES]
+    values: list[tuple[sp.Expr, float]] = [(b, float(b)) for b in bases]
     for name, k in (named or {}).items():
         if k and math.isfinite(k):
             sym = sp.Symbol(name, positive=True)
-            bases += [(sym, float(k)), (1 / sym, 1 / float(k))]
+            values += [(sym, float(k)), (1 / sym, 1 / float(k))]
     found: dict[sp.Expr, tuple[int, int, int]] = {}
-    for order, (base, bval) in enumerate(bases):
+    for order, (base, bval) in enumerate(values):
         ratio = Fraction(value / bval).limit_denominator(max_denominator)
         if ratio == 0 or abs(ratio.numerator) > max_numerator:
             continue

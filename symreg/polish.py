@@ -8,12 +8,17 @@ to replace a fitted value by ``0`` (drop the term) or by an exact value from
 the problem's named constants), refits the constants that remain, and keeps the
 replacement when the loss on *held-out* rows stays within the tolerance::
 
-    loss_new <= max((1 + rtol) * loss_fitted, noise_variance, 1e-12 * var(y))
+    loss_new <= max((1 + rtol) * loss_fitted, 1e-12 * var(y))
 
 with ``rtol = 0.1`` by default: an exact constant may cost at most 10 % of the
-held-out loss of the fitted one (or the target's own noise variance; the last
-term only absorbs floating-point round-off on noise-free data).  Passes repeat
-until no constant changes.
+held-out loss of the fitted one (the last term only absorbs floating-point
+round-off on noise-free data).  Passes repeat until no constant changes.
+
+A target with noise (``noise_variance > 0``, such as a latent neuron) knows its
+constants to a few digits only, and among the many exact values near a fitted
+one some would fit by coincidence; for it the candidates are only fractions
+``p/q`` and ``p pi/q`` with ``|p| <= 12``, ``q <= 4`` (phases such as
+``5 pi/2``), and the named constants.
 
 Exact values are tried only for an expression that fits to the noise
 (held-out loss at most ``max(1e-10 var(y), noise_variance)``); an approximate
@@ -34,6 +39,8 @@ from symreg.constants import candidates
 
 MAX_TRIALS = 6
 """exact candidates tried per constant (besides 0 and +-1)"""
+NOISY_MAX_NUMERATOR = 12
+NOISY_MAX_DENOMINATOR = 4
 FITS = 1e-10
 """held-out loss, relative to the target's variance, below which a form fits noise-free data"""
 
@@ -51,13 +58,15 @@ def _cost(exact: sp.Expr) -> int:
     return abs(coeff.p) * coeff.q if isinstance(coeff, sp.Rational) else 1
 
 
-def _trials(expr: sp.Expr, named: Mapping[str, float] | None) -> list[tuple[sp.Float, sp.Expr]]:
+def _trials(expr: sp.Expr, named: Mapping[str, float] | None, *, noisy: bool) -> list[tuple[sp.Float, sp.Expr]]:
     """(constant, exact value) pairs to try, for all constants together: every constant as 0,
-    then as +-1 (a scale the other constants can take over), then the candidates, simplest first."""
+    then as +-1 (a scale the other constants can take over), then the candidates, simplest first.
+    For a noisy target the candidates are only simple fractions of 1 and pi (and named constants)."""
     floats = _floats(expr)
     zeros = [(f, sp.Integer(0)) for f in floats]
     units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
-    rest = [(f, e) for f in floats for e in candidates(float(f), named=named)[:MAX_TRIALS] if abs(e) != 1]
+    bounds = {"bases": (sp.Integer(1), sp.pi), "max_numerator": NOISY_MAX_NUMERATOR, "max_denominator": NOISY_MAX_DENOMINATOR} if noisy else {}
+    rest = [(f, e) for f in floats for e in candidates(float(f), named=named, **bounds)[:MAX_TRIALS] if abs(e) != 1]
     return zeros + units + sorted(rest, key=lambda t: _cost(t[1]))
 
 
@@ -147,9 +156,9 @@ def recognise_constants(
         merged = refit(merged)
         if val_loss(merged) <= start * (1 + rtol) + 1e-12 * scale:
             current, start = merged, val_loss(merged)
-    tolerance = max((1 + rtol) * start, noise_variance, 1e-12 * scale)
+    tolerance = max((1 + rtol) * start, 1e-12 * scale)
     while True:
-        for f, exact in _trials(current, named):
+        for f, exact in _trials(current, named, noisy=noise_variance > 0):
             trial = current.xreplace({f: exact})
             if not _defined(trial):
                 continue
