@@ -91,3 +91,36 @@ def test_pysr_backend_fails_fast_without_julia(monkeypatch):
     monkeypatch.setattr(backend, "julia_available", lambda: False)
     with pytest.raises(BackendError, match="needs Julia.*regress.backend=operon"):
         make_engine("pysr")
+
+
+def test_pysr_engine_builds_an_equivalent_regressor(monkeypatch):
+    """The PySR engine without PySR: a stand-in module records the settings and answers with
+    an ``equations_`` table in PySR's documented format."""
+    import sys
+    import types
+
+    import symreg.pysr_backend as backend
+
+    seen = {}
+
+    class FakeRegressor:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        def fit(self, X, y, variable_names=None):
+            seen["variable_names"] = variable_names
+            self.equations_ = pd.DataFrame(
+                {"complexity": [1, 5], "loss": [0.5, 1e-14], "score": [0.0, 8.0], "equation": ["1.0", "a * (b ^ 2)"]}
+            )
+            return self
+
+    monkeypatch.setitem(sys.modules, "pysr", types.SimpleNamespace(PySRRegressor=FakeRegressor))
+    monkeypatch.setattr(backend, "check_available", lambda: None)
+    engine = backend.PySREngine(time_budget=4, max_length=17, operators="physics", seed=3)
+    engine.fit(np.ones((4, 2)), np.ones(4), variable_names=["a", "b"])
+    assert seen["binary_operators"] == ["+", "-", "*", "/"]
+    assert seen["unary_operators"] == ["square", "sqrt", "exp", "log", "sin", "cos", "asin", "tanh"]
+    assert (seen["maxsize"], seen["timeout_in_seconds"], seen["random_state"], seen["deterministic"]) == (17, 4, 3, True)
+    assert seen["variable_names"] == ["a", "b"]
+    a_, b_ = sp.symbols("a b", real=True)
+    assert [e for _, e in engine.equations_] == [sp.Float(1.0), a_ * b_**2]

@@ -1,0 +1,56 @@
+"""The Feynman benchmark's own parts: reading the CSV and judging exactness (the benchmark itself is not a test)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("feynman_benchmark", ROOT / "benchmarks" / "feynman.py")
+feynman = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(feynman)
+
+q, r, eps = sp.symbols("q r epsilon", positive=True)
+TRUE = q / (4 * sp.pi * eps * r**2)
+POINTS = np.random.default_rng(0).uniform(1, 3, size=(20, 3))
+
+
+@pytest.mark.parametrize(
+    ("selected", "exact", "srbench"),
+    [
+        (q * r / (4 * sp.pi * eps * r**3), True, True),  # the same law written otherwise
+        (sp.Float(0.0795774715459477) * q / (eps * r**2), False, True),  # a float for 1/(4 pi): close, not exact
+        (TRUE + 1, False, True),  # off by a constant
+        (q / (eps * r**2), False, True),  # off by a factor
+        (q / (4 * sp.pi * eps * r), False, False),  # wrong power
+    ],
+)
+def test_judge(selected, exact, srbench):
+    assert feynman.judge(selected, TRUE, POINTS, [q, eps, r]) == (exact, srbench)
+
+
+def test_reads_the_feynman_layout_and_rejects_others(tmp_path):
+    good = tmp_path / "eq.csv"
+    good.write_text("Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b,2,a,1,2,b,3,4\n")
+    (eq,) = feynman.read_equations(good)
+    assert eq == {"id": "X.1", "formula": "a*b", "names": ["a", "b"], "low": [1.0, 3.0], "high": [2.0, 4.0]}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,value\nx,1\n")
+    with pytest.raises(feynman.BenchmarkError, match="lacks the columns"):
+        feynman.read_equations(bad)
+
+
+def test_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
+    csv = tmp_path / "eq.csv"
+    csv.write_text("Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b/2,2,a,1,2,b,3,4\n")
+    out = tmp_path / "results.json"
+    assert feynman.main(["--csv", str(csv), "--budget", "2", "--seed", "1", "--out", str(out), "--n-train", "300", "--n-test", "200"]) == 0
+    import json
+
+    records = json.loads(out.read_text())
+    assert [(r["id"], r["engine"]) for r in records] == [("X.1", "scinet"), ("X.1", "pyoperon")]
+    assert set(records[0]) >= {"id", "engine", "exact", "srbench_exact", "r2", "complexity", "seconds", "expression"}
+    assert records[0]["exact"] and records[0]["expression"] == "a*b/2"
+    assert "scinet exact rate / pyoperon" in capsys.readouterr().out
