@@ -28,6 +28,7 @@ them some would make an approximation look like a law.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -123,15 +124,21 @@ def recognise_constants(
     noise_variance: float = 0.0,
     rtol: float = 0.1,
     named: Mapping[str, float] | None = None,
+    deadline: float | None = None,
 ) -> sp.Expr:
     """Replace fitted constants by exact values where held-out data allow it; refit the rest.
 
     Constants are refitted on ``(X, y)`` and replacements judged on
     ``(X_val, y_val)`` (the same rows when those are not given).  ``named``
     holds the problem's own constants (name -> value) that a constant may be a
-    rational multiple of.  Returns the expression with the remaining fitted
-    constants rounded to 6 significant digits.
+    rational multiple of.  ``deadline`` (a :func:`time.monotonic` time) ends the
+    search for exact values early.  Returns the expression with the remaining
+    fitted constants rounded to 6 significant digits.
     """
+
+    def late() -> bool:
+        return deadline is not None and time.monotonic() > deadline
+
     if X_val is None or y_val is None:
         X_val, y_val = X, y
     fixed = {sp.Symbol(n, positive=True): float(v) for n, v in (named or {}).items()}
@@ -149,7 +156,7 @@ def recognise_constants(
     current = refit(expr)
     start = val_loss(current)
     scale = float(np.var(y_val))
-    if not np.isfinite(start) or start > max(FITS * scale, noise_variance):
+    if not np.isfinite(start) or start > max(FITS * scale, noise_variance) or late():
         return round_floats(current, 6)  # an approximate form: nothing exact to find
     merged = sp.simplify(current)
     if _defined(merged) and len(_floats(merged)) < len(_floats(current)):
@@ -159,6 +166,8 @@ def recognise_constants(
     tolerance = max((1 + rtol) * start, 1e-12 * scale)
     while True:
         for f, exact in _trials(current, named, noisy=noise_variance > 0):
+            if late():
+                break
             trial = current.xreplace({f: exact})
             if not _defined(trial):
                 continue
@@ -167,6 +176,8 @@ def recognise_constants(
                 current = trial
                 break
         else:
+            break
+        if late():
             break
     simpler = sp.simplify(current)
     if _defined(simpler) and val_loss(simpler) <= tolerance:

@@ -14,6 +14,7 @@ scored on held-out rows by the circular loss and merged into one front.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ import sympy as sp
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
 from symreg.polish import recognise_constants
 from symreg.powerlaw import power_law
+
+ALGEBRA_SHARE = 0.2
+"""share of a search's time budget kept for constant recognition and selection"""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def search(
     named_constants: Mapping[str, float] | None = None,
     rtol: float = 0.1,
     engine_rows: int | None = 1000,
+    time_budget: float | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
@@ -78,7 +83,15 @@ def search(
     and the refits use them all); the losses on the front, the acceptance of
     exact constants (``rtol``, see :mod:`symreg.polish`) and the model selection
     use only the held-out rows.
+
+    ``time_budget``, where given, bounds the whole search: the engine runs (one
+    per target transform) share ``1 - ALGEBRA_SHARE`` of it equally, and the
+    constant recognition stops at the end of it (the front's equations are
+    polished best first; those it does not reach keep their refitted constants).
+    Without it each run has the budget ``make_engine`` gives it and the algebra
+    runs to its end.
     """
+    deadline = None if time_budget is None else time.monotonic() + time_budget
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     n_val = max(1, int(validation_fraction * len(y)))
@@ -108,8 +121,9 @@ def search(
         law = power_law(X[fit], y[fit], symbols)
         if law is not None:
             candidates.append((law, str(law), "power law"))
+    budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / len(transforms)}
     for name, forward, inverse in transforms:
-        engine = make_engine()
+        engine = make_engine(**budget)
         engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
 
@@ -121,7 +135,7 @@ def search(
 
     raw_front = pareto_front(pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     polished = []
-    for _, r in raw_front.iterrows():
+    for _, r in raw_front.sort_values("loss").iterrows():
         expr = recognise_constants(
             r["expr"],
             symbols,
@@ -133,6 +147,7 @@ def search(
             noise_variance=noise_variance,
             rtol=rtol,
             named=named_constants,
+            deadline=deadline,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
     front = pareto_front(pd.DataFrame(polished).drop_duplicates("sympy_format"), noise_variance=noise_variance)
