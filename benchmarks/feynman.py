@@ -17,7 +17,8 @@ uniformly from the variables' ranges (``--n-train`` rows to search on,
 Both are judged alike.  ``exact``: SymPy simplifies ``selected - true`` to 0
 (floats in the selected expression taken as they are).  ``srbench_exact``:
 SRBench's looser test, the simplified difference or ratio, with floats rounded
-to 3 decimals (and those below 1e-4 dropped), is a constant.  ``r2``: on the
+to 3 decimals (and those below 1e-4 dropped) after or before simplifying, is a
+constant.  ``r2``: on the
 test rows.  ``complexity``: nodes of the SymPy tree.  ``seconds``: wall time of
 the fit, algebra included.
 """
@@ -125,9 +126,13 @@ def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[s
             if exact:
                 srbench = True
             elif close or near_constant:
-                rdiff = round_floats_srbench(sp.simplify(selected - true))
-                rratio = round_floats_srbench(sp.simplify(selected / true))
-                srbench = rdiff.is_constant() or (rratio != 0 and rratio.is_constant())
+                # floats rounded after simplifying (as SRBench) or before (kinder to float-laden output)
+                for model in (selected, round_floats_srbench(selected)):
+                    rdiff = round_floats_srbench(sp.simplify(model - true))
+                    rratio = round_floats_srbench(sp.simplify(model / true))
+                    if rdiff.is_constant() or (rratio != 0 and rratio.is_constant()):
+                        srbench = True
+                        break
     except (SimplifyTimeout, TypeError, ValueError, ZeroDivisionError, RecursionError):
         pass
     return bool(exact), bool(srbench)
@@ -166,34 +171,54 @@ ENGINES = {"scinet": run_scinet, "pyoperon": run_raw_operon}
 
 
 def benchmark(equation: dict, engine: str, args) -> dict:
-    names = equation["names"]
-    rng = np.random.default_rng([args.seed, zlib.crc32(equation["id"].encode())])
-    true = parse_expression(equation["formula"], names)
-    symbols = [sp.Symbol(n, real=True) for n in names]
-
-    def sample(n):
-        X = rng.uniform(equation["low"], equation["high"], size=(n, len(names)))
-        return X, evaluate(true, symbols, X)
-
-    X, y = sample(args.n_train)
-    X_test, y_test = sample(args.n_test)
+    true, _, (X, y, X_test, y_test) = data(equation, args.seed, args.n_train, args.n_test)
     start = time.perf_counter()
-    selected = ENGINES[engine](X, y, names, budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators)
+    selected = ENGINES[engine](X, y, equation["names"], budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators)
     seconds = time.perf_counter() - start
-    sel_p, true_p = (positive_symbols(e, names, equation["low"]) for e in (selected, true))
-    symbols_p = [sp.Symbol(n, positive=True) if lo > 0 else sp.Symbol(n, real=True) for n, lo in zip(names, equation["low"], strict=True)]
-    exact, srbench = judge(sel_p, true_p, X_test[:50], symbols_p)
     return {
         "id": equation["id"],
         "engine": engine,
-        "exact": exact,
-        "srbench_exact": srbench,
-        "r2": r2_score(evaluate(selected, symbols, X_test), y_test),
-        "complexity": complexity(selected),
+        **score(equation, selected, true, X_test, y_test),
         "seconds": round(seconds, 2),
         "expression": str(selected),
         "true": equation["formula"],
     }
+
+
+def data(equation: dict, seed: int, n_train: int, n_test: int):
+    """The benchmark's rows for one equation: training and test inputs and targets (seeded by the run's seed and the id)."""
+    names = equation["names"]
+    rng = np.random.default_rng([seed, zlib.crc32(equation["id"].encode())])
+    true = parse_expression(equation["formula"], names)
+    symbols = [sp.Symbol(n, real=True) for n in names]
+    out = []
+    for n in (n_train, n_test):
+        X = rng.uniform(equation["low"], equation["high"], size=(n, len(names)))
+        out += [X, evaluate(true, symbols, X)]
+    return true, symbols, out
+
+
+def score(equation: dict, selected: sp.Expr, true: sp.Expr, X_test: np.ndarray, y_test: np.ndarray) -> dict:
+    names, lows = equation["names"], equation["low"]
+    symbols = [sp.Symbol(n, real=True) for n in names]
+    sel_p, true_p = (positive_symbols(e, names, lows) for e in (selected, true))
+    symbols_p = [sp.Symbol(n, positive=True) if lo > 0 else sp.Symbol(n, real=True) for n, lo in zip(names, lows, strict=True)]
+    exact, srbench = judge(sel_p, true_p, X_test[:50], symbols_p)
+    return {
+        "exact": exact,
+        "srbench_exact": srbench,
+        "r2": r2_score(evaluate(selected, symbols, X_test), y_test),
+        "complexity": complexity(selected),
+    }
+
+
+def rejudge(records: list[dict], equations: dict[str, dict], args) -> list[dict]:
+    out = []
+    for rec in records:
+        eq = equations[rec["id"]]
+        true, _, (_, _, X_test, y_test) = data(eq, args.seed, args.n_train, args.n_test)
+        out.append({**rec, **score(eq, parse_expression(rec["expression"], eq["names"]), true, X_test, y_test)})
+    return out
 
 
 def summary(records: list[dict]) -> str:
@@ -236,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--rejudge", type=Path, default=None, help="score the records of an earlier --out file again, without searching")
     args = parser.parse_args(argv)
     try:
         equations = read_equations(args.csv)
@@ -251,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"Error: unknown engines {unknown}; choose from {sorted(ENGINES)}.", file=sys.stderr)
         return 2
+    if args.rejudge is not None:
+        records = rejudge(json.loads(args.rejudge.read_text()), {e["id"]: e for e in equations}, args)
+        args.out.write_text(json.dumps(records, indent=1))
+        print(summary(records))
+        return 0
     records = []
     for eq in equations:
         for engine in engines:

@@ -76,8 +76,8 @@ class RegressConfig:
     """an exact constant may raise the held-out loss by at most this fraction"""
     workers: int = 0
     """searches run at once, one process each; 0 = one per core"""
-    threads: int = 0
-    """engine threads per search; 0 = cores / workers"""
+    threads: int = 1
+    """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
 
 
 @dataclass

@@ -7,8 +7,10 @@ the ground truth (which physical quantity the neuron holds).
 The targets (latent x variable set) are independent searches; they run in
 parallel, one process each, on up to ``regress.workers`` cores (0: all), every
 search with its own time budget and the run's seed.  The engine's budget is
-counted in evaluations (see :mod:`symreg.operon`), so the equations do not
-depend on how many run at once.
+counted in evaluations per engine thread (see :mod:`symreg.operon`), and each
+search has ``regress.threads`` threads (1 by default), so the equations do not
+depend on how many searches run at once, on the machine's core count or on
+its load.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def run(ctx: StageContext) -> None:
     targets = [(t, v) for t in latent_columns(system.latent.size)[0] for v in VARIABLE_SETS]
     cores = os.cpu_count() or 1
     workers = min(cfg.workers or cores, len(targets))
-    threads = cfg.threads or max(1, cores // workers)
+    threads = cfg.threads
     tasks = []
     for target, varset in targets:
         names = system.observation_names if varset == "observations" else system.ground_truth_names

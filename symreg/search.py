@@ -87,7 +87,8 @@ def search(
     ``time_budget``, where given, bounds the whole search: the engine runs (one
     per target transform) share ``1 - ALGEBRA_SHARE`` of it equally, and the
     constant recognition stops at the end of it (the front's equations are
-    polished best first; those it does not reach keep their refitted constants).
+    polished best first, the first one always to the end; those it does not
+    reach keep their refitted constants).
     Without it each run has the budget ``make_engine`` gives it and the algebra
     runs to its end.
     """
@@ -135,7 +136,7 @@ def search(
 
     raw_front = pareto_front(pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     polished = []
-    for _, r in raw_front.sort_values("loss").iterrows():
+    for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(
             r["expr"],
             symbols,
@@ -147,7 +148,7 @@ def search(
             noise_variance=noise_variance,
             rtol=rtol,
             named=named_constants,
-            deadline=deadline,
+            deadline=deadline if i else None,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
     front = pareto_front(pd.DataFrame(polished).drop_duplicates("sympy_format"), noise_variance=noise_variance)

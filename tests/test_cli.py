@@ -4,9 +4,11 @@ import sys
 
 import pandas as pd
 import pytest
+import sympy as sp
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from symreg.parse import parse_expression
 
 TINY = [
     "--set", "simulate.n_series=60", "--set", "simulate.series_length=12",
@@ -125,6 +127,12 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
     changed = invoke("verify", "copernicus", "--run-dir", run_dir, *TINY, "--set", "verify.constant_rtol=0.5")
     assert changed.exit_code == 0 and "verify: done" in changed.output
 
+    # same seed, same equations: the searches run in parallel, and again one at a time
+    first = pd.read_parquet(run_dir / "equations.parquet")
+    serial = invoke("regress", "copernicus", "--run-dir", run_dir, *TINY, "--set", "regress.workers=1")
+    assert serial.exit_code == 0, serial.output
+    pd.testing.assert_frame_equal(first, pd.read_parquet(run_dir / "equations.parquet"))
+
 
 @pytest.mark.slow
 def test_default_copernicus_run_discovers_every_law(tmp_path):
@@ -133,6 +141,14 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     assert result.exit_code == 0, result.output
     laws = json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]
     assert [law["verdict"] for law in laws] == ["discovered"] * 4
+    # the Mars law in closed form: its only constants are R_E/R_M and the neuron's offset
+    equations = pd.read_parquet(tmp_path / "run" / "equations.parquet")
+    mars = equations[(equations["target"] == "z1") & (equations["variables"] == "observations") & equations["selected"]]
+    text = mars["sympy_format"].item()
+    assert "asin" in text and "sin(theta_M - theta_S)" in text
+    expr = parse_expression(text, ["theta_S", "theta_M"])
+    ratio, offset = sorted(expr.atoms(sp.Float), key=abs)
+    assert 1 / abs(float(ratio)) == pytest.approx(1.5237, rel=0.01)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["prediction_rms"]["all"] <= 0.02
 
