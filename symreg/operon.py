@@ -3,9 +3,9 @@
 Budget and determinism.  Operon stops at whichever comes first of a number of
 evaluations and a wall-clock limit.  A wall-clock stop depends on the machine
 and its load, so the engine sets both: ``max_evaluations = time_budget *
-threads * row_evaluations_per_second / rows`` (the deterministic budget: same
-data, seed and settings, threads included, give the same front on any machine
-under any load) and ``max_time = time_budget`` (the hard limit).  The rate is
+threads / (evaluation_seconds + rows * row_seconds)`` (the deterministic
+budget: same data, seed and settings, threads included, give the same front on
+any machine under any load) and ``max_time = time_budget`` (the hard limit).  The rate is
 calibrated so that the evaluation budget binds first, at about 50-90 % of the
 time budget, on a 2-core x86-64 machine; where the time limit binds instead the
 engine says so in the log, since the result then depends on the machine's
@@ -64,8 +64,10 @@ class OperonEngine(Engine):
     population_size = 1000
     local_iterations = 5
     """Levenberg-Marquardt steps on every offspring's constants"""
-    row_evaluations_per_second = 15e6
-    """evaluations times rows per second of ``time_budget`` and per thread (calibrated on a 2-core x86-64 machine)"""
+    evaluation_seconds = 20e-6
+    row_seconds = 4e-8
+    """cost of one evaluation on one thread: a fixed part and a part per row
+    (calibrated on a 2-core x86-64 machine, with room to spare)"""
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> OperonEngine:
         from pyoperon.sklearn import SymbolicRegressor
@@ -78,7 +80,7 @@ class OperonEngine(Engine):
             max_depth=max(10, self.max_length // 2),
             max_time=max(1, int(self.time_budget)),
             generations=10**9,
-            max_evaluations=max(1, int(self.time_budget * threads * self.row_evaluations_per_second / max(1, len(y)))),
+            max_evaluations=max(1, int(self.time_budget * threads / (self.evaluation_seconds + len(y) * self.row_seconds))),
             population_size=self.population_size,
             optimizer_iterations=self.local_iterations,
             n_threads=threads,
