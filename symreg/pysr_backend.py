@@ -23,19 +23,8 @@ from symreg.parse import parse_expression
 
 # PySR operator names for our operator names.
 BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
-UNARY = {
-    "sin": "sin",
-    "cos": "cos",
-    "tan": "tan",
-    "asin": "asin",
-    "acos": "acos",
-    "atan": "atan",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "sqrt",
-    "square": "square",
-    "tanh": "tanh",
-}
+UNARY = frozenset("sin cos tan asin acos atan exp log sqrt square tanh".split())
+"""our unary operator names that PySR knows by the same names"""
 
 
 def julia_available() -> bool:
@@ -94,7 +83,7 @@ class PySREngine(Engine):
         names = expand_operators(self.operators, allowed=[*BINARY, *UNARY])
         model = pysr.PySRRegressor(
             binary_operators=[BINARY[o] for o in names if o in BINARY],
-            unary_operators=[UNARY[o] for o in names if o in UNARY],
+            unary_operators=[o for o in names if o in UNARY],
             maxsize=self.max_length,
             timeout_in_seconds=self.time_budget,
             niterations=max(1, int(self.time_budget * self.iterations_per_second)),
