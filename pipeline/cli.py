@@ -15,10 +15,10 @@ import click
 from pipeline.errors import ScinetError
 
 STAGE_HELP = {
-    "simulate": "Simulate observation series and ground truth (observations.parquet).",
+    "simulate": "Simulate samples and their ground truth (observations.parquet).",
     "train": "Train the beta-VAE SciNet (model.keras, history.json).",
-    "export": "Export latent means, log-sigmas, inputs and ground truth (latents.parquet).",
-    "regress": "Symbolic regression of every latent (equations.parquet).",
+    "export": "Export latents, KL per neuron and the network's answers on fresh samples (latents.parquet, probe.parquet).",
+    "regress": "Symbolic regression of every active latent and of the answer law (equations.parquet).",
     "verify": "Check the known laws against the discovered equations (verification.json).",
     "report": "Write report.md, equations.tex and figures.",
 }
@@ -35,7 +35,7 @@ def _context(system_name: str, run_dir: Path | None, config_file: Path | None, o
     from pipeline.registry import get_system
 
     system = get_system(system_name)
-    config = load_config(config_file, overrides, seed=seed)
+    config = load_config(config_file, overrides, seed=seed, system=system)
     return StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
 
 

@@ -4,12 +4,13 @@ A configuration file has one table per stage, e.g.::
 
     seed = 1
     [train]
-    epochs = [40, 40, 140]
+    epochs = [400]
     [regress]
     time_budget = 10.0
 
 Every key is checked against the dataclasses below; a misspelt key is an error
-that names the near miss.  The resolved configuration is written into the run
+that names the near miss.  A system's own defaults (``PhysicalSystem.defaults``)
+come before the file.  The resolved configuration is written into the run
 directory's manifest.
 """
 
@@ -29,28 +30,30 @@ from pipeline.errors import ConfigError
 
 @dataclass
 class SimulateConfig:
-    n_series: int = 2000
-    """number of independent observation series (random initial state each)"""
+    n_samples: int = 10000
+    """independent samples (for a time-series system: series, each from a random initial state)"""
     series_length: int = 50
-    """observations per series"""
+    """observations per series (time-series systems only)"""
     test_fraction: float = 0.2
-    """fraction of series held out from training"""
+    """fraction of samples held out from training"""
 
 
 @dataclass
 class TrainConfig:
-    curriculum: list[int] = field(default_factory=lambda: [5, 20, 50])
-    """series lengths trained on, in order (short series first); the last is the prediction horizon"""
-    epochs: list[int] = field(default_factory=lambda: [40, 40, 140])
-    """epochs per curriculum phase"""
+    latent_size: int = 0
+    """latent neurons; 0 takes the system's own number"""
+    epochs: list[int] = field(default_factory=lambda: [200])
+    """epochs per phase (one phase, or one per curriculum step for a time series)"""
+    curriculum: list[int] = field(default_factory=list)
+    """time series only: series lengths trained on, in order (short first); the last is the prediction horizon"""
     learning_rate: float = 3e-3
     """Adam learning rate; the last phase decays it by a cosine schedule to 5 %"""
     batch_size: int = 64
     beta: float = 1e-4
     """weight of the KL term"""
     encoder_units: list[int] = field(default_factory=lambda: [64, 64])
-    decoder: str = "linear"
-    """'linear' (observed directions as linear combinations of latent phasors) or 'mlp'"""
+    decoder: str = "mlp"
+    """'mlp', or 'linear' (answers as linear combinations of the latent features and the question)"""
     decoder_units: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layers of the 'mlp' decoder"""
 
@@ -58,6 +61,8 @@ class TrainConfig:
 @dataclass
 class ExportConfig:
     batch_size: int = 4096
+    unused_kl: float = 0.1
+    """a neuron whose KL divergence from the prior, averaged over held-out rows, is below this (nats) is unused"""
 
 
 @dataclass
@@ -66,6 +71,8 @@ class RegressConfig:
     """'operon' (default, embedded) or 'pysr' (needs Julia)"""
     time_budget: float = 5.0
     """seconds of search per target, variable set and target transform"""
+    law_time_budget: float = 20.0
+    """seconds of search for each part of an answer law (the law of motion)"""
     n_rows: int = 1500
     """rows sampled from the training split for the search"""
     max_length: int = 20
@@ -83,9 +90,11 @@ class RegressConfig:
 @dataclass
 class VerifyConfig:
     n_fresh: int = 400
-    """fresh series simulated for the numerical checks"""
+    """fresh samples (series) simulated for the numerical checks"""
     circular_correlation: float = 0.999
     """threshold on |mean exp(i (z - s phi))| for 'the same angle'"""
+    r2: float = 0.99
+    """threshold on R^2 for 'determines' and 'is affine in'"""
     constant_rtol: float = 0.01
     """relative error allowed on constants whose true value physics fixes"""
 
@@ -108,17 +117,28 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def validate(self) -> None:
+    def validate(self, system=None) -> None:
         t = self.train
-        if len(t.curriculum) != len(t.epochs) or not t.curriculum:
+        if not t.epochs or any(e < 1 for e in t.epochs):
+            raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
+        if t.latent_size < 1 and (system is not None or t.latent_size < 0):
+            raise ConfigError(f"`train.latent_size` must be at least 1. Received: {t.latent_size}.")
+        if system is not None and system.is_series:
+            if len(t.curriculum) != len(t.epochs) or not t.curriculum:
+                raise ConfigError(
+                    f"`train.curriculum` and `train.epochs` must be non-empty lists of equal length for the time-series "
+                    f"system {system.name!r}. Received: curriculum={t.curriculum}, epochs={t.epochs}. "
+                    "Give one epoch count per series length."
+                )
+            if max(t.curriculum) > self.simulate.series_length or min(t.curriculum) < 1:
+                raise ConfigError(
+                    f"`train.curriculum` asks for series of {max(t.curriculum)} steps but `simulate.series_length` is "
+                    f"{self.simulate.series_length}. Lower the curriculum or raise simulate.series_length."
+                )
+        elif system is not None and t.curriculum:
             raise ConfigError(
-                f"`train.curriculum` and `train.epochs` must be non-empty lists of equal length. "
-                f"Received: curriculum={t.curriculum}, epochs={t.epochs}. Give one epoch count per series length."
-            )
-        if max(t.curriculum) > self.simulate.series_length:
-            raise ConfigError(
-                f"`train.curriculum` asks for series of {max(t.curriculum)} steps but `simulate.series_length` is "
-                f"{self.simulate.series_length}. Lower the curriculum or raise simulate.series_length."
+                f"`train.curriculum` applies to time-series systems only; {system.name!r} answers questions. "
+                f"Remove it and give the epochs as one phase, e.g. train.epochs=[{sum(t.epochs)}]."
             )
         if t.decoder not in ("linear", "mlp"):
             raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
@@ -127,11 +147,14 @@ class Config:
         if not 0 < self.simulate.test_fraction < 1:
             raise ConfigError(f"`simulate.test_fraction` must lie in (0, 1). Received: {self.simulate.test_fraction}.")
         for name, value in (
-            ("simulate.n_series", self.simulate.n_series),
+            ("simulate.n_samples", self.simulate.n_samples),
             ("simulate.series_length", self.simulate.series_length),
         ):
             if value < 2:
                 raise ConfigError(f"`{name}` must be at least 2. Received: {value}.")
+        for name, value in (("train.batch_size", t.batch_size), ("export.batch_size", self.export.batch_size)):
+            if value < 1:
+                raise ConfigError(f"`{name}` must be at least 1. Received: {value}.")
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -217,9 +240,18 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), *, seed: int | None = None) -> Config:
-    """Defaults, then the TOML file, then ``--set`` overrides, then ``--seed``."""
+def load_config(
+    path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), *, seed: int | None = None, system=None
+) -> Config:
+    """Defaults, then the system's defaults and latent size, then the TOML file, then ``--set`` overrides, then ``--seed``."""
     config = Config()
+    if system is not None:
+        config.train.latent_size = system.latent.size
+        for key, value in system.defaults.items():
+            try:
+                apply(config, key, value)
+            except ConfigError as exc:
+                raise ConfigError(f"System {system.name!r} declares a bad default: {exc}") from exc
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text())
@@ -233,5 +265,7 @@ def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...]
         apply(config, *parse_override(text))
     if seed is not None:
         config.seed = seed
-    config.validate()
+    if config.train.latent_size == 0 and system is not None:
+        config.train.latent_size = system.latent.size
+    config.validate(system)
     return config

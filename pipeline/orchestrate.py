@@ -1,10 +1,11 @@
 """Wiring: which stage reads and writes which artifact, caching, and the manifest.
 
 Stages are plain functions ``run(ctx)`` in ``stages/<name>.py``; they read their
-inputs from the run directory and write their outputs there.  This module is
-the one place that knows the order.  A stage is skipped when its cache key
-(system, seed, its settings, the hashes of its inputs, the project version) and
-the hashes of its outputs are what the manifest recorded.
+inputs from the run directory and write their outputs there, through
+:mod:`pipeline.catalog`.  This module is the one place that knows the order.  A
+stage is skipped when its cache key (system name and the fingerprint of its
+definition, seed, its settings, the hashes of its inputs, the project version)
+is what the manifest recorded and its outputs exist.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config
+from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
 from pipeline.rundir import file_hash, read_json, text_hash, write_json
-from systems.base import PhysicalSystem
 
 log = logging.getLogger("scinet")
 
@@ -42,15 +44,15 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("simulate", (), ("observations.parquet",), "simulate observation series and ground truth"),
-    Stage("train", ("observations.parquet",), ("model.keras", "history.json"), "train the beta-VAE SciNet"),
-    Stage("export", ("observations.parquet", "model.keras"), ("latents.parquet",), "export latent activations"),
-    Stage("regress", ("latents.parquet",), ("equations.parquet",), "symbolic regression on the latents"),
-    Stage("verify", ("latents.parquet", "equations.parquet"), ("verification.json",), "check known laws"),
+    Stage("simulate", (), outputs_of("simulate"), "simulate samples and their ground truth"),
+    Stage("train", ("observations.parquet",), outputs_of("train"), "train the beta-VAE SciNet"),
+    Stage("export", ("observations.parquet", "model.keras"), outputs_of("export"), "export latents, KL per neuron and the probe"),
+    Stage("regress", ("latents.parquet", "probe.parquet"), outputs_of("regress"), "symbolic regression of latents and answers"),
+    Stage("verify", ("latents.parquet", "equations.parquet", "probe.parquet"), outputs_of("verify"), "check known laws"),
     Stage(
         "report",
-        ("latents.parquet", "equations.parquet", "verification.json", "history.json"),
-        ("report.md", "equations.tex", "figures/latents.png", "figures/pareto.png"),
+        ("latents.parquet", "equations.parquet", "verification.json", "history.json", "probe.parquet"),
+        outputs_of("report"),
         "write report, LaTeX and figures",
     ),
 )
@@ -64,25 +66,6 @@ def get_stage(name: str) -> Stage:
     close = difflib.get_close_matches(name, STAGE_NAMES, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ScinetError(f"Unknown stage {name!r}.{hint} Stages: {', '.join(STAGE_NAMES)}.")
-
-
-def producer_of(artifact: str) -> str:
-    for stage in STAGES:
-        if artifact in stage.outputs:
-            return stage.name
-    raise KeyError(artifact)
-
-
-@dataclass
-class StageContext:
-    """What a stage gets: the system, the resolved configuration and the run directory."""
-
-    system: PhysicalSystem
-    config: Config
-    run_dir: Path
-
-    def path(self, artifact: str) -> Path:
-        return self.run_dir / artifact
 
 
 def project_version() -> str:
@@ -104,7 +87,12 @@ def _versions() -> dict[str, str]:
 
 def _stage_settings(config: Config, stage: str) -> dict[str, Any]:
     section = getattr(config, stage, None)
-    return dataclasses.asdict(section) if dataclasses.is_dataclass(section) else {}
+    settings = dataclasses.asdict(section) if dataclasses.is_dataclass(section) else {}
+    if stage == "export":  # the export checks the model against the latent size
+        settings["latent_size"] = config.train.latent_size
+    if stage == "verify":  # fresh series are simulated with the run's length
+        settings["series_length"] = config.simulate.series_length
+    return settings
 
 
 def _cache_key(ctx: StageContext, stage: Stage) -> str:
@@ -112,6 +100,7 @@ def _cache_key(ctx: StageContext, stage: Stage) -> str:
     payload = {
         "stage": stage.name,
         "system": ctx.system.name,
+        "definition": ctx.system.fingerprint(),
         "seed": ctx.config.seed,
         "settings": _stage_settings(ctx.config, stage.name),
         "inputs": inputs,

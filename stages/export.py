@@ -1,79 +1,129 @@
-"""Stage 3: latent means and log-sigmas for every observation, with inputs and ground truth."""
+"""Stage 3: latent means, log-sigmas and predictions for every row, the KL per neuron, and the
+network's answers to many questions about fresh samples (the probe, for an answer law).
+
+A neuron whose KL divergence from the prior, averaged over the held-out rows, is
+below ``export.unused_kl`` nats is *unused*: the network sends nothing through
+it.  The active neurons are recorded in the metadata of ``latents.parquet``;
+regression and the law checks use only them.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pandas as pd
 
+from pipeline.arrays import model_arrays
+from pipeline.catalog import latent_names, read_model, read_observations, vector, write_latents, write_probe
+from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
-from pipeline.orchestrate import StageContext
-from pipeline.rundir import read_parquet, write_parquet
-from stages.train import load_model, load_observations
+from pipeline.simulation import simulate_frame
+
+log = logging.getLogger("scinet")
+
+PROBE_SEED_OFFSET = 2_000_003
 
 
-def latent_columns(size: int) -> tuple[list[str], list[str]]:
-    return [f"z{i}" for i in range(size)], [f"z{i}_log_sigma" for i in range(size)]
+def _batched(func, n: int, batch: int):
+    outs = [func(slice(s, s + batch)) for s in range(0, n, batch)]
+    return [np.concatenate([np.asarray(o[i]) for o in outs]) for i in range(len(outs[0]))] if outs else []
+
+
+def _check_model(ctx: StageContext, model) -> None:
+    system = ctx.system
+    expected = ctx.config.train.latent_size
+    if model.latent_size != expected or model.evolution != system.latent.evolution or model.latent_kind != system.latent.kind:
+        raise ArtifactError(
+            f"{ctx.path('model.keras')} does not fit system {system.name!r} with train.latent_size={expected} "
+            f"(the model has {model.latent_size} {model.latent_kind} neurons, evolution {model.evolution!r}). "
+            f"Re-train with `scinet train {system.name} --force`."
+        )
+
+
+def encode_rows(model, frame: pd.DataFrame, system, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    x = vector(frame, system.encoder_names, system)
+    if x.shape[1] != len(model.encoder_angles):
+        raise ArtifactError(f"The model expects {len(model.encoder_angles)} encoder inputs, the data have {x.shape[1]}. Re-train it.")
+    mean, log_sigma = _batched(lambda s: model.encode(x[s]), len(x), batch)
+    return mean.astype(float), log_sigma.astype(float)
+
+
+def predictions(model, frame: pd.DataFrame, system, batch: int) -> np.ndarray:
+    """The model's answer for every row (for a series: predicted from the series' first row)."""
+    if not system.is_series:
+        inputs, _ = model_arrays(frame, system)
+        (pred,) = _batched(lambda s: [model.answer({k: v[s] for k, v in inputs.items()})], len(inputs["x"]), batch)
+        return pred
+    ordered = frame.sort_values(["series", "step"])
+    inputs, y = model_arrays(ordered, system)
+    (pred,) = _batched(lambda s: [model.answer({k: v[s] for k, v in inputs.items()}, steps=y.shape[1])], len(y), batch)
+    flat = pred.reshape(-1, pred.shape[-1])
+    positions = frame.index.get_indexer(ordered.index)
+    out = np.empty_like(flat)
+    out[positions] = flat  # back to the frame's row order
+    return out
+
+
+def probe(ctx: StageContext, model) -> pd.DataFrame:
+    """The network's answers, for fresh samples, to questions drawn from other fresh samples."""
+    system, spec = ctx.system, ctx.system.answer_law
+    if spec is None:
+        return pd.DataFrame({"sample": pd.Series(dtype="int64")})
+    m = spec.questions_per_sample
+    fresh = simulate_frame(system, n_samples=max(spec.n_samples, m), seed=ctx.config.seed + PROBE_SEED_OFFSET)
+    fresh = fresh.iloc[: spec.n_samples].reset_index(drop=True)
+    pool = simulate_frame(system, n_samples=spec.n_samples * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
+    x = vector(fresh, system.encoder_names, system)
+    mean, _ = model.encode(x)
+    mean = np.repeat(np.asarray(mean), m, axis=0)
+    q = vector(pool, system.question_names, system)
+    (answer,) = _batched(lambda s: [model.decode(mean[s], q[s])], len(q), ctx.config.export.batch_size)
+    out = pd.DataFrame({"sample": np.repeat(np.arange(spec.n_samples), m)})
+    for name in system.ground_truth_names:
+        if system.columns[name].size == 1:
+            out[name] = np.repeat(fresh[name].to_numpy(dtype=float), m)
+    for name in system.question_names:
+        if system.columns[name].size == 1:
+            out[name] = pool[name].to_numpy(dtype=float)
+    for i, name in enumerate(system.answer_names):
+        out[name] = np.asarray(answer)[:, i].astype(float)
+    return out
 
 
 def run(ctx: StageContext) -> None:
-    system = ctx.system
-    frame, _ = load_observations(ctx)
-    model = load_model(ctx)
-    if model.latent_size != system.latent.size or len(model.angle_mask) != len(system.observations):
-        raise ArtifactError(
-            f"{ctx.path('model.keras')} does not fit system {system.name!r} (latent size {model.latent_size}). "
-            f"Re-train with `scinet train {system.name} --force`."
-        )
-    x = frame[system.observation_names].to_numpy(dtype="float32")
-    means, log_sigmas = [], []
-    for start in range(0, len(x), ctx.config.export.batch_size):
-        mean, log_sigma = model.encode(x[start : start + ctx.config.export.batch_size])
-        means.append(np.asarray(mean))
-        log_sigmas.append(np.asarray(log_sigma))
-    mean = np.concatenate(means)
-    log_sigma = np.concatenate(log_sigmas)
-    mean_cols, sigma_cols = latent_columns(system.latent.size)
+    system, cfg = ctx.system, ctx.config.export
+    frame = read_observations(ctx)
+    model = read_model(ctx)
+    _check_model(ctx, model)
+    mean, log_sigma = encode_rows(model, frame, system, cfg.batch_size)
+    names = latent_names(model.latent_size)
+    test = (frame["split"] == "test").to_numpy()
+    kl = np.asarray(model.kl(mean[test], log_sigma[test]), dtype=float).mean(axis=0)
+    kl_per_neuron = {n: float(v) for n, v in zip(names, kl, strict=True)}
+    active = [n for n in names if kl_per_neuron[n] >= cfg.unused_kl]
+    log.info(
+        "export: KL per neuron %s; active %s",
+        ", ".join(f"{n} {v:.3g}" for n, v in kl_per_neuron.items()),
+        ", ".join(active) or "none",
+    )
     out = frame.copy()
-    for i in range(system.latent.size):
-        out[mean_cols[i]] = mean[:, i].astype(float)
-        out[sigma_cols[i]] = log_sigma[:, i].astype(float)
-    units = {name: col.unit for name, col in system.columns.items()}
-    units.update({c: "rad" if system.latent.kind == "circle" else "1" for c in mean_cols})
-    units.update({c: "1" for c in sigma_cols})
-    write_parquet(
-        ctx.path("latents.parquet"),
+    for i, n in enumerate(names):
+        out[n] = mean[:, i]
+        out[f"{n}_log_sigma"] = log_sigma[:, i]
+    pred = predictions(model, frame, system, cfg.batch_size)
+    for i, n in enumerate(system.answer_names):
+        out[f"{n}_pred"] = pred[:, i].astype(float)
+    units = {n: "rad" if system.latent.kind == "circle" else "1" for n in names}
+    write_latents(
+        ctx,
         out,
-        {
-            "kind": "latents",
-            "system": system.name,
-            "seed": ctx.config.seed,
-            "run": str(ctx.run_dir),
-            "units": units,
-            "latent_kind": system.latent.kind,
-            "latent_columns": mean_cols,
-            "latent_steps": [float(w) for w in np.asarray(model.omega)],
-            "time_step": float(frame.loc[frame["step"] == 1, system.time.name].iloc[0]) if (frame["step"] == 1).any() else None,
-        },
+        latent_kind=system.latent.kind,
+        latent_columns=names,
+        kl=kl_per_neuron,
+        active=active,
+        unused_kl=cfg.unused_kl,
+        latent_steps=[float(w) for w in np.asarray(model.omega)] if system.is_series else None,
+        latent_units=units,
     )
-
-
-def load_latents(ctx: StageContext):
-    system = ctx.system
-    mean_cols, _ = latent_columns(system.latent.size)
-    frame, meta = read_parquet(
-        ctx.path("latents.parquet"),
-        producer="export",
-        kind="latents",
-        system=system.name,
-        columns=["split", *system.observation_names, *system.ground_truth_names, *mean_cols],
-    )
-    values = frame[[*system.observation_names, *system.ground_truth_names, *mean_cols]].to_numpy(dtype=float)
-    if not np.isfinite(values).all():
-        raise ArtifactError(
-            f"{ctx.path('latents.parquet')} holds NaN or infinite values. Re-create it with `scinet export {system.name} --force`."
-        )
-    steps = meta.get("latent_steps")
-    if not isinstance(steps, list) or len(steps) != system.latent.size:
-        raise ArtifactError(
-            f"{ctx.path('latents.parquet')} lacks the latent steps in its metadata. Re-run `scinet export --force`."
-        )
-    return frame, meta
+    write_probe(ctx, probe(ctx, model), answer_law=None if system.answer_law is None else vars(system.answer_law))

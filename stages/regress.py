@@ -1,16 +1,18 @@
-"""Stage 4: symbolic regression of every latent neuron.
+"""Stage 4: symbolic regression of every active latent neuron, and of the network's answer.
 
-Each latent is fitted twice: as a function of the observations (how the network
-computes it: for Copernicus the heliocentric-angle formula) and as a function of
-the ground truth (which physical quantity the neuron holds).
+Each active neuron is fitted on every variable set the system declares
+(``PhysicalSystem.regress``: for Copernicus the observations, how the network
+computes the neuron, and the ground truth, which quantity it holds).  Unused
+neurons (``latents.parquet`` metadata) are left out.  Where the system declares
+an answer law, the network's answers on fresh samples (``probe.parquet``) are
+fitted as a family of curves in the question (:mod:`symreg.family`), the
+variable set ``law_of_motion``.
 
-The targets (latent x variable set) are independent searches; they run in
-parallel, one process each, on up to ``regress.workers`` cores (0: all), every
-search with its own time budget and the run's seed.  The engine's budget is
-counted in evaluations per engine thread (see :mod:`symreg.operon`), and each
-search has ``regress.threads`` threads (1 by default), so the equations do not
-depend on how many searches run at once, on the machine's core count or on
-its load.
+The searches are independent; they run in parallel, one process each, on up
+to ``regress.workers`` cores (0: all), every search with its own time budget
+and the run's seed.  The engine's budget is counted in evaluations per engine
+thread (see :mod:`symreg.operon`), so the equations do not depend on how many
+searches run at once, on the machine's core count or on its load.
 """
 
 from __future__ import annotations
@@ -25,21 +27,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.orchestrate import StageContext
-from pipeline.rundir import write_parquet
-from stages.export import latent_columns, load_latents
+from pipeline.catalog import read_latents, read_probe, write_equations
+from pipeline.context import StageContext
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
+from symreg.family import search_family
 from symreg.search import search
 
 log = logging.getLogger("scinet")
 
-VARIABLE_SETS = ("observations", "ground_truth")
+LAW_OF_MOTION = "law_of_motion"
 
 
 def search_task(task: dict[str, Any]) -> pd.DataFrame:
-    """One target's search; a plain function of plain data, so it can run in a worker process."""
+    """One search; a plain function of plain data, so it can run in a worker process."""
     engine = partial(make_engine, task["backend"], **task["engine"])
+    if task["kind"] == "family":
+        front, record = search_family(engine, task["P"], task["t"], task["y"], task["groups"], **task["search"])
+        front["family"] = str(record)
+        return front
     return search(engine, task["X"], task["y"], **task["search"])
 
 
@@ -55,69 +61,74 @@ def run_tasks(tasks: list[dict[str, Any]], *, workers: int) -> list[pd.DataFrame
 def run(ctx: StageContext) -> None:
     system, cfg = ctx.system, ctx.config.regress
     make_engine(cfg.backend)  # fail now, before any work, if the backend cannot run
-    frame, meta = load_latents(ctx)
+    frame, meta = read_latents(ctx)
     train = frame[frame["split"] == "train"]
     rng = np.random.default_rng(ctx.config.seed)
     rows = rng.choice(len(train), size=min(cfg.n_rows, len(train)), replace=False)
     sample = train.iloc[np.sort(rows)]
-    columns = {name: system.columns[name] for name in (*system.observation_names, *system.ground_truth_names)}
-    targets = [(t, v) for t in latent_columns(system.latent.size)[0] for v in VARIABLE_SETS]
-    cores = os.cpu_count() or 1
-    workers = min(cfg.workers or cores, len(targets))
-    threads = cfg.threads
-    tasks = []
-    for target, varset in targets:
-        names = system.observation_names if varset == "observations" else system.ground_truth_names
+    engine = {"max_length": cfg.max_length, "operators": cfg.operators, "seed": ctx.config.seed, "threads": cfg.threads}
+    tasks, labels = [], []
+    for target in meta["active"]:
+        for varset, names in system.regress.items():
+            names = list(names)
+            tasks.append(
+                {
+                    "kind": "search",
+                    "backend": cfg.backend,
+                    "engine": {**engine, "time_budget": cfg.time_budget},
+                    "X": sample[names].to_numpy(dtype=float),
+                    "y": sample[target].to_numpy(dtype=float),
+                    "search": {
+                        "variable_names": names,
+                        "angle_names": [n for n in names if system.columns[n].angle],
+                        "circular": system.latent.kind == "circle",
+                        "noise_variance": float(np.mean(np.exp(2 * sample[f"{target}_log_sigma"].to_numpy(dtype=float)))),
+                        "rtol": cfg.constant_rtol,
+                        "seed": ctx.config.seed,
+                    },
+                }
+            )
+            labels.append((target, varset))
+    variables = {k: list(v) for k, v in system.regress.items()}
+    spec = system.answer_law
+    probe = read_probe(ctx) if spec is not None else None
+    if spec is not None and probe is not None:
         tasks.append(
             {
+                "kind": "family",
                 "backend": cfg.backend,
-                "engine": {
-                    "time_budget": cfg.time_budget,
-                    "max_length": cfg.max_length,
-                    "operators": cfg.operators,
-                    "seed": ctx.config.seed,
-                    "threads": threads,
-                },
-                "X": sample[names].to_numpy(dtype=float),
-                "y": sample[target].to_numpy(dtype=float),
+                "engine": {**engine, "time_budget": cfg.law_time_budget},
+                "P": probe[list(spec.parameters)].to_numpy(dtype=float),
+                "t": probe[spec.question].to_numpy(dtype=float),
+                "y": probe[spec.answer].to_numpy(dtype=float),
+                "groups": probe["sample"].to_numpy(),
                 "search": {
-                    "variable_names": names,
-                    "angle_names": [n for n in names if columns[n].angle],
-                    "circular": system.latent.kind == "circle",
-                    "noise_variance": float(np.mean(np.exp(2 * sample[f"{target}_log_sigma"].to_numpy(dtype=float)))),
+                    "parameter_names": list(spec.parameters),
+                    "question_name": spec.question,
                     "rtol": cfg.constant_rtol,
                     "seed": ctx.config.seed,
                 },
             }
         )
+        labels.append((spec.answer, LAW_OF_MOTION))
+        variables[LAW_OF_MOTION] = [*spec.parameters, spec.question]
+    workers = min(cfg.workers or os.cpu_count() or 1, max(len(tasks), 1))
     log.info(
-        "regress: %d searches (%s), %d at a time, %d engine thread(s) each, %.0f s budget per search and target transform",
+        "regress: %d searches (%s), %d at a time, %.0f s budget per search and target transform",
         len(tasks),
-        ", ".join(f"{t} ~ {v.replace('_', ' ')}" for t, v in targets),
+        ", ".join(f"{t} ~ {v.replace('_', ' ')}" for t, v in labels) or "none: no active neuron",
         workers,
-        threads,
         cfg.time_budget,
     )
     fronts = []
-    for (target, varset), front in zip(targets, run_tasks(tasks, workers=workers), strict=True):
+    for (target, varset), front in zip(labels, run_tasks(tasks, workers=workers), strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)
         fronts.append(front)
-        best = front[front["selected"]].iloc[0]
-        log.info("regress:   %s ~ %s: %s   (held-out loss %.2e)", target, varset.replace("_", " "), best["sympy_format"], best["loss"])
-    table = pd.concat(fronts, ignore_index=True)
+        best = front[front["selected"]]
+        if not best.empty:
+            log.info("regress:   %s ~ %s: %s   (held-out loss %.2e)", target, varset.replace("_", " "), best["sympy_format"].iloc[0], best["loss"].iloc[0])
+    table = pd.concat(fronts, ignore_index=True) if fronts else pd.DataFrame(columns=["target", "variables", *FRONT_COLUMNS])
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
-    write_parquet(
-        ctx.path("equations.parquet"),
-        table,
-        {
-            "kind": "equations",
-            "system": system.name,
-            "seed": ctx.config.seed,
-            "run": str(ctx.run_dir),
-            "backend": cfg.backend,
-            "variables": {"observations": system.observation_names, "ground_truth": system.ground_truth_names},
-            "latents_run": meta.get("run"),
-        },
-    )
+    write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_run=meta.get("run"))

@@ -1,147 +1,235 @@
-"""Stage 6: report.md, equations.tex (to ``\\input`` into a paper) and figures."""
+"""Stage 6: report.md, equations.tex (to ``\\input`` into a paper) and figures.
+
+Every word about the physics comes from the system (its description, citation,
+columns and laws); every equation is printed from the parsed SymPy expression,
+never copied from a file.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
+import sympy as sp
 
-from pipeline.orchestrate import StageContext
-from pipeline.rundir import atomic_path, read_json, write_text
-from stages.export import latent_columns, load_latents
-from stages.verify import load_equations
+from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
+from pipeline.context import StageContext
+from pipeline.rundir import atomic_path, write_text
 
 
 def _latex_escape(text: str) -> str:
-    return text.replace("_", r"\_")
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(a, b)
+    return text
 
 
-def _symbol_latex(name: str) -> str:
-    import sympy as sp
+def symbol_names(system) -> dict[sp.Symbol, str]:
+    names = {sp.Symbol(n, real=True): c.symbol for n, c in system.columns.items() if c.symbol}
+    return names
 
-    return sp.latex(sp.Symbol(name))
+
+def latex_of(expr: sp.Expr, system) -> str:
+    return sp.latex(expr, symbol_names=symbol_names(system), inv_trig_style="full")
 
 
-def equations_tex(system_name: str, equations: pd.DataFrame, records: list[dict[str, Any]]) -> str:
+def _target_latex(target: str, system) -> str:
+    col = system.columns.get(target)
+    if col is not None:
+        return col.symbol or sp.latex(sp.Symbol(target))
+    return sp.latex(sp.Symbol(target))
+
+
+def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict]) -> str:
     lines = [
-        f"% Discovered equations and verdicts for system '{system_name}', written by scinet.",
+        f"% Discovered equations and verdicts for system '{system.name}', written by scinet.",
         "% \\input{equations.tex} needs amsmath and booktabs.",
-        "\\begin{align}",
     ]
-    selected = equations[equations["selected"]]
-    rows = [
-        f"  {_symbol_latex(r['target'])} &= {r['latex']} \\label{{eq:{system_name}-{r['target']}-{r['variables']}}}"
-        for _, r in selected.iterrows()
-    ]
-    lines.append(" \\\\\n".join(rows))
-    lines += [
-        "\\end{align}",
-        "",
-        "\\begin{table}[h]",
-        "\\centering",
-        "\\begin{tabular}{llll}",
-        "\\toprule",
-        "Law & Verdict & Fitted & True \\\\",
-        "\\midrule",
-    ]
-    for r in records:
-        fitted = ", ".join(
-            f"{_latex_escape(k)} = {v:.5g}" for k, v in r.get("fitted_constants", {}).items() if k in r.get("true_constants", {})
-        )
-        true = ", ".join(f"{_latex_escape(k)} = {v:.5g}" for k, v in r.get("true_constants", {}).items() if v is not None)
-        lines.append(f"{_latex_escape(r['name'])} & {r['verdict']} & {fitted or '--'} & {true or '--'} \\\\")
+    selected = equations[equations["selected"]] if not equations.empty else equations
+    if len(selected):
+        lines.append("\\begin{align}")
+        rows = [
+            f"  {_target_latex(r['target'], system)} &= {latex_of(r['expr'], system)} "
+            f"\\label{{eq:{system.name}-{r['target']}-{r['variables']}}}"
+            for _, r in selected.iterrows()
+        ]
+        lines += [" \\\\\n".join(rows), "\\end{align}", ""]
+    lines += ["\\begin{table}[h]", "\\centering", "\\begin{tabular}{llll}", "\\toprule", "Law & Verdict & Fitted & True \\\\", "\\midrule"]
+    for v in verdicts:
+        fitted = ", ".join(f"{_latex_escape(k)} = {x:.5g}" for k, x in v.fitted_constants.items() if k in v.true_constants and x is not None)
+        true = ", ".join(f"{_latex_escape(k)} = {x:.5g}" for k, x in v.true_constants.items() if x is not None)
+        lines.append(f"{_latex_escape(v.name)} & {v.verdict} & {fitted or '--'} & {true or '--'} \\\\")
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
-        f"\\caption{{Known laws of the {_latex_escape(system_name)} system checked against the "
-        "equations discovered from SciNet's latent neurons.}",
-        f"\\label{{tab:{system_name}-verdicts}}",
+        f"\\caption{{Known laws of the {_latex_escape(system.name)} system checked against what SciNet learned.}}",
+        f"\\label{{tab:{system.name}-verdicts}}",
         "\\end{table}",
         "",
     ]
     return "\n".join(lines)
 
 
-def report_md(ctx: StageContext, equations: pd.DataFrame, records: list[dict[str, Any]], history: dict[str, Any]) -> str:
+def _fmt(x) -> str:
+    return f"{x:.5g}" if isinstance(x, int | float) else str(x)
+
+
+def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> str:
     system = ctx.system
-    rms = history.get("prediction_rms", {})
-    out = [
-        f"# SciNet run: {system.name}",
+    rms = history.prediction_rms
+    out = [f"# SciNet run: {system.name}", "", system.description + ".", ""]
+    if system.citation:
+        out += [f"After {system.citation}.", ""]
+    out += [
+        f"Run directory `{ctx.run_dir}`, seed {ctx.config.seed}, Keras backend `{history.backend}`, "
+        f"{history.latent_size} {system.latent.kind} latent neurons, trained in {history.seconds:.0f} s.",
         "",
-        system.description,
+        "## The experiment",
         "",
-        f"Run directory `{ctx.run_dir}`, seed {ctx.config.seed}, Keras backend `{history.get('backend', '?')}`.",
+        "| column | role | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    roles = {}
+    for role, cols in (("encoder input", system.encoder), ("question", system.questions), ("answer", system.answers), ("ground truth", system.ground_truth)):
+        for c in cols:
+            roles.setdefault(c.name, [c, []])[1].append(role)
+    for name, (c, rs) in roles.items():
+        size = f" ({c.size} values)" if c.size > 1 else ""
+        out.append(f"| `{name}`{size} | {', '.join(rs)} | {c.unit} | {c.doc} |")
+    out += [
         "",
         "## Prediction",
         "",
-        f"Held-out series, predicted from their first observation over {rms.get('series_length', '?')} steps: "
-        f"RMS error {rms.get('all', float('nan')):.4f} "
-        + ", ".join(f"({n}: {rms[n]:.4f})" for n in system.observation_names if n in rms)
+        f"Held-out samples, predicted from the latent means: RMS error {rms.get('all', float('nan')):.4f} "
+        + ", ".join(f"({n}: {v:.4f})" for n, v in rms.items() if n != "all")
         + ".",
         "",
-        f"Learned latent steps per time step: {', '.join(f'{w:.6f}' for w in history.get('omega', []))}.",
-        "",
-        "## Verdicts",
-        "",
-        "| law | verdict | expression | fitted | true | rel. error |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in records:
-        fitted = ", ".join(f"{k} = {v:.5g}" for k, v in r.get("fitted_constants", {}).items())
-        true = ", ".join(f"{k} = {v:.5g}" for k, v in r.get("true_constants", {}).items() if v is not None)
-        rel = ", ".join(f"{k}: {v:.2%}" for k, v in r.get("relative_errors", {}).items())
-        out.append(f"| {r['name']} | **{r['verdict']}** | `{r.get('expression')}` | {fitted} | {true} | {rel} |")
+    if history.steps is not None:
+        out += [f"Learned latent steps per time step: {', '.join(f'{w:.6f}' for w in history.steps)}.", ""]
+    out += ["## Latent neurons", "", "| neuron | KL from the prior (nats) | status |", "|---|---|---|"]
+    for n, kl in meta["kl"].items():
+        out.append(f"| `{n}` | {kl:.4g} | {'active' if n in meta['active'] else 'unused'} |")
+    out += ["", f"A neuron with KL below {meta.get('unused_kl')} nats is unused and is left out of regression and of the law checks.", ""]
+    out += ["## Verdicts", "", "| law | verdict | what it says | equation | fitted | true | rel. error |", "|---|---|---|---|---|---|---|"]
+    for v in verdicts:
+        fitted = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.fitted_constants.items() if x is not None)
+        true = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.true_constants.items() if x is not None)
+        rel = ", ".join(f"{k}: {x:.2%}" for k, x in v.relative_errors.items())
+        why = f" ({v.checks['reason']})" if "reason" in v.checks else ""
+        out.append(f"| {v.name} | **{v.verdict}**{why} | {v.description} | `{v.expression}` | {fitted} | {true} | {rel} |")
     out += ["", "## Selected equations", ""]
-    for _, r in equations[equations["selected"]].iterrows():
+    if equations.empty:
+        out.append("None: no neuron is active.")
+    for _, r in equations[equations["selected"]].iterrows() if not equations.empty else []:
         out.append(
-            f"- `{r['target']}` from the {r['variables'].replace('_', ' ')}: `{r['sympy_format']}` "
-            f"(complexity {r['complexity']}, loss {r['loss']:.3g})"
+            f"- `{r['target']}` from {', '.join(f'`{n}`' for n in _names(r['variables'], system))}: `{r['sympy_format']}` "
+            f"(complexity {r['complexity']}, held-out loss {r['loss']:.3g})"
         )
-    out += ["", "## Pareto fronts", ""]
-    for (target, varset), front in equations.groupby(["target", "variables"], sort=False):
+    if probe is not None and system.answer_law is not None:
+        spec = system.answer_law
         out += [
-            f"### {target} from the {varset.replace('_', ' ')}",
             "",
-            "| complexity | loss | score | equation | selected |",
-            "|---|---|---|---|---|",
+            f"The law of motion: the network was asked {spec.questions_per_sample} questions (`{spec.question}`) about each of "
+            f"{probe['sample'].nunique()} fresh samples; its answers `{spec.answer}` were fitted as a family of curves in "
+            f"`{spec.question}` whose constants are functions of {', '.join(f'`{p}`' for p in spec.parameters)} "
+            "(`symreg/family.py`).",
         ]
+    out += ["", "## Pareto fronts", ""]
+    for (target, varset), front in equations.groupby(["target", "variables"], sort=False) if not equations.empty else []:
+        out += [f"### {target} from {varset.replace('_', ' ')}", "", "| complexity | loss | score | equation | selected |", "|---|---|---|---|---|"]
         for _, r in front.iterrows():
-            out.append(
-                f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |"
-            )
+            out.append(f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |")
         out.append("")
-    out += ["## Figures", "", "![latents](figures/latents.png)", "", "![pareto](figures/pareto.png)", ""]
+    out += ["## Figures", ""]
+    out += [f"![{name}](figures/{name}.png)\n" for name in ("latents", "answers", "kl", "pareto")]
     return "\n".join(out)
 
 
-def figures(ctx: StageContext, latents: pd.DataFrame, equations: pd.DataFrame) -> None:
+def _names(varset: str, system) -> list[str]:
+    if varset in system.regress:
+        return list(system.regress[varset])
+    if system.answer_law is not None:
+        return [*system.answer_law.parameters, system.answer_law.question]
+    return []
+
+
+def _save(ctx: StageContext, fig, name: str) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(ctx.path(f"figures/{name}.png")) as tmp:
+        fig.savefig(tmp, dpi=ctx.config.report.dpi)
+    plt.close(fig)
+
+
+def _label(name: str, system) -> str:
+    col = system.columns.get(name)
+    sym = (col.symbol if col and col.symbol else sp.latex(sp.Symbol(name)))
+    return f"${sym}$" + (f" [{col.unit}]" if col and col.unit not in ("", "1") else "")
+
+
+def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     system = ctx.system
-    targets = latent_columns(system.latent.size)[0]
-    gt = system.ground_truth_names
+    neurons = list(meta["latent_columns"])
     test = latents[latents["split"] == "test"]
     test = test.sample(min(len(test), 3000), random_state=0)
-    fig, axes = plt.subplots(len(targets), len(gt), figsize=(3.2 * len(gt), 3.0 * len(targets)), squeeze=False)
-    for i, t in enumerate(targets):
-        for j, g in enumerate(gt):
-            ax = axes[i, j]
-            ax.scatter(test[g], test[t], s=2, alpha=0.4)
-            ax.set_xlabel(f"${_symbol_latex(g)}$ [{system.columns[g].unit}]")
-            ax.set_ylabel(f"latent ${_symbol_latex(t)}$")
-    fig.suptitle(f"{system.name}: latent activations against the ground truth (held-out rows)")
+    gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
+    if system.heatmap:
+        xa, ya = system.heatmap
+        fig, axes = plt.subplots(1, len(neurons), figsize=(3.6 * len(neurons), 3.2), squeeze=False)
+        for ax, n in zip(axes[0], neurons, strict=True):
+            sc = ax.scatter(test[xa], test[ya], c=test[n], s=6, cmap="viridis")
+            fig.colorbar(sc, ax=ax)
+            ax.set_xlabel(_label(xa, system))
+            ax.set_ylabel(_label(ya, system))
+            ax.set_title(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"), fontsize=9)
+    else:
+        fig, axes = plt.subplots(len(neurons), len(gt), figsize=(3.2 * len(gt), 3.0 * len(neurons)), squeeze=False)
+        for i, n in enumerate(neurons):
+            for j, g in enumerate(gt):
+                axes[i, j].scatter(test[g], test[n], s=2, alpha=0.4)
+                axes[i, j].set_xlabel(_label(g, system))
+                axes[i, j].set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
+    fig.suptitle(f"{system.name}: latent activations against the ground truth (held-out rows)", fontsize=10)
     fig.tight_layout()
-    with atomic_path(ctx.path("figures/latents.png")) as tmp:
-        fig.savefig(tmp, dpi=ctx.config.report.dpi)
-    plt.close(fig)
+    _save(ctx, fig, "latents")
 
-    groups = list(equations.groupby(["target", "variables"], sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(3.4 * len(groups), 3.0), squeeze=False)
-    for ax, ((target, varset), front) in zip(axes[0], groups, strict=True):
+    answers = system.answer_names
+    fig, axes = plt.subplots(1, len(answers) + (1 if probe is not None else 0), figsize=(3.6 * (len(answers) + 1), 3.2), squeeze=False)
+    for ax, a in zip(axes[0], answers, strict=False):
+        ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
+        lo, hi = float(test[a].min()), float(test[a].max())
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel(f"true {_label(a, system)}")
+        ax.set_ylabel("predicted")
+    if probe is not None and system.answer_law is not None:
+        spec = system.answer_law
+        ax = axes[0][-1]
+        for s in sorted(probe["sample"].unique())[:3]:
+            rows = probe[probe["sample"] == s].sort_values(spec.question)
+            label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in spec.parameters)
+            ax.plot(rows[spec.question], rows[spec.answer], ".", ms=3, label=label)
+        ax.set_xlabel(_label(spec.question, system))
+        ax.set_ylabel(f"network's {_label(spec.answer, system)}")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    _save(ctx, fig, "answers")
+
+    fig, ax = plt.subplots(figsize=(3.6, 3.0))
+    kl = [meta["kl"][n] for n in neurons]
+    ax.bar(neurons, kl, color=["C0" if n in meta["active"] else "0.6" for n in neurons])
+    ax.axhline(meta.get("unused_kl", 0.0), color="k", ls="--", lw=0.8)
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_ylabel("KL from the prior (nats)")
+    fig.tight_layout()
+    _save(ctx, fig, "kl")
+
+    groups = list(equations.groupby(["target", "variables"], sort=False)) if not equations.empty else []
+    fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(3.4 * max(len(groups), 1), 3.0), squeeze=False)
+    for ax, ((target, varset), front) in zip(axes[0], groups, strict=False):
         ax.plot(front["complexity"], np.maximum(front["loss"], 1e-16), "o-")
         sel = front[front["selected"]]
         ax.plot(sel["complexity"], np.maximum(sel["loss"], 1e-16), "r*", ms=12, label="selected")
@@ -149,19 +237,18 @@ def figures(ctx: StageContext, latents: pd.DataFrame, equations: pd.DataFrame) -
         ax.set_xlabel("complexity")
         ax.set_ylabel("held-out loss")
         ax.set_title(f"{target} ({varset.replace('_', ' ')})", fontsize=9)
-    axes[0][0].legend()
+    if groups:
+        axes[0][0].legend()
     fig.tight_layout()
-    with atomic_path(ctx.path("figures/pareto.png")) as tmp:
-        fig.savefig(tmp, dpi=ctx.config.report.dpi)
-    plt.close(fig)
+    _save(ctx, fig, "pareto")
 
 
 def run(ctx: StageContext) -> None:
-    latents, _ = load_latents(ctx)
-    equations = load_equations(ctx)
-    verification = read_json(ctx.path("verification.json"), producer="verify")
-    history = read_json(ctx.path("history.json"), producer="train")
-    records = verification.get("laws", [])
-    figures(ctx, latents, equations)
-    write_text(ctx.path("equations.tex"), equations_tex(ctx.system.name, equations, records))
-    write_text(ctx.path("report.md"), report_md(ctx, equations, records, history))
+    latents, meta = read_latents(ctx)
+    equations = read_equations(ctx)
+    verdicts, _ = read_verification(ctx)
+    history = read_history(ctx)
+    probe = read_probe(ctx)
+    figures(ctx, latents, meta, equations, probe)
+    write_text(ctx.path("equations.tex"), equations_tex(ctx.system, equations, verdicts))
+    write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe))

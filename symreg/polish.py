@@ -18,7 +18,9 @@ A target with noise (``noise_variance > 0``, such as a latent neuron) knows its
 constants to a few digits only, and among the many exact values near a fitted
 one some would fit by coincidence; for it the candidates are only fractions
 ``p/q`` and ``p pi/q`` with ``|p| <= 12``, ``q <= 4`` (phases such as
-``5 pi/2``), and the named constants.
+``5 pi/2``), and the named constants, looked for within three standard errors
+of the fitted value (from the least-squares covariance; at least 0.1 %, at
+most 5 %) rather than within 0.1 %.
 
 Exact values are tried only for an expression that fits to the noise
 (held-out loss at most ``max(1e-10 var(y), noise_variance)``); an approximate
@@ -42,6 +44,9 @@ MAX_TRIALS = 6
 """exact candidates tried per constant (besides 0 and +-1)"""
 NOISY_MAX_NUMERATOR = 12
 NOISY_MAX_DENOMINATOR = 4
+NOISY_SIGMAS = 3.0
+NOISY_MAX_WINDOW = 0.05
+"""a noisy target's constant is compared with exact values within 3 standard errors (at most 5 %)"""
 FITS = 1e-10
 """held-out loss, relative to the target's variance, below which a form fits noise-free data"""
 
@@ -59,15 +64,24 @@ def _cost(exact: sp.Expr) -> int:
     return abs(coeff.p) * coeff.q if isinstance(coeff, sp.Rational) else 1
 
 
-def _trials(expr: sp.Expr, named: Mapping[str, float] | None, *, noisy: bool) -> list[tuple[sp.Float, sp.Expr]]:
+def _trials(
+    expr: sp.Expr, named: Mapping[str, float] | None, *, noisy: bool, windows: Mapping[sp.Float, float] | None = None
+) -> list[tuple[sp.Float, sp.Expr]]:
     """(constant, exact value) pairs to try, for all constants together: every constant as 0,
     then as +-1 (a scale the other constants can take over), then the candidates, simplest first.
-    For a noisy target the candidates are only simple fractions of 1 and pi (and named constants)."""
+    For a noisy target the candidates are only simple fractions of 1 and pi (and named constants),
+    searched within each constant's window (``windows``: relative, from its standard error)."""
     floats = _floats(expr)
     zeros = [(f, sp.Integer(0)) for f in floats]
     units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
     bounds = {"bases": (sp.Integer(1), sp.pi), "max_numerator": NOISY_MAX_NUMERATOR, "max_denominator": NOISY_MAX_DENOMINATOR} if noisy else {}
-    rest = [(f, e) for f in floats for e in candidates(float(f), named=named, **bounds)[:MAX_TRIALS] if abs(e) != 1]
+    windows = windows or {}
+    rest = [
+        (f, e)
+        for f in floats
+        for e in candidates(float(f), named=named, rtol=windows.get(f, 1e-3), **bounds)[:MAX_TRIALS]
+        if abs(e) != 1
+    ]
     return zeros + units + sorted(rest, key=lambda t: _cost(t[1]))
 
 
@@ -110,6 +124,48 @@ def refit_constants(
     if not np.all(np.isfinite(fit.x)) or np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2):
         return expr
     return template.xreplace({p: sp.Float(v, 15) for p, v in zip(params, fit.x, strict=True)})
+
+
+def constant_windows(
+    expr: sp.Expr,
+    symbols: Sequence[sp.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    circular: bool,
+    fixed: Mapping[sp.Symbol, float] | None = None,
+) -> dict[sp.Float, float]:
+    """Relative search window per constant of a noisy target: ``NOISY_SIGMAS`` standard errors
+    (least-squares covariance ``s^2 (J^T J)^-1`` at the fitted values), between 0.1 % and ``NOISY_MAX_WINDOW``."""
+    floats = _floats(expr)
+    if not floats or len(y) <= len(floats):
+        return {}
+    fixed = dict(fixed or {})
+    params = sp.symbols(f"_k0:{len(floats)}")
+    template = expr.xreplace(dict(zip(floats, params, strict=True)))
+    func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
+    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
+    x0 = np.array([float(f) for f in floats])
+
+    def residual(k):
+        with np.errstate(all="ignore"):
+            pred = np.real(np.asarray(func(*cols, *k))) * np.ones(len(y))
+        r = np.angle(np.exp(1j * (pred - y))) if circular else pred - y
+        return np.where(np.isfinite(r), r, 1e3)
+
+    r0 = residual(x0)
+    J = np.empty((len(y), len(x0)))
+    for j in range(len(x0)):
+        h = 1e-6 * max(abs(x0[j]), 1e-3)
+        step = x0.copy()
+        step[j] += h
+        J[:, j] = (residual(step) - r0) / h
+    try:
+        cov = np.linalg.pinv(J.T @ J) * float(r0 @ r0) / (len(y) - len(x0))
+    except np.linalg.LinAlgError:
+        return {}
+    se = np.sqrt(np.abs(np.diag(cov)))
+    return {f: float(np.clip(NOISY_SIGMAS * s / abs(float(f)), 1e-3, NOISY_MAX_WINDOW)) for f, s in zip(floats, se, strict=True) if np.isfinite(s)}
 
 
 def recognise_constants(
@@ -165,7 +221,9 @@ def recognise_constants(
             current, start = merged, val_loss(merged)
     tolerance = max((1 + rtol) * start, 1e-12 * scale)
     while True:
-        for f, exact in _trials(current, named, noisy=noise_variance > 0):
+        noisy = noise_variance > 0
+        windows = constant_windows(current, symbols, X, y, circular=circular, fixed=fixed) if noisy else None
+        for f, exact in _trials(current, named, noisy=noisy, windows=windows):
             if late():
                 break
             trial = current.xreplace({f: exact})

@@ -1,106 +1,194 @@
-"""What a physical system declares, so that the stages can run it without knowing it."""
+"""What a physical system declares, so that the stages can run it without knowing it.
+
+A system is one :class:`PhysicalSystem`: the shape of its experiment (what the
+encoder sees, what the decoder is asked and what it answers), the SciNet
+latent it needs, its simulator, the variable sets its latents are regressed on,
+its known laws and its default settings.  Nothing else in the tree names a
+system; ``systems/pendulum.py`` is the worked example.
+
+Two shapes of experiment:
+
+* ``evolution="none"`` (question and answer, e.g. the damped pendulum): one row
+  per sample.  The encoder sees the ``encoder`` columns of the row, the decoder
+  gets the latent and the ``questions`` columns and predicts the ``answers``.
+* ``evolution="constant_step"`` (a time series, e.g. Copernicus): one row per
+  observation, with integer columns ``series`` and ``step``.  The encoder sees
+  the ``encoder`` columns of a series' first row; the latent advances by a
+  learned step per neuron, ``z_{t+1} = z_t + omega``; the decoder predicts the
+  ``answers`` of every step (with that step's ``questions``, if any).
+
+The simulator contract: ``simulator(n_samples=, rng=)`` (plus
+``series_length=`` for a time series) returns a mapping of equal-length
+columns, one row per sample (or observation): every declared column, a
+vector column (``Column(size=k)``) as an array of shape ``(n, k)``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import sympy as sp
 
 LatentKind = Literal["circle", "real"]
-LawKind = Literal["latent_is_quantity", "latent_formula", "step_ratio"]
+Evolution = Literal["none", "constant_step"]
 
 
 @dataclass(frozen=True)
 class Column:
-    """One observed or ground-truth quantity."""
+    """One quantity of the experiment.
+
+    ``size > 1`` makes it a vector per sample (a whole recording, say).  ``symbol``
+    is its LaTeX (default: SymPy's rendering of ``name``).
+    """
 
     name: str
     unit: str
     angle: bool = False
     doc: str = ""
+    size: int = 1
+    symbol: str = ""
 
 
 @dataclass(frozen=True)
 class LatentSpec:
-    """The SciNet architecture a system needs.
+    """The SciNet latent a system needs.
 
-    ``kind="circle"``: each latent neuron is an angle (the network works with its
-    cosine and sine, so a 2 pi jump costs nothing); ``"real"``: an ordinary real number.
-    ``evolution="constant_step"``: ``z_{t+1} = z_t + omega`` with one learned ``omega``
-    per neuron.  ``questions`` names input columns the decoder receives besides the
-    latent state (none for a pure time-series prediction).
+    ``kind="circle"``: each neuron is an angle (the network works with its cosine
+    and sine, so a 2 pi jump costs nothing; its prior is uniform on the circle);
+    ``"real"``: a real number with a standard Gaussian prior.
+    ``evolution``: ``"none"`` or ``"constant_step"`` (see the module docstring).
+    ``size`` is the default latent size (``train.latent_size`` overrides it).
     """
 
     size: int
     kind: LatentKind = "real"
-    evolution: Literal["constant_step"] = "constant_step"
-    questions: tuple[str, ...] = ()
+    evolution: Evolution = "none"
 
 
 @dataclass(frozen=True)
-class KnownLaw:
-    """A law of physics the discovered equations are checked against.
+class AnswerLawSpec:
+    """How to regress the trained network's answer as a function of the physical
+    parameters and the question (a law of motion).
 
-    ``kind``:
-
-    * ``latent_is_quantity``: one latent neuron equals ``+-expression + c`` (mod 2 pi for
-      angles), ``expression`` in ground-truth symbols;
-    * ``latent_formula``: the neuron that holds ``quantity`` is ``+-expression + c`` as a
-      function of the observations, with free constants ``constants`` (true values, or
-      ``None`` where physics does not fix them) to be fitted from ``initial``;
-    * ``step_ratio``: the ratio of the learned steps of the neurons holding
-      ``quantities[0]`` and ``quantities[1]`` equals ``true_value``.
-
-    A constant listed in ``fixed`` is not fitted: the law asserts its value.
+    For fresh samples the stages encode each recording and ask the decoder
+    ``questions_per_sample`` questions (drawn from other samples); ``parameters`` are
+    ground-truth columns, ``question`` the one scalar question column that is the
+    independent variable of the family of curves.
     """
 
-    name: str
-    kind: LawKind
-    description: str
-    expression: sp.Expr
-    quantity: str | None = None
-    quantities: tuple[str, str] | None = None
-    constants: Mapping[sp.Symbol, float | None] = field(default_factory=dict)
-    initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
-    fixed: Mapping[sp.Symbol, float] = field(default_factory=dict)
-    true_value: float | None = None
-
-
-Simulator = Callable[..., Mapping[str, np.ndarray]]
+    answer: str
+    parameters: tuple[str, ...]
+    question: str
+    n_samples: int = 60
+    questions_per_sample: int = 80
 
 
 @dataclass(frozen=True)
 class PhysicalSystem:
-    """A physical system: simulator, columns, SciNet architecture and known laws.
+    """A physical system: experiment shape, simulator, SciNet latent, regression sets, laws, defaults.
 
-    ``simulator(n_series=, series_length=, rng=)`` returns equal-length columns
-    ``series``, ``step``, the time column, every observation and every ground-truth
-    column, one row per observation.  ``laws`` is called lazily (SymPy objects).
+    ``regress`` maps a variable-set name to the columns each active latent is
+    regressed on (``{"ground_truth": ("b", "kappa")}``).  ``laws`` is called lazily and
+    returns law objects (:mod:`pipeline.laws`).  ``defaults`` are settings in dotted
+    form (``{"train.epochs": [200]}``) that a user's TOML and ``--set`` still override.
+    ``heatmap`` names two ground-truth columns over which the report draws each
+    neuron's activation.
     """
 
     name: str
     description: str
-    observations: tuple[Column, ...]
+    encoder: tuple[Column, ...]
+    answers: tuple[Column, ...]
     ground_truth: tuple[Column, ...]
-    time: Column
     latent: LatentSpec
-    simulator: Simulator
-    laws: Callable[[], tuple[KnownLaw, ...]]
+    simulator: Callable[..., Mapping[str, np.ndarray]]
+    laws: Callable[[], tuple[Any, ...]]
+    questions: tuple[Column, ...] = ()
+    time: Column | None = None
+    regress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    answer_law: AnswerLawSpec | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    heatmap: tuple[str, str] | None = None
+    citation: str = ""
+
+    # -- names ----------------------------------------------------------------------
+    @property
+    def is_series(self) -> bool:
+        return self.latent.evolution == "constant_step"
 
     @property
-    def observation_names(self) -> list[str]:
-        return [c.name for c in self.observations]
+    def encoder_names(self) -> list[str]:
+        return [c.name for c in self.encoder]
+
+    @property
+    def question_names(self) -> list[str]:
+        return [c.name for c in self.questions]
+
+    @property
+    def answer_names(self) -> list[str]:
+        return [c.name for c in self.answers]
 
     @property
     def ground_truth_names(self) -> list[str]:
         return [c.name for c in self.ground_truth]
 
     @property
-    def columns(self) -> dict[str, Column]:
-        return {c.name: c for c in (*self.observations, *self.ground_truth, self.time)}
+    def observed(self) -> tuple[Column, ...]:
+        """Every column the network sees or predicts, once each, in declaration order."""
+        seen: dict[str, Column] = {}
+        for c in (*self.encoder, *self.questions, *self.answers):
+            seen.setdefault(c.name, c)
+        return tuple(seen.values())
 
-    def known_laws(self) -> tuple[KnownLaw, ...]:
-        return self.laws()
+    @property
+    def columns(self) -> dict[str, Column]:
+        cols = {c.name: c for c in (*self.observed, *self.ground_truth)}
+        if self.time is not None:
+            cols[self.time.name] = self.time
+        return cols
+
+    @property
+    def scalar_names(self) -> list[str]:
+        """Columns with one value per row (those symbolic regression and the laws can use)."""
+        return [n for n, c in self.columns.items() if c.size == 1]
+
+    def known_laws(self) -> tuple[Any, ...]:
+        return tuple(self.laws())
+
+    def simulate(self, *, n_samples: int, rng: np.random.Generator, series_length: int | None = None):
+        if self.is_series:
+            return self.simulator(n_samples=n_samples, series_length=series_length, rng=rng)
+        return self.simulator(n_samples=n_samples, rng=rng)
+
+    def fingerprint(self) -> str:
+        """A hash of what defines the system: its declaration and the source of its module.
+
+        Part of every stage's cache key, so editing ``systems/NAME.py`` re-runs the stages.
+        """
+        h = hashlib.sha256(repr(self._declaration()).encode())
+        module = sys.modules.get(self.simulator.__module__)
+        try:
+            source = inspect.getsource(module) if module is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        h.update(source.encode())
+        return h.hexdigest()[:16]
+
+    def _declaration(self) -> tuple:
+        return (
+            self.name,
+            self.encoder,
+            self.questions,
+            self.answers,
+            self.ground_truth,
+            self.time,
+            self.latent,
+            tuple(sorted((k, tuple(v)) for k, v in self.regress.items())),
+            self.answer_law,
+            tuple(sorted((k, repr(v)) for k, v in self.defaults.items())),
+        )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from systems.base import Column, KnownLaw, LatentSpec, PhysicalSystem
+from systems.base import Column, LatentSpec, PhysicalSystem
 
 R_E_AU = 1.0
 R_M_AU = 1.52366231
@@ -46,8 +46,9 @@ def heliocentric_angles(theta_s: np.ndarray, theta_m: np.ndarray, *, radius_rati
     return phi_e, phi_m
 
 
-def simulate(*, n_series: int, series_length: int, rng: np.random.Generator, dt_days: float = DT_DAYS):
-    """Simulate ``n_series`` observation series, each from uniformly random initial orbital angles."""
+def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt_days: float = DT_DAYS):
+    """Simulate ``n_samples`` observation series, each from uniformly random initial orbital angles."""
+    n_series = n_samples
     omega_e = 2 * np.pi * dt_days / T_E_DAYS
     omega_m = 2 * np.pi * dt_days / T_M_DAYS
     phi_e0 = rng.uniform(-np.pi, np.pi, size=(n_series, 1))
@@ -67,34 +68,32 @@ def simulate(*, n_series: int, series_length: int, rng: np.random.Generator, dt_
     }
 
 
-def _laws() -> tuple[KnownLaw, ...]:
+def _laws():
+    from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
+
     theta_s, theta_m, phi_e, phi_m = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
     rho = sp.Symbol("rho", positive=True)
     return (
-        KnownLaw(
+        LatentIsQuantity(
             name="latent_holds_phi_E",
-            kind="latent_is_quantity",
             description="one latent neuron holds the heliocentric angle of Earth (+-phi_E + const, mod 2 pi)",
             expression=phi_e,
         ),
-        KnownLaw(
+        LatentIsQuantity(
             name="latent_holds_phi_M",
-            kind="latent_is_quantity",
             description="one latent neuron holds the heliocentric angle of Mars (+-phi_M + const, mod 2 pi)",
             expression=phi_m,
         ),
-        KnownLaw(
+        LatentFormula(
             name="mars_heliocentric_angle",
-            kind="latent_formula",
             description="phi_M = theta_M - asin(sin(theta_S - theta_M) / rho), rho = R_M/R_E (law of sines)",
             expression=theta_m - sp.asin(sp.sin(theta_s - theta_m) / rho),
             quantity="phi_M",
             constants={rho: R_M_AU / R_E_AU},
             initial={rho: 1.3},
         ),
-        KnownLaw(
+        StepRatio(
             name="step_ratio",
-            kind="step_ratio",
             description="ratio of learned angular steps omega_M/omega_E = T_E/T_M (Kepler periods)",
             expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
             quantities=("phi_M", "phi_E"),
@@ -106,16 +105,32 @@ def _laws() -> tuple[KnownLaw, ...]:
 SYSTEM = PhysicalSystem(
     name="copernicus",
     description="Earth and Mars on circular orbits observed from Earth (Iten et al. 2020, Fig. 4)",
-    observations=(
-        Column("theta_S", "rad", angle=True, doc="direction Earth -> Sun against the fixed stars"),
-        Column("theta_M", "rad", angle=True, doc="direction Earth -> Mars against the fixed stars"),
+    encoder=(
+        Column("theta_S", "rad", angle=True, doc="direction Earth -> Sun against the fixed stars", symbol=r"\theta_S"),
+        Column("theta_M", "rad", angle=True, doc="direction Earth -> Mars against the fixed stars", symbol=r"\theta_M"),
+    ),
+    answers=(
+        Column("theta_S", "rad", angle=True, doc="direction Earth -> Sun against the fixed stars", symbol=r"\theta_S"),
+        Column("theta_M", "rad", angle=True, doc="direction Earth -> Mars against the fixed stars", symbol=r"\theta_M"),
     ),
     ground_truth=(
-        Column("phi_E", "rad", angle=True, doc="heliocentric angle of Earth"),
-        Column("phi_M", "rad", angle=True, doc="heliocentric angle of Mars"),
+        Column("phi_E", "rad", angle=True, doc="heliocentric angle of Earth", symbol=r"\phi_E"),
+        Column("phi_M", "rad", angle=True, doc="heliocentric angle of Mars", symbol=r"\phi_M"),
     ),
     time=Column("t_days", "d", doc="time since the first observation of the series"),
     latent=LatentSpec(size=2, kind="circle", evolution="constant_step"),
     simulator=simulate,
     laws=_laws,
+    regress={"observations": ("theta_S", "theta_M"), "ground_truth": ("phi_E", "phi_M")},
+    defaults={
+        "simulate.n_samples": 2000,
+        "simulate.series_length": 50,
+        "train.curriculum": [5, 20, 50],
+        "train.epochs": [40, 40, 140],
+        "train.batch_size": 64,
+        "train.beta": 1e-4,
+        "train.decoder": "linear",
+        "train.encoder_units": [64, 64],
+    },
+    citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4",
 )

@@ -1,0 +1,290 @@
+"""The catalog: every artifact of a run, who makes it, and how it is read and written.
+
+Stages ask this module for their inputs and hand it their outputs; they never
+import each other.  Each artifact has one entry in :data:`ARTIFACTS` (file name,
+producing stage, kind, what it holds), one reader and one writer here.  What
+crosses a stage boundary as a record is typed: :class:`History` (train) and
+:class:`Verdict` (verify, one per law).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.context import StageContext
+from pipeline.errors import ArtifactError
+from pipeline.rundir import atomic_path, read_json, read_parquet, write_json, write_parquet
+
+DISCOVERED, NOT_DISCOVERED, NOT_CHECKED = "discovered", "not discovered", "not checked"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    file: str
+    producer: str
+    kind: str
+    holds: str
+
+
+ARTIFACTS: dict[str, Artifact] = {
+    a.file: a
+    for a in (
+        Artifact("observations.parquet", "simulate", "observations", "simulated samples with their ground truth and split"),
+        Artifact("model.keras", "train", "model", "the trained SciNet (Keras 3, loaded in safe mode)"),
+        Artifact("history.json", "train", "history", "losses per epoch, learned steps, held-out prediction error"),
+        Artifact("latents.parquet", "export", "latents", "latent means, log-sigmas and predictions per row, with inputs and ground truth"),
+        Artifact("probe.parquet", "export", "probe", "the network's answers to many questions about fresh samples"),
+        Artifact("equations.parquet", "regress", "equations", "Pareto fronts of every regression target (PySR's equations_ schema)"),
+        Artifact("verification.json", "verify", "verification", "one verdict per known law"),
+        Artifact("report.md", "report", "report", "the report"),
+        Artifact("equations.tex", "report", "latex", "selected equations and verdicts, to \\input into a paper"),
+        Artifact("figures/latents.png", "report", "figure", "each neuron against the ground truth"),
+        Artifact("figures/answers.png", "report", "figure", "predicted against true answers"),
+        Artifact("figures/kl.png", "report", "figure", "KL divergence per neuron"),
+        Artifact("figures/pareto.png", "report", "figure", "Pareto fronts"),
+    )
+}
+
+
+def outputs_of(stage: str) -> tuple[str, ...]:
+    return tuple(a.file for a in ARTIFACTS.values() if a.producer == stage)
+
+
+def producer_of(file: str) -> str:
+    return ARTIFACTS[file].producer
+
+
+def _meta(ctx: StageContext, kind: str, **extra: Any) -> dict[str, Any]:
+    units = {name: col.unit for name, col in ctx.system.columns.items()}
+    return {"kind": kind, "system": ctx.system.name, "seed": ctx.config.seed, "run": str(ctx.run_dir), "units": units, **extra}
+
+
+def _read(ctx: StageContext, file: str, columns=()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    a = ARTIFACTS[file]
+    return read_parquet(ctx.path(file), producer=a.producer, kind=a.kind, system=ctx.system.name, columns=list(columns))
+
+
+def _finite(ctx: StageContext, file: str, frame: pd.DataFrame, names: list[str]) -> None:
+    values = frame[names].to_numpy(dtype=float) if names else np.zeros((0, 0))
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).any(axis=1).sum())
+        raise ArtifactError(
+            f"{ctx.path(file)} has {bad} rows with NaN or infinite values. "
+            f"Re-create it with `scinet {producer_of(file)} {ctx.system.name} --force` or clean the data."
+        )
+
+
+def vector(frame: pd.DataFrame, names: list[str], system) -> np.ndarray:
+    """The named columns as one float32 array (n, width): a vector column contributes its ``size`` values."""
+    parts = []
+    for n in names:
+        col = system.columns[n]
+        if col.size > 1:
+            arr = np.stack(frame[n].to_numpy()).astype("float32")
+            if arr.shape[1:] != (col.size,):
+                raise ArtifactError(f"Column {n!r} should hold vectors of {col.size} values; found shape {arr.shape[1:]}.")
+            parts.append(arr)
+        else:
+            parts.append(frame[n].to_numpy(dtype="float32")[:, None])
+    return np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0), dtype="float32")
+
+
+# -- observations ---------------------------------------------------------------------------
+def write_observations(ctx: StageContext, frame: pd.DataFrame) -> None:
+    write_parquet(ctx.path("observations.parquet"), frame, _meta(ctx, "observations"))
+
+
+def read_observations(ctx: StageContext) -> pd.DataFrame:
+    s = ctx.system
+    names = [n for n in (*[c.name for c in s.observed], *s.ground_truth_names)]
+    frame, _ = _read(ctx, "observations.parquet", ["split", *(["series", "step"] if s.is_series else []), *names])
+    scalars = [n for n in names if s.columns[n].size == 1]
+    _finite(ctx, "observations.parquet", frame, scalars)
+    for n in names:
+        if s.columns[n].size > 1:
+            if not np.isfinite(vector(frame, [n], s)).all():
+                raise ArtifactError(
+                    f"{ctx.path('observations.parquet')} has NaN or infinite values in column {n!r}. "
+                    f"Re-create it with `scinet simulate {s.name} --force`."
+                )
+    return frame
+
+
+# -- model and history ----------------------------------------------------------------------
+@dataclass
+class History:
+    """What training reports: per-epoch losses, learned steps, held-out prediction error."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    phase: list[int] = field(default_factory=list)
+    steps: list[float] | None = None
+    prediction_rms: dict[str, float] = field(default_factory=dict)
+    latent_size: int = 0
+    backend: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any, path) -> History:
+        if not isinstance(data, dict):
+            raise ArtifactError(f"{path} is not a training history. Re-create it with `scinet train --force`.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ArtifactError(f"{path} is not a training history ({exc}). Re-create it with `scinet train --force`.") from exc
+
+
+def write_model(ctx: StageContext, model, history: History) -> None:
+    with atomic_path(ctx.path("model.keras")) as tmp:
+        model.save(tmp)
+    write_json(ctx.path("history.json"), history.to_json())
+
+
+def read_history(ctx: StageContext) -> History:
+    path = ctx.path("history.json")
+    return History.from_json(read_json(path, producer="train"), path)
+
+
+def read_model(ctx: StageContext):
+    """The trained model, loaded with Keras safe mode on (no code from the file runs)."""
+    import keras
+
+    from pipeline.model import SciNet
+
+    path = ctx.path("model.keras")
+    if not path.exists():
+        raise ArtifactError(f"{path} does not exist. Run `scinet train {ctx.system.name}` first.")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, custom_objects={"SciNet": SciNet})
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise ArtifactError(
+            f"{path} could not be loaded as a SciNet model ({type(exc).__name__}: {exc}). "
+            f"Re-create it with `scinet train {ctx.system.name} --force`."
+        ) from exc
+    if not isinstance(model, SciNet):
+        raise ArtifactError(f"{path} is not a SciNet model. Re-create it with `scinet train {ctx.system.name} --force`.")
+    return model
+
+
+# -- latents and probe ----------------------------------------------------------------------
+def latent_names(size: int) -> list[str]:
+    return [f"z{i}" for i in range(size)]
+
+
+def write_latents(ctx: StageContext, frame: pd.DataFrame, **meta: Any) -> None:
+    write_parquet(ctx.path("latents.parquet"), frame, _meta(ctx, "latents", **meta))
+
+
+def read_latents(ctx: StageContext) -> tuple[pd.DataFrame, dict[str, Any]]:
+    s = ctx.system
+    frame, meta = _read(ctx, "latents.parquet", ["split"])
+    names = meta.get("latent_columns")
+    active = meta.get("active")
+    kl = meta.get("kl")
+    if (
+        not isinstance(names, list)
+        or not isinstance(active, list)
+        or not isinstance(kl, dict)
+        or not set(active) <= set(names)
+        or any(n not in frame for n in names)
+    ):
+        raise ArtifactError(
+            f"{ctx.path('latents.parquet')} lacks its latent columns, KL per neuron or active neurons. "
+            f"Re-create it with `scinet export {s.name} --force`."
+        )
+    if s.is_series and not (isinstance(meta.get("latent_steps"), list) and len(meta["latent_steps"]) == len(names)):
+        raise ArtifactError(
+            f"{ctx.path('latents.parquet')} lacks the learned latent steps. Re-create it with `scinet export {s.name} --force`."
+        )
+    scalars = [n for n in s.scalar_names if n in frame and n != (s.time.name if s.time else None)]
+    _finite(ctx, "latents.parquet", frame, [*scalars, *names])
+    return frame, meta
+
+
+def write_probe(ctx: StageContext, frame: pd.DataFrame, **meta: Any) -> None:
+    write_parquet(ctx.path("probe.parquet"), frame, _meta(ctx, "probe", **meta))
+
+
+def read_probe(ctx: StageContext) -> pd.DataFrame | None:
+    """The network's answers on fresh samples; None where the system declares no answer law."""
+    frame, meta = _read(ctx, "probe.parquet")
+    if frame.empty:
+        return None
+    _finite(ctx, "probe.parquet", frame, [c for c in frame.columns if frame[c].dtype.kind in "fi"])
+    return frame
+
+
+# -- equations ------------------------------------------------------------------------------
+def write_equations(ctx: StageContext, table: pd.DataFrame, *, variables: dict[str, list[str]], **meta: Any) -> None:
+    write_parquet(ctx.path("equations.parquet"), table, _meta(ctx, "equations", variables=variables, **meta))
+
+
+def read_equations(ctx: StageContext) -> pd.DataFrame:
+    """The fronts, with every ``sympy_format`` read back by the whitelist parser into ``expr``."""
+    from symreg.parse import ExpressionError, parse_expression
+
+    cols = ["target", "variables", "complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
+    frame, meta = _read(ctx, "equations.parquet", cols)
+    variables = meta.get("variables", {})
+    exprs = []
+    for _, row in frame.iterrows():
+        names = variables.get(row["variables"]) if isinstance(variables, dict) else None
+        if not isinstance(names, list):
+            raise ArtifactError(
+                f"{ctx.path('equations.parquet')} names an unknown variable set {row['variables']!r}. "
+                f"Re-run `scinet regress {ctx.system.name} --force`."
+            )
+        try:
+            exprs.append(parse_expression(row["sympy_format"], names))
+        except ExpressionError as exc:
+            raise ArtifactError(
+                f"{ctx.path('equations.parquet')}: {exc} Re-create it with `scinet regress {ctx.system.name} --force`."
+            ) from exc
+    frame["expr"] = exprs
+    return frame
+
+
+# -- verification ---------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    """One law's verdict, as written to ``verification.json``."""
+
+    name: str
+    kind: str
+    description: str
+    verdict: str
+    latent: str | list[str] | None = None
+    sign: int | None = None
+    expression: str | None = None
+    latex: str | None = None
+    fitted_constants: dict[str, float] = field(default_factory=dict)
+    true_constants: dict[str, float | None] = field(default_factory=dict)
+    relative_errors: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def write_verification(ctx: StageContext, verdicts: list[Verdict], **extra: Any) -> None:
+    write_json(
+        ctx.path("verification.json"),
+        {"system": ctx.system.name, "run": str(ctx.run_dir), **extra, "laws": [dataclasses.asdict(v) for v in verdicts]},
+    )
+
+
+def read_verification(ctx: StageContext) -> tuple[list[Verdict], dict[str, Any]]:
+    path = ctx.path("verification.json")
+    data = read_json(path, producer="verify")
+    known = {f.name for f in dataclasses.fields(Verdict)}
+    try:
+        verdicts = [Verdict(**{k: v for k, v in law.items() if k in known}) for law in data["laws"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ArtifactError(f"{path} is not a verification record ({exc}). Re-create it with `scinet verify --force`.") from exc
+    return verdicts, data

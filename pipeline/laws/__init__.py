@@ -1,0 +1,47 @@
+"""Law checks as plug-ins: one class per law kind, one module each, registered by ``kind``.
+
+=====================  =========================================================
+``latent_is_quantity``  one neuron holds a quantity, ``+-q + c`` (mod 2 pi for a circle)
+``latent_affine``       one neuron is ``a q + c``
+``latent_formula``      the neuron holding a quantity computes it by a law of the observations
+``step_ratio``          the ratio of two neurons' learned steps
+``latents_span``        the active neurons together determine the listed quantities
+``unused_latents``      how many neurons stay at the prior
+``answer_law``          the network's answer as a function of parameters and question (a law of motion)
+=====================  =========================================================
+
+A new kind is one new module here defining a subclass of :class:`Law` with a
+``kind`` and a ``check``; importing it registers it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from pipeline.laws.answer_law import AnswerLaw
+from pipeline.laws.base import LAW_KINDS, Evidence, Holder, Law, make_law
+from pipeline.laws.latent_affine import LatentAffine
+from pipeline.laws.latent_formula import LatentFormula
+from pipeline.laws.latent_is_quantity import LatentIsQuantity
+from pipeline.laws.latents_span import LatentsSpan
+from pipeline.laws.step_ratio import StepRatio
+from pipeline.laws.unused_latents import UnusedLatents
+
+for _info in pkgutil.iter_modules(__path__):  # a kind added as a module registers itself
+    importlib.import_module(f"{__name__}.{_info.name}")
+
+__all__ = [
+    "LAW_KINDS",
+    "AnswerLaw",
+    "Evidence",
+    "Holder",
+    "LatentAffine",
+    "LatentFormula",
+    "LatentIsQuantity",
+    "LatentsSpan",
+    "Law",
+    "StepRatio",
+    "UnusedLatents",
+    "make_law",
+]

@@ -1,0 +1,94 @@
+"""``answer_law``: the trained network's answer, as a function of the physical parameters and
+the question, is a known law (for the damped pendulum: its law of motion).
+
+The export stage encodes fresh recordings and asks the decoder many questions
+about each (``probe.parquet``); the regress stage finds the answer as a closed
+form in the parameters and the question (``law_of_motion`` in
+``equations.parquet``).  The law holds when
+
+* numerically, the law (with its true constants) reproduces the network's
+  answers with R^2 of at least ``verify.r2``, and its free constants, fitted by
+  least squares to the answers, are within ``verify.constant_rtol`` of the truth;
+* symbolically, the selected equation has the law's form with the constants
+  as unknowns (a SymPy pattern match, or a difference SymPy simplifies to 0),
+  the matched constants again within ``verify.constant_rtol``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from pipeline.catalog import Verdict
+from pipeline.geometry import fit_constants, symbols, values
+from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
+
+VARIABLE_SET = "law_of_motion"
+
+
+@dataclass(frozen=True)
+class AnswerLaw(Law):
+    kind = "answer_law"
+    expression: sp.Expr = sp.Integer(0)
+    constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
+
+    def true_expression(self) -> sp.Expr:
+        return self.expression.xreplace({k: sp.nsimplify(v, rational=True) for k, v in self.constants.items()})
+
+    def check(self, evidence: Evidence) -> Verdict:
+        true = {k.name: v for k, v in self.constants.items()}
+        spec = evidence.system.answer_law
+        if spec is None:
+            return self.not_checked("the system declares no answer law (PhysicalSystem.answer_law)", true_constants=true)
+        reason = too_few(evidence.probe, "probe answers")
+        if reason:
+            return self.not_checked(reason, true_constants=true)
+        names = [*spec.parameters, spec.question]
+        answers = evidence.probe[spec.answer].to_numpy(dtype=float)
+        law_true = self.true_expression()
+        pred = values(law_true, names, evidence.probe)
+        var = float(np.var(answers))
+        r2 = float(1 - np.mean((answers - pred) ** 2) / var) if var > 0 and np.isfinite(pred).all() else 0.0
+        free = list(self.constants)
+        fitted, m = fit_constants(
+            self.expression, names, evidence.probe, answers, free, {**self.constants, **self.initial}, kind="real", affine=False
+        )
+        rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v}
+        expr = evidence.selected(spec.answer, VARIABLE_SET)
+        syms = symbols(names)
+        found = symbolic_match(expr, lambda s, w: self.expression.xreplace({k: w[k.name] for k in free}), syms, [k.name for k in free], signs=(1,))
+        exact = expr is not None and _simplifies_to_zero(expr - law_true)
+        matched_rel = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v and found and k in found}
+        symbolic = exact or (found is not None and all(r <= evidence.rtol for r in matched_rel.values()))
+        ok = r2 >= evidence.r2 and all(r <= evidence.rtol for r in rel.values()) and symbolic
+        rms = float(np.sqrt(np.mean((answers - pred) ** 2))) if np.isfinite(pred).all() else None
+        return self.verdict(
+            ok,
+            expression=None if expr is None else str(expr),
+            latex=None if expr is None else sp.latex(expr),
+            fitted_constants=fitted,
+            true_constants=true,
+            relative_errors=rel,
+            checks={
+                "law_r2_on_answers": r2,
+                "law_rms_on_answers": rms,
+                "fitted_r2": m.score,
+                "symbolic_match": symbolic,
+                "exact": exact,
+                "symbolic_constants": found,
+                "r2_threshold": evidence.r2,
+                "rtol": evidence.rtol,
+                "probe_rows": len(evidence.probe),
+            },
+        )
+
+
+def _simplifies_to_zero(diff: sp.Expr) -> bool:
+    try:
+        return sp.simplify(diff) == 0
+    except (TypeError, ValueError, RecursionError):
+        return False

@@ -1,0 +1,171 @@
+"""The law-check plug-in interface: a law kind is one class in one module of this package.
+
+A law is declared by a system (``systems/NAME.py``) as an instance of a law
+class, and checked by :meth:`Law.check` on the :class:`Evidence` the verify
+stage gathers.  Every check returns a :class:`pipeline.catalog.Verdict`.
+Subclasses register themselves under their ``kind``; :func:`make_law` builds
+one by kind name (with a did-you-mean on a miss).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
+from pipeline.errors import ConfigError
+from pipeline.geometry import MIN_ROWS, Match, match, values
+
+LAW_KINDS: dict[str, type[Law]] = {}
+
+
+@dataclass
+class Holder:
+    """Which neuron holds a quantity, and how (``z ~ scale * q + offset``)."""
+
+    latent: str
+    match: Match
+
+
+@dataclass
+class Evidence:
+    """What the verify stage knows, for the law checks.
+
+    ``latents``: held-out rows of ``latents.parquet``; ``fresh``: newly simulated
+    samples; ``equations``: every front with parsed ``expr``; ``active``: the latent
+    neurons whose posterior differs from the prior (the others are unused);
+    ``probe``: the trained network's answers on fresh samples (or None);
+    ``holders``: filled by the checks, quantity name -> :class:`Holder`.
+    """
+
+    system: Any
+    latents: pd.DataFrame
+    equations: pd.DataFrame
+    fresh: pd.DataFrame
+    latent_names: list[str]
+    active: list[str]
+    kl: dict[str, float]
+    steps: list[float] | None = None
+    probe: pd.DataFrame | None = None
+    threshold: float = 0.999
+    r2: float = 0.99
+    rtol: float = 0.01
+    holders: dict[str, Holder] = field(default_factory=dict)
+    _assignment: dict[str, Holder] | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.system.latent.kind
+
+    def selected(self, target: str | None, variables: str) -> sp.Expr | None:
+        if target is None or self.equations.empty:
+            return None
+        eq = self.equations
+        rows = eq[(eq["target"] == target) & (eq["variables"] == variables) & eq["selected"]]
+        return None if rows.empty else rows["expr"].iloc[0]
+
+    def variable_set_with(self, names: set[str]) -> str | None:
+        """The first regression variable set that holds every name in ``names``."""
+        for key, cols in self.system.regress.items():
+            if names <= set(cols):
+                return key
+        return None
+
+
+@dataclass(frozen=True)
+class Law:
+    """A known law: a name, a plain-language description, and a check."""
+
+    kind: ClassVar[str] = ""
+    order: ClassVar[int] = 1
+    """checks run by increasing order (laws that assign neurons first), results keep declaration order"""
+    name: str
+    description: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            LAW_KINDS[cls.kind] = cls
+
+    def check(self, evidence: Evidence) -> Verdict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # -- helpers for subclasses ---------------------------------------------------------
+    def verdict(self, ok: bool | None, **fields: Any) -> Verdict:
+        word = NOT_CHECKED if ok is None else DISCOVERED if ok else NOT_DISCOVERED
+        return Verdict(name=self.name, kind=self.kind, description=self.description, verdict=word, **fields)
+
+    def not_checked(self, reason: str, **fields: Any) -> Verdict:
+        return self.verdict(None, checks={"reason": reason}, **fields)
+
+
+def too_few(frame: pd.DataFrame | None, what: str) -> str | None:
+    n = 0 if frame is None else len(frame)
+    if n < MIN_ROWS:
+        return f"only {n} {what} (at least {MIN_ROWS} are needed for a verdict)"
+    return None
+
+
+def assignment(evidence: Evidence) -> dict[str, Holder]:
+    """One-to-one assignment of active neurons to the quantities of every law that says one neuron holds
+    one quantity (``assigns = True``), best match first; computed once per verification."""
+    if evidence._assignment is None:
+        quantities = {
+            str(law.expression): law.expression for law in evidence.system.known_laws() if getattr(law, "assigns", False)
+        }
+        evidence._assignment = assign_quantities(evidence, quantities)
+    return evidence._assignment
+
+
+def assign_quantities(evidence: Evidence, quantities: dict[str, sp.Expr]) -> dict[str, Holder]:
+    """One-to-one assignment of active neurons to quantities (expressions of ground truth), best match first."""
+    gt = evidence.system.ground_truth_names
+    scores = []
+    for qname, expr in quantities.items():
+        q = values(expr, gt, evidence.latents)
+        for t in evidence.active:
+            m = match(evidence.latents[t].to_numpy(dtype=float), q, evidence.kind)
+            scores.append((m.score, qname, t, m))
+    out: dict[str, Holder] = {}
+    used: set[str] = set()
+    for _, qname, t, m in sorted(scores, key=lambda s: (-s[0], s[1], s[2])):
+        if qname in out or t in used:
+            continue
+        out[qname] = Holder(t, m)
+        used.add(t)
+    return out
+
+
+def make_law(kind: str, **fields: Any) -> Law:
+    import pipeline.laws  # noqa: F401 (registers every kind)
+
+    if kind not in LAW_KINDS:
+        close = difflib.get_close_matches(kind, list(LAW_KINDS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"Unknown law kind {kind!r}.{hint} Law kinds: {', '.join(sorted(LAW_KINDS))}.")
+    return LAW_KINDS[kind](**fields)
+
+
+def finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def symbolic_match(expr: sp.Expr | None, pattern, variables, wild_names, signs=(1, -1)) -> dict[str, float] | None:
+    """SymPy pattern match of ``expr`` against ``pattern(sign, wilds)``: the law's form with the
+    named constants as unknowns.  Returns the matched constants (and the sign), or None."""
+    if expr is None:
+        return None
+    for sign in signs:
+        wilds = {n: sp.Wild(n, exclude=list(variables)) for n in wild_names}
+        try:
+            found = expr.match(pattern(sign, wilds))
+        except (TypeError, ValueError, RecursionError):
+            found = None
+        if found is not None and all(v.is_number and v.is_real for v in found.values()):
+            return {"sign": sign, **{k.name: float(v) for k, v in found.items()}}
+    return None

@@ -1,0 +1,63 @@
+"""``latent_affine``: one neuron is an affine function of a quantity, ``z = a q + c``.
+
+Judged by the R^2 of the affine fit of the neuron on ``q`` (held-out rows, at
+least ``verify.r2``), by the same R^2 for its selected ground-truth equation on
+fresh samples, and by the form of that equation (``a q + c``, any real ``a``,
+``c``: a SymPy pattern match).  Neurons are assigned to quantities one-to-one,
+best match first, together with ``latent_is_quantity`` laws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from pipeline.catalog import Verdict
+from pipeline.geometry import affine_fit, symbols, values
+from pipeline.laws.base import Evidence, Law, assignment, symbolic_match, too_few
+
+
+@dataclass(frozen=True)
+class LatentAffine(Law):
+    kind = "latent_affine"
+    order = 0
+    assigns = True
+    expression: sp.Expr = sp.Integer(0)
+    """the quantity, in ground-truth symbols"""
+
+    def check(self, evidence: Evidence) -> Verdict:
+        reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
+        if reason:
+            return self.not_checked(reason)
+        if not evidence.active:
+            return self.verdict(False, checks={"reason": "every neuron is unused"})
+        holder = assignment(evidence).get(str(self.expression))
+        if holder is None:
+            return self.verdict(False, checks={"reason": "more quantities than active neurons"})
+        gt = evidence.system.ground_truth_names
+        q = values(self.expression, gt, evidence.latents)
+        fit = affine_fit(evidence.latents[holder.latent].to_numpy(dtype=float), q)
+        varset = evidence.variable_set_with({s.name for s in self.expression.free_symbols})
+        expr = evidence.selected(holder.latent, varset) if varset else None
+        e_fit = affine_fit(values(expr, gt, evidence.fresh), values(self.expression, gt, evidence.fresh)) if expr is not None else None
+        found = symbolic_match(expr, lambda s, w: w["a"] * self.expression + w["c"], symbols(gt), ("a", "c"), signs=(1,))
+        ok = fit.score >= evidence.r2 and e_fit is not None and e_fit.score >= evidence.r2 and found is not None
+        if ok:
+            evidence.holders[str(self.expression)] = holder
+        return self.verdict(
+            ok,
+            latent=holder.latent,
+            sign=fit.sign,
+            expression=None if expr is None else str(expr),
+            latex=None if expr is None else sp.latex(expr),
+            fitted_constants={"a": fit.scale, "c": fit.offset},
+            checks={
+                "latent_r2": fit.score,
+                "expression_r2": None if e_fit is None else e_fit.score,
+                "symbolic_match": found is not None,
+                "symbolic_constants": found,
+                "r2_threshold": evidence.r2,
+            },
+        )
+

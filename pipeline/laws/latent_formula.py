@@ -1,0 +1,82 @@
+"""``latent_formula``: the neuron holding a quantity computes it from the observations by a law.
+
+The selected equation of the neuron that holds ``quantity`` (found by a
+``latent_is_quantity`` or ``latent_affine`` law), on the variable set that holds
+the law's variables, must equal ``s law(constants) + c``: numerically on fresh
+samples after least-squares fitting of the free constants (score at least the
+threshold, :mod:`pipeline.geometry`), symbolically by a SymPy pattern match,
+and every constant whose true value physics fixes within ``verify.constant_rtol``.
+A constant listed in ``fixed`` is not fitted: the law asserts its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from pipeline.catalog import Verdict
+from pipeline.geometry import fit_constants, symbols, values
+from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
+
+
+@dataclass(frozen=True)
+class LatentFormula(Law):
+    kind = "latent_formula"
+    expression: sp.Expr = sp.Integer(0)
+    quantity: str = ""
+    constants: Mapping[sp.Symbol, float | None] = field(default_factory=dict)
+    initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    fixed: Mapping[sp.Symbol, float] = field(default_factory=dict)
+
+    def check(self, evidence: Evidence) -> Verdict:
+        true = {k.name: v for k, v in self.constants.items() if k not in self.fixed}
+        true_all = {**true, **{k.name: v for k, v in self.fixed.items()}}
+        reason = too_few(evidence.fresh, "fresh samples")
+        if reason:
+            return self.not_checked(reason, true_constants=true_all)
+        holder = evidence.holders.get(self.quantity)
+        if holder is None:
+            return self.verdict(False, true_constants=true_all, checks={"reason": f"no neuron holds {self.quantity}"})
+        constants = set(self.constants)
+        names_needed = {s.name for s in self.expression.free_symbols if s not in constants}
+        varset = evidence.variable_set_with(names_needed)
+        expr = evidence.selected(holder.latent, varset) if varset else None
+        if expr is None:
+            return self.verdict(
+                False, latent=holder.latent, true_constants=true_all, checks={"reason": f"no equation of {holder.latent} on {sorted(names_needed)}"}
+            )
+        names = list(evidence.system.regress[varset])
+        e = values(expr, names, evidence.fresh)
+        law = self.expression.xreplace({k: sp.Float(v) for k, v in self.fixed.items()})
+        free = [k for k in self.constants if k not in self.fixed]
+        fitted, m = fit_constants(law, names, evidence.fresh, e, free, self.initial, kind=evidence.kind)
+        rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
+        fixed = {k: sp.Float(v) for k, v in self.fixed.items()}
+        free_names = [k.name for k in free]
+        if evidence.kind == "circle":
+            pattern = lambda s, w: s * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
+            found = symbolic_match(expr, pattern, symbols(names), [*free_names, "c"])
+        else:
+            pattern = lambda s, w: w["a"] * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
+            found = symbolic_match(expr, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
+        del fixed
+        ok = m.score >= evidence.threshold and found is not None and all(r <= evidence.rtol for r in rel.values())
+        return self.verdict(
+            ok,
+            latent=holder.latent,
+            sign=m.sign,
+            expression=str(expr),
+            latex=sp.latex(expr),
+            fitted_constants={**fitted, "scale": m.scale, "offset": m.offset},
+            true_constants=true_all,
+            relative_errors=rel,
+            checks={
+                "expression_score": m.score,
+                "symbolic_match": found is not None,
+                "symbolic_constants": found,
+                "threshold": evidence.threshold,
+                "rtol": evidence.rtol,
+            },
+        )

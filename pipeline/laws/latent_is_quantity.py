@@ -1,0 +1,64 @@
+"""``latent_is_quantity``: one neuron holds a quantity, ``z = +-q + c`` (mod 2 pi for a circular latent).
+
+Judged three ways: the neuron (held-out rows) matches ``q`` with a score of at
+least ``verify.circular_correlation`` (:mod:`pipeline.geometry`: circular
+correlation for a circle, R^2 of the affine fit for a real neuron); its selected
+equation on the ground truth matches ``q`` as well on fresh samples; and that
+equation has the form ``+-q + c`` (SymPy pattern match).  Neurons are assigned
+one-to-one to the quantities of every law of this kind and of ``latent_affine``,
+best match first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from pipeline.catalog import Verdict
+from pipeline.geometry import match, symbols, values
+from pipeline.laws.base import Evidence, Holder, Law, assignment, symbolic_match, too_few
+
+
+@dataclass(frozen=True)
+class LatentIsQuantity(Law):
+    kind = "latent_is_quantity"
+    order = 0
+    assigns = True
+    expression: sp.Expr = sp.Integer(0)
+    """the quantity, in ground-truth symbols"""
+
+
+    def check(self, evidence: Evidence) -> Verdict:
+        reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
+        if reason:
+            return self.not_checked(reason)
+        if not evidence.active:
+            return self.verdict(False, checks={"reason": "every neuron is unused"})
+        holder: Holder | None = assignment(evidence).get(str(self.expression))
+        if holder is None:
+            return self.verdict(False, checks={"reason": "more quantities than active neurons"})
+        gt = evidence.system.ground_truth_names
+        varset = evidence.variable_set_with({s.name for s in self.expression.free_symbols})
+        expr = evidence.selected(holder.latent, varset) if varset else None
+        q_fresh = values(self.expression, gt, evidence.fresh)
+        e_score = match(values(expr, gt, evidence.fresh), q_fresh, evidence.kind).score if expr is not None else 0.0
+        found = symbolic_match(expr, lambda s, w: s * self.expression + w["c"], symbols(gt), ("c",))
+        ok = holder.match.score >= evidence.threshold and e_score >= evidence.threshold and found is not None
+        if ok:
+            evidence.holders[str(self.expression)] = holder
+        return self.verdict(
+            ok,
+            latent=holder.latent,
+            sign=holder.match.sign,
+            expression=None if expr is None else str(expr),
+            latex=None if expr is None else sp.latex(expr),
+            fitted_constants={"scale": holder.match.scale, "offset": holder.match.offset},
+            checks={
+                "latent_score": holder.match.score,
+                "expression_score": e_score,
+                "score": "circular correlation" if evidence.kind == "circle" else "R^2 of an affine fit",
+                "symbolic_match": found is not None,
+                "threshold": evidence.threshold,
+            },
+        )

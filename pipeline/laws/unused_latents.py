@@ -1,0 +1,36 @@
+"""``unused_latents``: how many neurons the network leaves unused.
+
+A neuron is unused when its posterior stays at the prior: its KL divergence
+from the prior, averaged over the held-out rows, is below
+``export.unused_kl`` nats (the export stage decides this once and records it;
+unused neurons are left out of regression and of the other checks).  The law
+holds when exactly ``count`` neurons are unused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.catalog import Verdict
+from pipeline.laws.base import Evidence, Law, too_few
+
+
+@dataclass(frozen=True)
+class UnusedLatents(Law):
+    kind = "unused_latents"
+    order = 0
+    count: int = 1
+
+    def check(self, evidence: Evidence) -> Verdict:
+        reason = too_few(evidence.latents, "held-out rows")
+        if reason:
+            return self.not_checked(reason, true_constants={"unused": self.count})
+        unused = [t for t in evidence.latent_names if t not in evidence.active]
+        return self.verdict(
+            len(unused) == self.count,
+            latent=unused,
+            expression=f"unused: {', '.join(unused) or 'none'}",
+            fitted_constants={"unused": len(unused)},
+            true_constants={"unused": self.count},
+            checks={"kl_per_neuron": evidence.kl, "active": evidence.active},
+        )

@@ -1,0 +1,51 @@
+"""Simulated samples as a frame: the system's simulator, checked, with a seeded held-out split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import ScinetError
+
+
+def simulate_frame(system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2) -> pd.DataFrame:
+    """Simulate ``n_samples`` samples (series) and mark a seeded ``test_fraction`` of them ``test``.
+
+    Vector columns (``Column(size=k)``) become list columns (one array of ``k`` values per row).
+    """
+    rng = np.random.default_rng(seed)
+    columns = dict(system.simulate(n_samples=n_samples, rng=rng, series_length=series_length))
+    keys = ["series", "step"] if system.is_series else []
+    expected = [*keys, *system.columns]
+    missing = [c for c in expected if c not in columns]
+    if missing:
+        raise ScinetError(f"The simulator of system {system.name!r} did not return columns {missing}. Fix its module.")
+    lengths = {len(np.asarray(columns[c])) for c in expected}
+    if len(lengths) != 1:
+        raise ScinetError(f"The simulator of system {system.name!r} returned columns of different lengths {sorted(lengths)}. Fix its module.")
+    data = {}
+    for name in expected:
+        arr = np.asarray(columns[name])
+        size = system.columns[name].size if name in system.columns else 1
+        if size > 1:
+            if arr.shape[1:] != (size,):
+                raise ScinetError(
+                    f"The simulator of system {system.name!r} returned column {name!r} with shape {arr.shape}; "
+                    f"expected (n, {size}) as declared. Fix its module."
+                )
+            if not np.isfinite(arr).all():
+                raise ScinetError(f"The simulator of system {system.name!r} returned NaN or infinite values in {name!r}.")
+            data[name] = list(arr.astype(float))
+        else:
+            if arr.ndim != 1:
+                raise ScinetError(f"The simulator of system {system.name!r} returned column {name!r} with shape {arr.shape}; expected (n,).")
+            if name not in keys and not np.isfinite(arr.astype(float)).all():
+                raise ScinetError(f"The simulator of system {system.name!r} returned NaN or infinite values in {name!r}.")
+            data[name] = arr
+    frame = pd.DataFrame(data)
+    n_units = n_samples
+    unit = frame["series"].to_numpy() if system.is_series else np.arange(len(frame))
+    n_test = max(1, round(test_fraction * n_units))
+    test = rng.permutation(n_units)[:n_test]
+    frame.insert(len(keys), "split", np.where(np.isin(unit, test), "test", "train"))
+    return frame

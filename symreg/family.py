@@ -1,0 +1,213 @@
+"""A family of curves: ``y = f(t; p)``, one curve per setting of the parameters ``p``.
+
+A law of motion is such a family: for each physical setting (damping,
+spring constant) the answer is a curve in the question (time).  Searching
+``f`` over all variables at once asks the engine to find a phase that grows
+with ``t`` at a rate set by ``p``, a needle in a haystack; physicists instead
+fit each recording, then relate the fitted constants to the parameters.  So
+does :func:`search_family`:
+
+1. **Form.** The curve of the group nearest the centre of the parameter space,
+   and two more drawn by the seed, are searched alone
+   (:func:`symreg.search.search`, one variable); the equations of their fronts
+   give candidate forms ``f(t; c)`` with every number as a free constant ``c_k``.
+2. **Constants per curve.** Each curve's constants are fitted by least squares,
+   starting from those of its nearest already-fitted neighbour (continuation
+   in the standardised parameter space, so an oscillation's frequency is never
+   started a whole period away).  The simplest form (fewest operations) whose
+   median curve fits to within ``form_tolerance`` of the best form's is kept.
+3. **Constants as laws.** Each ``c_k`` is searched as a function of the
+   parameters (the curves' fitted values; their least-squares variances are
+   the noise floor for the selection).
+4. **The law.** The constants' selected equations are substituted into the
+   form, and the whole law's constants are refitted and recognised
+   (:func:`symreg.polish.recognise_constants`) on all rows, held-out rows
+   judging, as in every search.
+
+The result is a front in the schema of :mod:`symreg.base`: the assembled law,
+and, for comparison, the form with the constants of the central curve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+from scipy.optimize import least_squares
+
+from symreg.base import describe, evaluate, loss, pareto_front
+from symreg.parse import parse_expression
+from symreg.polish import recognise_constants
+from symreg.search import search
+
+CURVES_SEARCHED = 3
+"""curves searched alone for candidate forms (the central one and others drawn by the seed)"""
+
+
+def _numbers(expr: sp.Expr) -> list[sp.Number]:
+    """The numbers of ``expr`` that become free constants (floats and non-integer rationals)."""
+    found = [a for a in expr.atoms(sp.Number) if isinstance(a, sp.Float) or (isinstance(a, sp.Rational) and not a.is_integer)]
+    return sorted(found, key=lambda a: (float(abs(a)), str(a)))
+
+
+def parametrise(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol], np.ndarray]:
+    """``expr`` with its numbers replaced by symbols ``_c0, _c1, ...``; returns the template, symbols and values."""
+    numbers = _numbers(expr)
+    params = list(sp.symbols(f"_c0:{len(numbers)}", real=True)) if numbers else []
+    template = expr.xreplace(dict(zip(numbers, params, strict=True)))
+    return template, params, np.array([float(n) for n in numbers])
+
+
+def _order(P: np.ndarray, start: int) -> list[tuple[int, int]]:
+    """(group, neighbour already fitted) pairs, nearest-first from ``start`` (Prim's order)."""
+    n = len(P)
+    done = np.zeros(n, bool)
+    done[start] = True
+    dist = np.linalg.norm(P - P[start], axis=1)
+    parent = np.full(n, start)
+    out = []
+    for _ in range(n - 1):
+        d = np.where(done, np.inf, dist)
+        i = int(np.argmin(d))
+        out.append((i, int(parent[i])))
+        done[i] = True
+        new = np.linalg.norm(P - P[i], axis=1)
+        closer = new < dist
+        parent[closer] = i
+        dist = np.minimum(dist, new)
+    return out
+
+
+def fit_curves(template, params, t_symbol, t, y, groups, P, c0, start):
+    """Per-group least-squares constants, by continuation from ``start``.
+
+    Returns (constants (n_groups, k), variances (n_groups, k), mse per group)."""
+    func = sp.lambdify([t_symbol, *params], template, modules="numpy")
+    ids = np.unique(groups)
+    rows = [np.flatnonzero(groups == g) for g in ids]
+    k = len(params)
+    C, V, mse = np.zeros((len(ids), k)), np.zeros((len(ids), k)), np.full(len(ids), np.inf)
+
+    def fit(i, x0):
+        ti, yi = t[rows[i]], y[rows[i]]
+
+        def res(c):
+            with np.errstate(all="ignore"):
+                r = np.asarray(func(ti, *c), dtype=float) * np.ones(len(ti)) - yi
+            return np.where(np.isfinite(r), r, 1e3)
+
+        try:
+            sol = least_squares(res, x0, method="lm" if len(ti) > k else "trf")
+        except (ValueError, FloatingPointError, ZeroDivisionError, TypeError):
+            return
+        r = res(sol.x)
+        C[i], mse[i] = sol.x, float(np.mean(r**2))
+        dof = max(len(ti) - k, 1)
+        try:
+            V[i] = np.diag(np.linalg.pinv(sol.jac.T @ sol.jac)) * float(r @ r) / dof
+        except np.linalg.LinAlgError:
+            V[i] = np.inf
+
+    if k == 0:
+        for i, r in enumerate(rows):
+            with np.errstate(all="ignore"):
+                pred = np.asarray(func(t[r]), dtype=float) * np.ones(len(r))
+            mse[i] = float(np.mean((pred - y[r]) ** 2))
+        return C, V, mse
+    fit(start, c0)
+    for i, parent in _order(P, start):
+        fit(i, C[parent])
+    return C, V, mse
+
+
+def search_family(
+    make_engine: Callable[..., object],
+    params: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    parameter_names: Sequence[str],
+    question_name: str,
+    rtol: float = 0.1,
+    form_tolerance: float = 1.5,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict]:
+    """Front (schema of :mod:`symreg.base`) for ``y(t; params)``; ``groups`` labels the curves.
+
+    ``params`` (n, p) must be constant within a group.  Returns the front and a
+    record of the steps (form, per-constant equations, curve fits) for the report.
+    """
+    params, t, y, groups = (np.asarray(a) for a in (params, t, y, groups))
+    ids, first = np.unique(groups, return_index=True)
+    P = params[first].astype(float)
+    Pz = (P - P.mean(0)) / np.where(P.std(0) > 0, P.std(0), 1.0)
+    start = int(np.argmin(np.linalg.norm(Pz, axis=1)))
+    t_symbol = sp.Symbol(question_name, real=True)
+    rng = np.random.default_rng(seed)
+    others = rng.permutation([i for i in range(len(ids)) if i != start])[: CURVES_SEARCHED - 1]
+
+    # 1-2. candidate forms from a few curves; keep the simplest that fits every curve about as well as the best
+    tried, seen = [], set()
+    for g in [start, *others]:
+        rows = groups == ids[g]
+        curve_front = search(make_engine, t[rows][:, None], y[rows], variable_names=[question_name], seed=seed)
+        for _, row in curve_front.iterrows():
+            expr = parse_expression(row["sympy_format"], [question_name])
+            template, cs, c0 = parametrise(expr)
+            if str(template) in seen:
+                continue
+            seen.add(str(template))
+            C, V, mse = fit_curves(template, cs, t_symbol, t.astype(float), y.astype(float), groups, Pz, c0, g)
+            tried.append((float(np.median(mse)), template, cs, C, V, mse, row["sympy_format"], g))
+    tried = sorted((f for f in tried if np.isfinite(f[0])), key=lambda f: sp.count_ops(f[1]))
+    if not tried:
+        raise ValueError("no form of the central curve could be fitted to the other curves")
+    best = min(f[0] for f in tried)
+    median, template, cs, C, V, mse, form_text, start = next(f for f in tried if f[0] <= form_tolerance * max(best, 1e-30))
+
+    # 3. every constant as a function of the parameters
+    symbols = [sp.Symbol(n, real=True) for n in parameter_names]
+    good = np.isfinite(mse) & (mse <= 10 * max(median, 1e-30))
+    constant_laws = {}
+    for j, c in enumerate(cs):
+        values, variances = C[good, j], V[good, j]
+        front = search(
+            make_engine,
+            P[good],
+            values,
+            variable_names=list(parameter_names),
+            noise_variance=float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0,
+            seed=seed,
+        )
+        sel = front[front["selected"]].iloc[0]
+        constant_laws[c] = parse_expression(sel["sympy_format"], list(parameter_names))
+
+    # 4. the law, refitted and recognised on all rows
+    names = [*parameter_names, question_name]
+    all_symbols = [*symbols, t_symbol]
+    X = np.column_stack([params.astype(float), t.astype(float)])
+    val_groups = rng.permutation(ids)[: max(1, int(0.3 * len(ids)))]
+    val = np.isin(groups, val_groups)
+    noise = float(np.median(mse[np.isfinite(mse)]))
+    assembled = template.xreplace(constant_laws)
+    law = recognise_constants(
+        assembled, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
+    )
+    central_form = template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in C[start]), strict=True)))
+    rows = []
+    for expr, raw, how in ((law, str(assembled), "family"), (central_form, form_text, "central curve")):
+        pred = evaluate(expr, all_symbols, X[val])
+        rows.append({**describe(expr, raw), "loss": loss(pred, y[val], circular=False), "transform": how})
+    front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise)
+    record = {
+        "form": str(template),
+        "central_curve": str(central_form),
+        "constants": {str(c): str(e) for c, e in constant_laws.items()},
+        "curves": int(len(ids)),
+        "median_curve_mse": median,
+        "names": names,
+    }
+    return front, record
