@@ -180,8 +180,11 @@ def latent_names(size: int) -> list[str]:
     return [f"z{i}" for i in range(size)]
 
 
-def write_latents(ctx: StageContext, frame: pd.DataFrame, **meta: Any) -> None:
-    write_parquet(ctx.path("latents.parquet"), frame, _meta(ctx, "latents", **meta))
+def write_latents(ctx: StageContext, frame: pd.DataFrame, *, latent_units: dict[str, str], **meta: Any) -> None:
+    full = _meta(ctx, "latents", **meta)
+    full["units"].update(latent_units)
+    full["units"].update({f"{n}_log_sigma": "1" for n in latent_units})
+    write_parquet(ctx.path("latents.parquet"), frame, full)
 
 
 def read_latents(ctx: StageContext) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import ScinetError
+from pipeline.errors import USER_ERRORS
 
 STAGE_HELP = {
     "simulate": "Simulate samples and their ground truth (observations.parquet).",
@@ -71,7 +71,7 @@ def sr_backend_option(func):
     )(func)
 
 
-def _fail(exc: ScinetError) -> click.ClickException:
+def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
@@ -106,7 +106,7 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
 
         ctx = _context(system, run_dir, config_file, overrides, seed)
         result = run_all(ctx, force=force)
-    except ScinetError as exc:
+    except USER_ERRORS as exc:
         raise _fail(exc) from exc
     ran = [k for k, v in result.items() if v == "ran"]
     if ran:
@@ -135,7 +135,7 @@ def _make_stage_command(name: str) -> None:
 
             ctx = _context(system, run_dir, config_file, overrides, seed)
             status = run_stage(ctx, name, force=force)
-        except ScinetError as exc:
+        except USER_ERRORS as exc:
             raise _fail(exc) from exc
         click.echo(
             f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})"

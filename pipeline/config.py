@@ -63,6 +63,8 @@ class ExportConfig:
     batch_size: int = 4096
     unused_kl: float = 0.1
     """a neuron whose KL divergence from the prior, averaged over held-out rows, is below this (nats) is unused"""
+    unused_fraction: float = 0.05
+    """... or below this fraction of the largest KL of any neuron"""
 
 
 @dataclass

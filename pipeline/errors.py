@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from symreg.errors import BackendError, SymregError
+
+__all__ = ["BackendError", "SymregError"]
+
 
 class ScinetError(Exception):
     """Base of every error the pipeline reports to a user."""
@@ -23,5 +27,6 @@ class TrainingError(ScinetError):
     """Training diverged (NaN loss) or could not start."""
 
 
-class BackendError(ScinetError):
-    """A symbolic-regression backend is unavailable."""
+
+USER_ERRORS = (ScinetError, SymregError)
+"""what the command line reports as a one-paragraph message (symreg is a library with its own base)"""

@@ -1,7 +1,8 @@
 """Physical systems: every module in the ``systems`` package that defines ``SYSTEM``.
 
 Third-party packages can add systems through the ``scinet.systems`` entry-point
-group (each entry point names a :class:`systems.base.PhysicalSystem`).
+group (each entry point names a :class:`systems.base.PhysicalSystem`), and a
+script or test can :func:`register` one it defines itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ class UnknownSystemError(ScinetError):
     pass
 
 
+_REGISTERED: dict[str, PhysicalSystem] = {}
+
+
+def register(system: PhysicalSystem) -> PhysicalSystem:
+    """Make ``system`` known by its name (replacing an earlier one of that name); returns it."""
+    if not isinstance(system, PhysicalSystem):
+        raise TypeError(f"register() expects a PhysicalSystem. Received: {type(system).__name__}")
+    _REGISTERED[system.name] = system
+    return system
+
+
 def available_systems() -> dict[str, PhysicalSystem]:
     found: dict[str, PhysicalSystem] = {}
     for info in pkgutil.iter_modules(systems.__path__):
@@ -33,6 +45,7 @@ def available_systems() -> dict[str, PhysicalSystem]:
         system = ep.load()
         if isinstance(system, PhysicalSystem):
             found[system.name] = system
+    found.update(_REGISTERED)
     return dict(sorted(found.items()))
 
 

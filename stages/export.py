@@ -2,8 +2,10 @@
 network's answers to many questions about fresh samples (the probe, for an answer law).
 
 A neuron whose KL divergence from the prior, averaged over the held-out rows, is
-below ``export.unused_kl`` nats is *unused*: the network sends nothing through
-it.  The active neurons are recorded in the metadata of ``latents.parquet``;
+below ``export.unused_kl`` nats, or below ``export.unused_fraction`` of the
+largest KL of any neuron, is *unused*: the network sends next to nothing
+through it (a neuron with 2 % of the information of its busiest neighbour is
+redundant, not a concept).  The active neurons are recorded in the metadata of ``latents.parquet``;
 regression and the law checks use only them.
 """
 
@@ -101,7 +103,8 @@ def run(ctx: StageContext) -> None:
     test = (frame["split"] == "test").to_numpy()
     kl = np.asarray(model.kl(mean[test], log_sigma[test]), dtype=float).mean(axis=0)
     kl_per_neuron = {n: float(v) for n, v in zip(names, kl, strict=True)}
-    active = [n for n in names if kl_per_neuron[n] >= cfg.unused_kl]
+    floor = max(cfg.unused_kl, cfg.unused_fraction * max(kl_per_neuron.values(), default=0.0))
+    active = [n for n in names if kl_per_neuron[n] >= floor]
     log.info(
         "export: KL per neuron %s; active %s",
         ", ".join(f"{n} {v:.3g}" for n, v in kl_per_neuron.items()),
@@ -122,7 +125,7 @@ def run(ctx: StageContext) -> None:
         latent_columns=names,
         kl=kl_per_neuron,
         active=active,
-        unused_kl=cfg.unused_kl,
+        unused_kl=floor,
         latent_steps=[float(w) for w in np.asarray(model.omega)] if system.is_series else None,
         latent_units=units,
     )

@@ -6,7 +6,9 @@ computes the neuron, and the ground truth, which quantity it holds).  Unused
 neurons (``latents.parquet`` metadata) are left out.  Where the system declares
 an answer law, the network's answers on fresh samples (``probe.parquet``) are
 fitted as a family of curves in the question (:mod:`symreg.family`), the
-variable set ``law_of_motion``.
+variable set ``law_of_motion``, with the network's held-out mean squared error
+(``history.json``) as the noise floor: a law that fits the answers more
+closely than the network fits the truth is fitting the network's errors.
 
 The searches are independent; they run in parallel, one process each, on up
 to ``regress.workers`` cores (0: all), every search with its own time budget
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import read_latents, read_probe, write_equations
+from pipeline.catalog import read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
@@ -93,6 +95,9 @@ def run(ctx: StageContext) -> None:
     spec = system.answer_law
     probe = read_probe(ctx) if spec is not None else None
     if spec is not None and probe is not None:
+        # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
+        rms = read_history(ctx).prediction_rms
+        noise = float(rms.get(spec.answer, rms.get("all", 0.0))) ** 2
         tasks.append(
             {
                 "kind": "family",
@@ -105,6 +110,7 @@ def run(ctx: StageContext) -> None:
                 "search": {
                     "parameter_names": list(spec.parameters),
                     "question_name": spec.question,
+                    "noise_variance": noise,
                     "rtol": cfg.constant_rtol,
                     "seed": ctx.config.seed,
                 },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.errors import BackendError
+from symreg.errors import BackendError
 
 BACKENDS = ("operon", "pysr")
 

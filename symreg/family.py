@@ -15,14 +15,20 @@ does :func:`search_family`:
    starting from those of its nearest already-fitted neighbour (continuation
    in the standardised parameter space, so an oscillation's frequency is never
    started a whole period away).  The simplest form (fewest operations) whose
-   median curve fits to within ``form_tolerance`` of the best form's is kept.
+   median curve fits to within ``form_tolerance`` of the best form's, or to
+   the noise, is kept.
 3. **Constants as laws.** Each ``c_k`` is searched as a function of the
    parameters (the curves' fitted values; their least-squares variances are
-   the noise floor for the selection).
-4. **The law.** The constants' selected equations are substituted into the
-   form, and the whole law's constants are refitted and recognised
-   (:func:`symreg.polish.recognise_constants`) on all rows, held-out rows
-   judging, as in every search.
+   the noise floor for that search's selection); its front, the mean and 0
+   are its candidates.
+4. **The law.** The selected equation of every constant is substituted into
+   the form; then, constant by constant, ``0`` and then the constant's mean
+   are tried instead, and then the constant's equation without each of its
+   terms, largest first; each is kept where the law, refitted, keeps the
+   held-out loss (held-out curves) within ``max(noise_variance, (1 + rtol)
+   loss)``.  Finally the whole law's
+   constants are refitted and recognised
+   (:func:`symreg.polish.recognise_constants`), held-out curves judging.
 
 The result is a front in the schema of :mod:`symreg.base`: the assembled law,
 and, for comparison, the form with the constants of the central curve.
@@ -37,9 +43,9 @@ import pandas as pd
 import sympy as sp
 from scipy.optimize import least_squares
 
-from symreg.base import describe, evaluate, loss, pareto_front
+from symreg.base import complexity, describe, evaluate, loss, pareto_front
 from symreg.parse import parse_expression
-from symreg.polish import recognise_constants
+from symreg.polish import recognise_constants, refit_constants
 from symreg.search import search
 
 CURVES_SEARCHED = 3
@@ -133,12 +139,15 @@ def search_family(
     question_name: str,
     rtol: float = 0.1,
     form_tolerance: float = 1.5,
+    noise_variance: float = 0.0,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict]:
     """Front (schema of :mod:`symreg.base`) for ``y(t; params)``; ``groups`` labels the curves.
 
-    ``params`` (n, p) must be constant within a group.  Returns the front and a
-    record of the steps (form, per-constant equations, curve fits) for the report.
+    ``params`` (n, p) must be constant within a group.  ``noise_variance`` is how far
+    ``y`` is known to lie from the law (for a network's answers: its held-out mean squared
+    error); fitting closer than that earns nothing.  Returns the front and a record of
+    the steps (form, per-constant equations, curve fits) for the report.
     """
     params, t, y, groups = (np.asarray(a) for a in (params, t, y, groups))
     ids, first = np.unique(groups, return_index=True)
@@ -166,12 +175,16 @@ def search_family(
     if not tried:
         raise ValueError("no form of the central curve could be fitted to the other curves")
     best = min(f[0] for f in tried)
-    median, template, cs, C, V, mse, form_text, start = next(f for f in tried if f[0] <= form_tolerance * max(best, 1e-30))
+    threshold = max(form_tolerance * max(best, 1e-30), float(noise_variance))
+    median, template, cs, C, V, mse, form_text, start = next(f for f in tried if f[0] <= threshold)
 
-    # 3. every constant as a function of the parameters
+    # 3. every constant as a function of the parameters: each constant's front, most accurate first
     symbols = [sp.Symbol(n, real=True) for n in parameter_names]
     good = np.isfinite(mse) & (mse <= 10 * max(median, 1e-30))
-    constant_laws = {}
+    fronts: dict[sp.Symbol, list[sp.Expr]] = {}
+    losses: dict[sp.Symbol, list[float]] = {}
+    floors: dict[sp.Symbol, float] = {}
+    selected: dict[sp.Symbol, sp.Expr] = {}
     for j, c in enumerate(cs):
         values, variances = C[good, j], V[good, j]
         front = search(
@@ -182,19 +195,51 @@ def search_family(
             noise_variance=float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0,
             seed=seed,
         )
-        sel = front[front["selected"]].iloc[0]
-        constant_laws[c] = parse_expression(sel["sympy_format"], list(parameter_names))
+        front = front.sort_values("loss")
+        exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
+        selected[c] = parse_expression(front.loc[front["selected"], "sympy_format"].iloc[0], list(parameter_names))
+        losses[c] = [float(v) for v in front["loss"]]
+        floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
+        mean = sp.Float(float(np.mean(values)), 15)
+        fronts[c] = [*exprs, mean, sp.Integer(0)]
 
-    # 4. the law, refitted and recognised on all rows
+    # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
     all_symbols = [*symbols, t_symbol]
     X = np.column_stack([params.astype(float), t.astype(float)])
     val_groups = rng.permutation(ids)[: max(1, int(0.3 * len(ids)))]
     val = np.isin(groups, val_groups)
-    noise = float(np.median(mse[np.isfinite(mse)]))
+    noise = max(float(noise_variance), 0.0)
+
+    def val_loss(expr: sp.Expr) -> float:
+        return loss(evaluate(expr, all_symbols, X[val]), y[val], circular=False)
+
+    def refit(expr: sp.Expr) -> sp.Expr:
+        return refit_constants(expr, all_symbols, X[~val], y[~val], circular=False)
+
+    chosen = dict(selected)
+    current = refit(template.xreplace(chosen))
+    tolerance = max(noise, (1 + rtol) * val_loss(current))
+    for c, exprs in fronts.items():
+        for simpler in exprs[-2:][::-1]:  # 0, then the mean: a constant that does not depend on the parameters
+            trial = refit(template.xreplace({**chosen, c: simpler}))
+            if val_loss(trial) <= tolerance:
+                chosen[c], current = simpler, trial
+                break
+        pruned = True
+        while pruned:  # then drop the constant's terms that the answers do not need, the largest first
+            pruned = False
+            terms = sp.Add.make_args(chosen[c])
+            for term in sorted(terms, key=complexity, reverse=True) if len(terms) > 1 else []:
+                simpler = chosen[c] - term
+                trial = refit(template.xreplace({**chosen, c: simpler}))
+                if val_loss(trial) <= tolerance:
+                    chosen[c], current, pruned = simpler, trial, True
+                    break
+    constant_laws = chosen
     assembled = template.xreplace(constant_laws)
     law = recognise_constants(
-        assembled, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
+        current, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
     )
     central_form = template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in C[start]), strict=True)))
     rows = []
@@ -206,6 +251,9 @@ def search_family(
         "form": str(template),
         "central_curve": str(central_form),
         "constants": {str(c): str(e) for c, e in constant_laws.items()},
+        "candidates": {str(c): [str(e) for e in exprs] for c, exprs in fronts.items()},
+        "candidate_losses": {str(c): v for c, v in losses.items()},
+        "constant_noise": {str(c): v for c, v in floors.items()},
         "curves": int(len(ids)),
         "median_curve_mse": median,
         "names": names,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import sympy as sp
 
-from pipeline.errors import ArtifactError
+from symreg.errors import ExpressionError
 
 FUNCTIONS: dict[str, object] = {
     "sin": sp.sin,
@@ -43,9 +43,6 @@ CONSTANTS = {"pi": sp.pi, "E": sp.E}
 MAX_LENGTH = 20_000
 MAX_EXPONENT = 64
 
-
-class ExpressionError(ArtifactError):
-    """An expression string is not in the accepted grammar."""
 
 
 def parse_expression(text: str, variables: Iterable[str], *, caret_is_power: bool = False) -> sp.Expr:

@@ -23,7 +23,8 @@ of the fitted value (from the least-squares covariance; at least 0.1 %, at
 most 5 %) rather than within 0.1 %.
 
 Exact values are tried only for an expression that fits to the noise
-(held-out loss at most ``max(1e-10 var(y), noise_variance)``); an approximate
+(held-out loss at most ``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
+noise variance is itself an estimate, from other rows); an approximate
 form is only refitted: its constants have no exact values to find, and giving
 them some would make an approximation look like a law.
 """
@@ -212,7 +213,7 @@ def recognise_constants(
     current = refit(expr)
     start = val_loss(current)
     scale = float(np.var(y_val))
-    if not np.isfinite(start) or start > max(FITS * scale, noise_variance) or late():
+    if not np.isfinite(start) or start > max(FITS * scale, (1 + rtol) * noise_variance) or late():
         return round_floats(current, 6)  # an approximate form: nothing exact to find
     merged = sp.simplify(current)
     if _defined(merged) and len(_floats(merged)) < len(_floats(current)):

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from pipeline.errors import BackendError
 from symreg.base import Engine, round_floats
+from symreg.errors import BackendError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
 

@@ -11,7 +11,7 @@ from pipeline.cli import main
 from symreg.parse import parse_expression
 
 TINY = [
-    "--set", "simulate.n_series=60", "--set", "simulate.series_length=12",
+    "--set", "simulate.n_samples=60", "--set", "simulate.series_length=12",
     "--set", "train.curriculum=[4, 12]", "--set", "train.epochs=[2, 2]", "--set", "train.encoder_units=[8]",
     "--set", "regress.time_budget=1", "--set", "regress.n_rows=200", "--set", "regress.max_length=8",
     "--set", "verify.n_fresh=10",
@@ -43,9 +43,9 @@ def test_unknown_system_and_stage_suggest_the_near_miss(tmp_path):
 
 
 def test_bad_config_key_and_missing_input_are_clear_errors(tmp_path):
-    result = invoke("simulate", "copernicus", "--run-dir", tmp_path, "--set", "simulate.n_serie=5")
+    result = invoke("simulate", "copernicus", "--run-dir", tmp_path, "--set", "simulate.n_sample=5")
     assert result.exit_code != 0
-    assert "Did you mean 'simulate.n_series'" in result.output
+    assert "Did you mean 'simulate.n_samples'" in result.output
     result = invoke("verify", "copernicus", "--run-dir", tmp_path)
     assert result.exit_code != 0
     assert "Run `scinet simulate copernicus" in result.output
@@ -60,7 +60,9 @@ def test_pysr_backend_fails_fast_with_the_cause(tmp_path, monkeypatch):
     monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: object())
     run_dir = tmp_path / "r"
     assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
-    pd.DataFrame({"x": [1]}).to_parquet(run_dir / "latents.parquet")  # regress must fail before reading it
+    for name in ("latents.parquet", "probe.parquet"):  # regress must fail before reading them
+        pd.DataFrame({"x": [1]}).to_parquet(run_dir / name)
+    (run_dir / "history.json").write_text("{}")
     result = invoke("regress", "copernicus", "--run-dir", run_dir, "--sr-backend", "pysr", *TINY)
     assert result.exit_code != 0
     assert "needs Julia" in result.output and "operon" in result.output
@@ -100,7 +102,10 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
         "verification.json",
         "report.md",
         "equations.tex",
+        "probe.parquet",
         "figures/latents.png",
+        "figures/answers.png",
+        "figures/kl.png",
         "figures/pareto.png",
         "manifest.json",
     ):
@@ -151,6 +156,39 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     assert 1 / abs(float(ratio)) == pytest.approx(1.5237, rel=0.01)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["prediction_rms"]["all"] <= 0.02
+
+
+PENDULUM_TINY = [
+    "--set", "simulate.n_samples=300", "--set", "train.epochs=[3]", "--set", "train.encoder_units=[8]",
+    "--set", "train.decoder_units=[8]", "--set", "regress.time_budget=1", "--set", "regress.law_time_budget=1",
+    "--set", "regress.n_rows=100", "--set", "verify.n_fresh=30",
+]  # fmt: skip
+
+
+def test_tiny_pendulum_run_writes_every_artifact(tmp_path):
+    run_dir = tmp_path / "p"
+    result = invoke("run", "pendulum", "--run-dir", run_dir, *PENDULUM_TINY)
+    assert result.exit_code == 0, result.output
+    laws = json.loads((run_dir / "verification.json").read_text())["laws"]
+    assert [law["name"] for law in laws] == ["latents_span_b_kappa", "one_unused_latent", "law_of_motion"]
+    latents = pd.read_parquet(run_dir / "latents.parquet")
+    assert {"z0", "z1", "z2", "x_pred_pred", "b", "kappa", "t_pred"} <= set(latents.columns)
+    assert len(latents["x_record"].iloc[0]) == 50
+    probe = pd.read_parquet(run_dir / "probe.parquet")
+    assert {"sample", "b", "kappa", "t_pred", "x_pred"} <= set(probe.columns)
+    assert "damped pendulum" in (run_dir / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_default_pendulum_run_finds_b_kappa_and_the_law_of_motion(tmp_path):
+    """The full default job (about four minutes on two cores)."""
+    result = invoke("run", "pendulum", "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    laws = {law["name"]: law for law in json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]}
+    assert {k: v["verdict"] for k, v in laws.items()} == dict.fromkeys(laws, "discovered")
+    assert min(laws["latents_span_b_kappa"]["fitted_constants"].values()) >= 0.99
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["prediction_rms"]["all"] <= 0.01
 
 
 def test_nan_loss_stops_training_with_a_clear_error_and_saves_nothing(tmp_path):

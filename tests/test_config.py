@@ -2,6 +2,8 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
+from systems.copernicus import SYSTEM as COPERNICUS
+from systems.pendulum import SYSTEM as PENDULUM
 
 
 def test_defaults_file_and_overrides(tmp_path):
@@ -22,10 +24,25 @@ def test_unknown_key_suggests_the_near_miss():
 
 def test_wrong_type_and_inconsistent_settings_are_rejected(tmp_path):
     with pytest.raises(ConfigError, match="expects a value of type int"):
-        load_config(None, ["simulate.n_series=many"])
+        load_config(None, ["simulate.n_samples=many"])
     with pytest.raises(ConfigError, match="equal length"):
-        load_config(None, ["train.epochs=[1, 2]"])
+        load_config(None, ["train.epochs=[1, 2]"], system=COPERNICUS)
+    with pytest.raises(ConfigError, match="applies to time-series systems only"):
+        load_config(None, ["train.curriculum=[5]"], system=PENDULUM)
     bad = tmp_path / "bad.toml"
     bad.write_text("[train\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_system_defaults_come_before_the_file_and_overrides(tmp_path):
+    cfg = load_config(None, [], system=PENDULUM)
+    assert cfg.train.latent_size == 3 and cfg.train.epochs == PENDULUM.defaults["train.epochs"]
+    assert cfg.train.beta == PENDULUM.defaults["train.beta"]
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nbeta = 0.5\n")
+    cfg = load_config(path, ["train.latent_size=5"], system=PENDULUM)
+    assert cfg.train.beta == 0.5 and cfg.train.latent_size == 5
+    assert load_config(None, [], system=COPERNICUS).train.curriculum == [5, 20, 50]
+    with pytest.raises(ConfigError, match="`train.latent_size` must be at least 1"):
+        load_config(None, ["train.latent_size=-1"], system=PENDULUM)

@@ -38,7 +38,7 @@ def test_heliocentric_angles_invert_the_sky(phi_e, phi_m):
 
 
 def test_simulated_angles_advance_with_the_orbital_periods():
-    cols = simulate(n_series=3, series_length=10, rng=np.random.default_rng(0))
+    cols = simulate(n_samples=3, series_length=10, rng=np.random.default_rng(0))
     phi_e = cols["phi_E"].reshape(3, 10)
     phi_m = cols["phi_M"].reshape(3, 10)
     step_e = np.angle(np.exp(1j * np.diff(phi_e, axis=1)))

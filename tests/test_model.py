@@ -3,26 +3,60 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from stages.scinet_model import SciNet, reconstruction_loss  # noqa: E402
+from pipeline.model import SciNet, reconstruction_loss  # noqa: E402
 
 
-def _model(**kw):
-    args = dict(angle_mask=[True, True], latent_size=2, latent_kind="circle", encoder_units=[8], series_length=7, seed=1)
+def _series_model(**kw):
+    args = dict(
+        encoder_angles=[True, True], answer_angles=[True, True], latent_size=2, latent_kind="circle",
+        evolution="constant_step", encoder_units=[8], decoder="linear", series_length=7, seed=1,
+    )  # fmt: skip
     args.update(kw)
     return SciNet(**args)
 
 
-def test_shapes_and_evolution():
-    model = _model()
+def _question_model(**kw):
+    args = dict(
+        encoder_angles=[False] * 5, question_angles=[False], answer_angles=[False], latent_size=3, latent_kind="real",
+        evolution="none", encoder_units=[8], decoder="mlp", decoder_units=[6], seed=2,
+    )  # fmt: skip
+    args.update(kw)
+    return SciNet(**args)
+
+
+def test_series_shapes_and_evolution():
+    model = _series_model()
     x = np.random.default_rng(0).uniform(-3, 3, size=(5, 2)).astype("float32")
-    pred, log_sigma = model(x)
+    pred, mean, log_sigma = model({"x": x})
     assert tuple(pred.shape) == (5, 7, 2)
-    assert tuple(log_sigma.shape) == (5, 2)
+    assert tuple(log_sigma.shape) == (5, 2) and tuple(mean.shape) == (5, 2)
     model.omega.assign([0.1, -0.2])
     z = np.asarray(model.evolve(keras.ops.zeros((1, 2)), 4))
     np.testing.assert_allclose(z[0, :, 0], [0, 0.1, 0.2, 0.3], atol=1e-6)
     np.testing.assert_allclose(z[0, :, 1], [0, -0.2, -0.4, -0.6], atol=1e-6)
     assert np.all(np.abs(np.asarray(pred)) <= np.pi + 1e-6)
+
+
+def test_question_model_answers_each_question_and_has_no_evolution():
+    model = _question_model()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 5)).astype("float32")
+    q = rng.uniform(0, 10, size=(4, 1)).astype("float32")
+    pred = np.asarray(model.answer({"x": x, "q": q}))
+    assert pred.shape == (4, 1)
+    # the same latent with another question gives another answer: the decoder reads the question
+    other = np.asarray(model.answer({"x": x, "q": q + 3}))
+    assert not np.allclose(pred, other)
+    assert not model.omega.trainable
+
+
+def test_real_latent_kl_is_the_gaussian_kl():
+    model = _question_model()
+    mean = np.array([[0.0, 1.0, 0.0]], dtype="float32")
+    log_sigma = np.array([[0.0, 0.0, np.log(0.5)]], dtype="float32")
+    kl = np.asarray(model.kl(mean, log_sigma))[0]
+    # KL(N(mu, s^2) || N(0, 1)) = (s^2 + mu^2 - 1)/2 - log s
+    np.testing.assert_allclose(kl, [0.0, 0.5, (0.25 - 1) / 2 - np.log(0.5)], atol=1e-6)
 
 
 def test_angle_loss_ignores_two_pi_jumps():
@@ -32,19 +66,26 @@ def test_angle_loss_ignores_two_pi_jumps():
     assert float(reconstruction_loss(y, same, [False, False])) > 1.0
 
 
-def test_save_and_load_round_trip_in_safe_mode(tmp_path):
-    model = _model(decoder="mlp", decoder_units=[6])
-    x = np.random.default_rng(1).uniform(-3, 3, size=(4, 2)).astype("float32")
-    model.omega.assign([0.3, 0.05])
-    before = np.asarray(model.predict_series(x, 9))
+@pytest.mark.parametrize("make", [_series_model, lambda: _series_model(decoder="mlp", decoder_units=[6]), _question_model])
+def test_save_and_load_round_trip_in_safe_mode(tmp_path, make):
+    model = make()
+    rng = np.random.default_rng(1)
+    inputs = {"x": rng.uniform(-3, 3, size=(4, len(model.encoder_angles))).astype("float32")}
+    if model.question_angles:
+        inputs["q"] = rng.uniform(0, 10, size=(4, len(model.question_angles))).astype("float32")
+    if model.has_evolution:
+        model.omega.assign([0.3, 0.05])
+    before = np.asarray(model.answer(inputs, steps=9 if model.has_evolution else None))
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(loaded, SciNet)
     assert loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(np.asarray(loaded.predict_series(x, 9)), before, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded.answer(inputs, steps=9 if model.has_evolution else None)), before, atol=1e-6)
 
 
 def test_invalid_argument_message():
-    with pytest.raises(ValueError, match="Expected 'linear' or 'mlp'. Received: decoder='rnn'"):
-        _model(decoder="rnn")
+    with pytest.raises(ValueError, match="Expected one of 'linear', 'mlp'. Received: decoder='rnn'"):
+        _series_model(decoder="rnn")
+    with pytest.raises(ValueError, match="Received: evolution='rk4'"):
+        _series_model(evolution="rk4")

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import sympy as sp
 
-from pipeline.errors import BackendError
 from symreg.base import pareto_front
 from symreg.engines import make_engine
+from symreg.errors import BackendError
 from symreg.polish import recognise_constants
 from symreg.pysr_backend import equations_from_pysr
 from symreg.search import circular_correlation, search

@@ -1,4 +1,4 @@
-"""verify passes a true law and fails a false one (synthetic latents and equations, no network)."""
+"""The law checks pass a true law and fail a false one (synthetic latents and equations, no network)."""
 
 import dataclasses
 
@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 import sympy as sp
 
-from stages.simulate import simulate_frame
-from stages.verify import DISCOVERED, NOT_DISCOVERED, verify_laws
+from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
+from pipeline.laws import Evidence, LatentAffine, make_law
+from pipeline.simulation import simulate_frame
+from stages.verify import check_laws
+from systems import pendulum
 from systems.copernicus import DT_DAYS, SYSTEM, T_E_DAYS, T_M_DAYS
 
 TS, TM, PE, PM = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
@@ -30,18 +33,25 @@ def _equations(obs_z1, gt_z0=-PE + 0.4, gt_z1=PM - 1.0, obs_z0=-TS + 0.4 + sp.pi
 
 @pytest.fixture(scope="module")
 def data():
-    frame = simulate_frame(SYSTEM, n_series=40, series_length=20, seed=0)
+    frame = simulate_frame(SYSTEM, n_samples=40, series_length=20, seed=0)
     latents = frame.assign(z0=np.angle(np.exp(1j * (-frame["phi_E"] + 0.4))), z1=np.angle(np.exp(1j * (frame["phi_M"] - 1.0))))
-    fresh = simulate_frame(SYSTEM, n_series=40, series_length=20, seed=1)
+    fresh = simulate_frame(SYSTEM, n_samples=40, series_length=20, seed=1)
     return latents, fresh
 
 
-def _verify(data, equations, laws=None, steps=(-OMEGA_E, OMEGA_M)):
+def _verify(data, equations, laws=None, steps=(-OMEGA_E, OMEGA_M), system=SYSTEM):
     latents, fresh = data
-    records = verify_laws(
-        SYSTEM, laws or SYSTEM.known_laws(), latents=latents, equations=equations, steps=list(steps), fresh=fresh
+    evidence = Evidence(
+        system=system,
+        latents=latents,
+        equations=equations,
+        fresh=fresh,
+        latent_names=["z0", "z1"],
+        active=["z0", "z1"],
+        kl={"z0": 3.0, "z1": 3.0},
+        steps=list(steps),
     )
-    return {r["name"]: r for r in records}
+    return {v.name: v for v in check_laws(laws or system.known_laws(), evidence)}
 
 
 TRUE_Z1 = TM - sp.asin(sp.Float(1 / 1.52366231) * sp.sin(TS - TM)) - 1.0
@@ -49,12 +59,12 @@ TRUE_Z1 = TM - sp.asin(sp.Float(1 / 1.52366231) * sp.sin(TS - TM)) - 1.0
 
 def test_true_laws_are_discovered_with_fitted_constants(data):
     out = _verify(data, _equations(TRUE_Z1))
-    assert {name: r["verdict"] for name, r in out.items()} == dict.fromkeys(out, DISCOVERED)
+    assert {name: r.verdict for name, r in out.items()} == dict.fromkeys(out, DISCOVERED)
     mars = out["mars_heliocentric_angle"]
-    assert mars["fitted_constants"]["rho"] == pytest.approx(1.52366231, rel=1e-6)
-    assert mars["relative_errors"]["rho"] < 1e-6
-    assert out["latent_holds_phi_E"]["sign"] == -1
-    assert out["step_ratio"]["fitted_constants"]["ratio"] == pytest.approx(T_E_DAYS / T_M_DAYS)
+    assert mars.fitted_constants["rho"] == pytest.approx(1.52366231, rel=1e-6)
+    assert mars.relative_errors["rho"] < 1e-6
+    assert out["latent_holds_phi_E"].sign == -1
+    assert out["step_ratio"].fitted_constants["ratio"] == pytest.approx(T_E_DAYS / T_M_DAYS)
 
 
 def test_a_false_law_is_not_discovered(data):
@@ -62,28 +72,136 @@ def test_a_false_law_is_not_discovered(data):
     rho = next(iter(mars.constants))
     false_law = dataclasses.replace(mars, name="mars_equal_radii", fixed={rho: 1.0})
     out = _verify(data, _equations(TRUE_Z1), laws=[*SYSTEM.known_laws()[:2], false_law])
-    assert out["mars_equal_radii"]["verdict"] == NOT_DISCOVERED
-    assert out["latent_holds_phi_M"]["verdict"] == DISCOVERED
+    assert out["mars_equal_radii"].verdict == NOT_DISCOVERED
+    assert out["latent_holds_phi_M"].verdict == DISCOVERED
 
 
 def test_close_fit_of_the_wrong_form_is_not_the_law(data):
-    # A polynomial that approximates the angle but is not the law of sines.
     approx = TM - sp.Float(0.69) * sp.sin(TS - TM) - 1.0
-    assert _verify(data, _equations(approx))["mars_heliocentric_angle"]["verdict"] == NOT_DISCOVERED
+    assert _verify(data, _equations(approx))["mars_heliocentric_angle"].verdict == NOT_DISCOVERED
 
 
 def test_wrong_radius_ratio_and_wrong_steps_are_reported(data):
     wrong = TM - sp.asin(sp.Float(1 / 1.3) * sp.sin(TS - TM)) - 1.0
     out = _verify(data, _equations(wrong), steps=(-OMEGA_E, 0.9 * OMEGA_M))
-    assert out["mars_heliocentric_angle"]["verdict"] == NOT_DISCOVERED
-    assert out["mars_heliocentric_angle"]["fitted_constants"]["rho"] == pytest.approx(1.3, rel=1e-3)
-    assert out["step_ratio"]["verdict"] == NOT_DISCOVERED
+    assert out["mars_heliocentric_angle"].verdict == NOT_DISCOVERED
+    assert out["mars_heliocentric_angle"].fitted_constants["rho"] == pytest.approx(1.3, rel=1e-3)
+    assert out["step_ratio"].verdict == NOT_DISCOVERED
 
 
 def test_shuffled_latents_are_not_discovered(data):
     latents, fresh = data
     shuffled = latents.assign(z1=np.random.default_rng(0).permutation(latents["z1"].to_numpy()))
     out = _verify((shuffled, fresh), _equations(TRUE_Z1))
-    assert out["latent_holds_phi_M"]["verdict"] == NOT_DISCOVERED
-    assert out["mars_heliocentric_angle"]["verdict"] == NOT_DISCOVERED
-    assert out["step_ratio"]["verdict"] == NOT_DISCOVERED
+    assert out["latent_holds_phi_M"].verdict == NOT_DISCOVERED
+    assert out["mars_heliocentric_angle"].verdict == NOT_DISCOVERED
+    assert out["step_ratio"].verdict == NOT_DISCOVERED
+
+
+def test_more_laws_than_latents_is_a_verdict_not_a_crash(data):
+    extra = make_law("latent_is_quantity", name="third_angle", description="a third angle", expression=PE + PM)
+    out = _verify(data, _equations(TRUE_Z1), laws=[*SYSTEM.known_laws(), extra], system=dataclasses.replace(SYSTEM, laws=lambda: (*SYSTEM.known_laws(), extra)))
+    assert out["third_angle"].verdict == NOT_DISCOVERED
+    assert "more quantities than active neurons" in out["third_angle"].checks["reason"]
+
+
+def test_too_few_rows_is_not_checked(data):
+    latents, fresh = data
+    out = _verify((latents.iloc[:5], fresh.iloc[:5]), _equations(TRUE_Z1))
+    assert out["latent_holds_phi_E"].verdict == NOT_CHECKED
+    assert "at least" in out["latent_holds_phi_E"].checks["reason"]
+
+
+def test_unknown_law_kind_suggests_the_near_miss():
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Did you mean 'latent_affine'"):
+        make_law("latent_afine", name="x", description="x")
+
+
+# -- the pendulum's kinds: real latents, spans, unused neurons, the law of motion --------------------
+B, KAPPA, T = sp.symbols("b kappa t_pred", real=True)
+
+
+@pytest.fixture(scope="module")
+def pend():
+    frame = simulate_frame(pendulum.SYSTEM, n_samples=400, seed=0)
+    rng = np.random.default_rng(0)
+    latents = frame.assign(
+        z0=2.0 * frame["b"] - 0.3 + 0.001 * rng.normal(size=len(frame)),
+        z1=0.5 * frame["kappa"] + 0.2 * frame["b"] + 0.001 * rng.normal(size=len(frame)),
+        z2=0.01 * rng.normal(size=len(frame)),
+    )
+    fresh = simulate_frame(pendulum.SYSTEM, n_samples=200, seed=1)
+    groups = np.repeat(np.arange(30), 40)
+    b, kappa = rng.uniform(0.5, 1, 30)[groups], rng.uniform(5, 10, 30)[groups]
+    t = rng.uniform(0, 10, len(groups))
+    probe = pd.DataFrame({"sample": groups, "b": b, "kappa": kappa, "t_pred": t, "x_pred": pendulum.position(t, b, kappa)})
+    return latents, fresh, probe
+
+
+def _pend_evidence(pend, equations, *, active=("z0", "z1"), probe=True):
+    latents, fresh, pr = pend
+    return Evidence(
+        system=pendulum.SYSTEM,
+        latents=latents,
+        equations=equations,
+        fresh=fresh,
+        latent_names=["z0", "z1", "z2"],
+        active=list(active),
+        kl={"z0": 4.0, "z1": 5.0, "z2": 0.001},
+        probe=pr if probe else None,
+    )
+
+
+def _pend_equations(law):
+    return pd.DataFrame(
+        [
+            {"target": "z0", "variables": "ground_truth", "selected": True, "expr": 2 * B - sp.Float(0.3)},
+            {"target": "z1", "variables": "ground_truth", "selected": True, "expr": KAPPA / 2 + B / 5},
+            {"target": "x_pred", "variables": "law_of_motion", "selected": True, "expr": law},
+        ]
+    )
+
+
+TRUE_MOTION = sp.exp(-B * T / 2) * sp.cos(T * sp.sqrt(4 * KAPPA - B**2) / 2)
+
+
+def test_pendulum_laws_discovered_on_true_data(pend):
+    out = {v.name: v for v in check_laws(pendulum.SYSTEM.known_laws(), _pend_evidence(pend, _pend_equations(TRUE_MOTION)))}
+    assert {k: v.verdict for k, v in out.items()} == dict.fromkeys(out, DISCOVERED)
+    assert out["latents_span_b_kappa"].fitted_constants["r2_b"] > 0.99
+    assert out["one_unused_latent"].latent == ["z2"]
+    assert out["law_of_motion"].checks["exact"]
+    assert out["law_of_motion"].fitted_constants["gamma"] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_wrong_motion_and_three_active_neurons_are_not_discovered(pend):
+    undamped_frequency = sp.exp(-B * T / 2) * sp.cos(T * sp.sqrt(KAPPA))
+    evidence = _pend_evidence(pend, _pend_equations(undamped_frequency), active=("z0", "z1", "z2"))
+    out = {v.name: v for v in check_laws(pendulum.SYSTEM.known_laws(), evidence)}
+    assert out["law_of_motion"].verdict == NOT_DISCOVERED  # the selected equation is not the law
+    assert out["one_unused_latent"].verdict == NOT_DISCOVERED
+    assert out["latents_span_b_kappa"].verdict == NOT_DISCOVERED  # three active neurons for two quantities
+
+
+def test_no_probe_is_not_checked(pend):
+    evidence = _pend_evidence(pend, _pend_equations(TRUE_MOTION), probe=False)
+    out = {v.name: v for v in check_laws(pendulum.SYSTEM.known_laws(), evidence)}
+    assert out["law_of_motion"].verdict == NOT_CHECKED
+
+
+def test_latent_affine_checks_r2_and_form(pend):
+    law = LatentAffine(name="z_is_affine_in_b", description="a neuron is affine in b", expression=B)
+    system = dataclasses.replace(pendulum.SYSTEM, laws=lambda: (law,))
+    evidence = _pend_evidence(pend, _pend_equations(TRUE_MOTION))
+    evidence.system = system
+    (v,) = check_laws([law], evidence)
+    assert v.verdict == DISCOVERED and v.latent == "z0"
+    assert v.fitted_constants["a"] == pytest.approx(2.0, rel=1e-3)
+    bent = _pend_equations(TRUE_MOTION)
+    bent.loc[0, "expr"] = sp.exp(B)
+    evidence = _pend_evidence(pend, bent)
+    evidence.system = system
+    (v,) = check_laws([law], evidence)
+    assert v.verdict == NOT_DISCOVERED and not v.checks["symbolic_match"]

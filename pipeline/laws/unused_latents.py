@@ -1,9 +1,10 @@
 """``unused_latents``: how many neurons the network leaves unused.
 
 A neuron is unused when its posterior stays at the prior: its KL divergence
-from the prior, averaged over the held-out rows, is below
-``export.unused_kl`` nats (the export stage decides this once and records it;
-unused neurons are left out of regression and of the other checks).  The law
+from the prior, averaged over the held-out rows, is below ``export.unused_kl``
+nats or below ``export.unused_fraction`` of the largest neuron's (the export
+stage decides this once and records it; unused neurons are left out of
+regression and of the other checks).  The law
 holds when exactly ``count`` neurons are unused.
 """
 
