@@ -108,8 +108,12 @@ class SciNet(keras.Model):
         ]
         mean_width = 2 * self.latent_size if latent_kind == "circle" else self.latent_size
         self.encoder_mean = layers.Dense(mean_width, kernel_initializer=glorot(50), name="encoder_mean")
+        # a real neuron starts at its prior's width (it must earn its information); a circular one narrow
         self.encoder_log_sigma = layers.Dense(
-            self.latent_size, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-3.0), name="encoder_log_sigma"
+            self.latent_size,
+            kernel_initializer="zeros",
+            bias_initializer=keras.initializers.Constant(-3.0 if latent_kind == "circle" else 0.0),
+            name="encoder_log_sigma",
         )
         hidden = self.decoder_units if decoder == "mlp" else []
         self.decoder_hidden = [

@@ -111,6 +111,7 @@ def run(ctx: StageContext) -> None:
                     "parameter_names": list(spec.parameters),
                     "question_name": spec.question,
                     "noise_variance": noise,
+                    "units": {n: system.columns[n].unit for n in (*spec.parameters, spec.question)},
                     "rtol": cfg.constant_rtol,
                     "seed": ctx.config.seed,
                 },

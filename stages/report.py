@@ -14,6 +14,7 @@ import sympy as sp
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
 from pipeline.context import StageContext
 from pipeline.rundir import atomic_path, write_text
+from symreg.base import evaluate
 
 
 def _latex_escape(text: str) -> str:
@@ -208,12 +209,19 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     if probe is not None and system.answer_law is not None:
         spec = system.answer_law
         ax = axes[0][-1]
-        for s in sorted(probe["sample"].unique())[:3]:
+        laws = [law for law in system.known_laws() if hasattr(law, "true_expression")]
+        names = [*spec.parameters, spec.question]
+        for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
             rows = probe[probe["sample"] == s].sort_values(spec.question)
             label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in spec.parameters)
-            ax.plot(rows[spec.question], rows[spec.answer], ".", ms=3, label=label)
+            ax.plot(rows[spec.question], rows[spec.answer], ".", ms=3, color=f"C{k}", label=f"network, {label}")
+            if laws:  # the true law on the same questions, as a line
+                grid = pd.DataFrame({p: rows[p].iloc[0] for p in spec.parameters}, index=range(400))
+                grid[spec.question] = np.linspace(rows[spec.question].min(), rows[spec.question].max(), 400)
+                true = evaluate(laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float))
+                ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
         ax.set_xlabel(_label(spec.question, system))
-        ax.set_ylabel(f"network's {_label(spec.answer, system)}")
+        ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
         ax.legend(fontsize=6)
     fig.tight_layout()
     _save(ctx, fig, "answers")

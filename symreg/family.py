@@ -18,15 +18,19 @@ does :func:`search_family`:
    median curve fits to within ``form_tolerance`` of the best form's, or to
    the noise, is kept.
 3. **Constants as laws.** Each ``c_k`` is searched as a function of the
-   parameters (the curves' fitted values; their least-squares variances are
-   the noise floor for that search's selection); its front, the mean and 0
-   are its candidates.
+   parameters (the curves' fitted values).  Its front, its mean and 0 are the
+   candidates; each is pruned of the additive terms that the held-out curves
+   do not need (the held-out loss may rise by ``rtol``), and, where ``units``
+   are given, a candidate that is not dimensionally homogeneous
+   (:mod:`symreg.units`, numbers dimensionless) keeps only its terms of the
+   leading dimension, or is dropped: a network's small
+   systematic errors are smooth functions of the parameters too, and junk such
+   as ``sin(2.7 kappa)`` fits them.  The selection rule of :mod:`symreg.base`
+   (the curves' least-squares variances as the noise floor) picks one.
 4. **The law.** The selected equation of every constant is substituted into
    the form; then, constant by constant, ``0`` and then the constant's mean
-   are tried instead, and then the constant's equation without each of its
-   terms, largest first; each is kept where the law, refitted, keeps the
-   held-out loss (held-out curves) within ``max(noise_variance, (1 + rtol)
-   loss)``.  Finally the whole law's
+   are tried instead, kept where the law, refitted, keeps the held-out loss
+   (held-out curves) within ``max(noise_variance, (1 + rtol) loss)``.  Finally the whole law's
    constants are refitted and recognised
    (:func:`symreg.polish.recognise_constants`), held-out curves judging.
 
@@ -36,7 +40,7 @@ and, for comparison, the form with the constants of the central curve.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,6 +51,7 @@ from symreg.base import complexity, describe, evaluate, loss, pareto_front
 from symreg.parse import parse_expression
 from symreg.polish import recognise_constants, refit_constants
 from symreg.search import search
+from symreg.units import dimension_of, parse_unit
 
 CURVES_SEARCHED = 3
 """curves searched alone for candidate forms (the central one and others drawn by the seed)"""
@@ -128,6 +133,56 @@ def fit_curves(template, params, t_symbol, t, y, groups, P, c0, start):
     return C, V, mse
 
 
+def _homogeneous_part(expr: sp.Expr, dims) -> sp.Expr | None:
+    """The terms of a sum that share the dimension of its most complex homogeneous term (a
+    dimensionless offset beside a frequency goes), or None if there is no such part."""
+    terms = [(t, dimension_of(t, dims)) for t in sp.Add.make_args(expr)]
+    terms = [(t, d) for t, d in terms if d is not None]
+    if not terms:
+        return None
+    lead = max(terms, key=lambda p: complexity(p[0]))[1]
+    kept = [t for t, d in terms if d == lead]
+    out = sp.Add(*kept)
+    return out if dimension_of(out, dims) is not None else None
+
+
+def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, seed: int) -> pd.DataFrame:
+    """Candidate equations of one constant, each refitted on 70 % of the curves and pruned: an
+    additive term goes where the held-out loss (the other curves) stays within ``1 + rtol`` of the
+    unpruned equation's.  Where ``dims`` is given, an inhomogeneous candidate keeps only its terms of
+    the leading dimension (refitted), or is dropped."""
+    order = np.random.default_rng(seed).permutation(len(values))
+    n_val = max(1, int(0.3 * len(values)))
+    val, fit = order[:n_val], order[n_val:]
+
+    def refit(e):
+        return refit_constants(e, symbols, P[fit], values[fit], circular=False)
+
+    def held_out(e):
+        return loss(evaluate(e, symbols, P[val]), values[val], circular=False)
+
+    rows = []
+    for expr in exprs:
+        expr = refit(expr)
+        limit = (1 + rtol) * held_out(expr) + 1e-12 * float(np.var(values))
+        pruned = True
+        while pruned:
+            pruned = False
+            terms = sp.Add.make_args(expr)
+            for term in sorted(terms, key=complexity, reverse=True) if len(terms) > 1 else []:
+                trial = refit(expr - term)
+                if held_out(trial) <= limit:
+                    expr, pruned = trial, True
+                    break
+        if dims is not None and dimension_of(expr, dims) is None:
+            expr = _homogeneous_part(expr, dims)
+            if expr is None:
+                continue
+            expr = refit(expr)
+        rows.append({**describe(expr, str(expr)), "loss": held_out(expr), "expr": expr})
+    return pd.DataFrame(rows).drop_duplicates("sympy_format")
+
+
 def search_family(
     make_engine: Callable[..., object],
     params: np.ndarray,
@@ -140,6 +195,7 @@ def search_family(
     rtol: float = 0.1,
     form_tolerance: float = 1.5,
     noise_variance: float = 0.0,
+    units: Mapping[str, str] | None = None,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict]:
     """Front (schema of :mod:`symreg.base`) for ``y(t; params)``; ``groups`` labels the curves.
@@ -178,8 +234,10 @@ def search_family(
     threshold = max(form_tolerance * max(best, 1e-30), float(noise_variance))
     median, template, cs, C, V, mse, form_text, start = next(f for f in tried if f[0] <= threshold)
 
-    # 3. every constant as a function of the parameters: each constant's front, most accurate first
+    # 3. every constant as a function of the parameters: its front, each equation pruned of the terms
+    #    its held-out curves do not need, the homogeneous ones (given units) judged by the selection rule
     symbols = [sp.Symbol(n, real=True) for n in parameter_names]
+    dims = {n: parse_unit(u) for n, u in units.items()} if units else None
     good = np.isfinite(mse) & (mse <= 10 * max(median, 1e-30))
     fronts: dict[sp.Symbol, list[sp.Expr]] = {}
     losses: dict[sp.Symbol, list[float]] = {}
@@ -187,21 +245,15 @@ def search_family(
     selected: dict[sp.Symbol, sp.Expr] = {}
     for j, c in enumerate(cs):
         values, variances = C[good, j], V[good, j]
-        front = search(
-            make_engine,
-            P[good],
-            values,
-            variable_names=list(parameter_names),
-            noise_variance=float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0,
-            seed=seed,
-        )
-        front = front.sort_values("loss")
-        exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
-        selected[c] = parse_expression(front.loc[front["selected"], "sympy_format"].iloc[0], list(parameter_names))
-        losses[c] = [float(v) for v in front["loss"]]
         floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
-        mean = sp.Float(float(np.mean(values)), 15)
-        fronts[c] = [*exprs, mean, sp.Integer(0)]
+        front = search(make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floors[c], seed=seed)
+        exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
+        exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
+        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, seed=seed)
+        chosen_row = pareto_front(table, noise_variance=floors[c])
+        fronts[c] = list(chosen_row.sort_values("loss")["expr"])
+        losses[c] = [float(v) for v in chosen_row.sort_values("loss")["loss"]]
+        selected[c] = chosen_row.loc[chosen_row["selected"], "expr"].iloc[0]
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
@@ -220,22 +272,15 @@ def search_family(
     chosen = dict(selected)
     current = refit(template.xreplace(chosen))
     tolerance = max(noise, (1 + rtol) * val_loss(current))
-    for c, exprs in fronts.items():
-        for simpler in exprs[-2:][::-1]:  # 0, then the mean: a constant that does not depend on the parameters
+    for c in fronts:
+        mean = sp.Float(float(np.mean(C[good, cs.index(c)])), 15)
+        for simpler in (sp.Integer(0), mean):  # a constant that does not depend on the parameters
+            if simpler == chosen[c]:
+                break
             trial = refit(template.xreplace({**chosen, c: simpler}))
             if val_loss(trial) <= tolerance:
                 chosen[c], current = simpler, trial
                 break
-        pruned = True
-        while pruned:  # then drop the constant's terms that the answers do not need, the largest first
-            pruned = False
-            terms = sp.Add.make_args(chosen[c])
-            for term in sorted(terms, key=complexity, reverse=True) if len(terms) > 1 else []:
-                simpler = chosen[c] - term
-                trial = refit(template.xreplace({**chosen, c: simpler}))
-                if val_loss(trial) <= tolerance:
-                    chosen[c], current, pruned = simpler, trial, True
-                    break
     constant_laws = chosen
     assembled = template.xreplace(constant_laws)
     law = recognise_constants(

@@ -18,9 +18,9 @@ A target with noise (``noise_variance > 0``, such as a latent neuron) knows its
 constants to a few digits only, and among the many exact values near a fitted
 one some would fit by coincidence; for it the candidates are only fractions
 ``p/q`` and ``p pi/q`` with ``|p| <= 12``, ``q <= 4`` (phases such as
-``5 pi/2``), and the named constants, looked for within three standard errors
-of the fitted value (from the least-squares covariance; at least 0.1 %, at
-most 5 %) rather than within 0.1 %.
+``5 pi/2``), and the named constants, looked for within the range over which
+the held-out test could accept a value (from the least-squares covariance,
+``sigma sqrt(rtol n)``; at least 0.1 %, at most 5 %) rather than within 0.1 %.
 
 Exact values are tried only for an expression that fits to the noise
 (held-out loss at most ``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
@@ -47,7 +47,8 @@ NOISY_MAX_NUMERATOR = 12
 NOISY_MAX_DENOMINATOR = 4
 NOISY_SIGMAS = 3.0
 NOISY_MAX_WINDOW = 0.05
-"""a noisy target's constant is compared with exact values within 3 standard errors (at most 5 %)"""
+"""a noisy target's constant is compared with exact values within the range the held-out test could
+accept (at least 3 standard errors, at most 5 %)"""
 FITS = 1e-10
 """held-out loss, relative to the target's variance, below which a form fits noise-free data"""
 
@@ -135,9 +136,13 @@ def constant_windows(
     *,
     circular: bool,
     fixed: Mapping[sp.Symbol, float] | None = None,
+    rtol: float = 0.1,
 ) -> dict[sp.Float, float]:
-    """Relative search window per constant of a noisy target: ``NOISY_SIGMAS`` standard errors
-    (least-squares covariance ``s^2 (J^T J)^-1`` at the fitted values), between 0.1 % and ``NOISY_MAX_WINDOW``."""
+    """Relative search window per constant of a noisy target: how far the constant can move, the
+    others refitted, before the loss rises by the acceptance tolerance ``rtol``: ``sigma sqrt(rtol n)``
+    with ``sigma`` its standard error (least-squares covariance ``s^2 (J^T J)^-1``), at least
+    ``NOISY_SIGMAS`` standard errors, between 0.1 % and ``NOISY_MAX_WINDOW``.  Only candidates in the
+    window are tried; whether one is accepted is the held-out test's decision."""
     floats = _floats(expr)
     if not floats or len(y) <= len(floats):
         return {}
@@ -165,8 +170,8 @@ def constant_windows(
         cov = np.linalg.pinv(J.T @ J) * float(r0 @ r0) / (len(y) - len(x0))
     except np.linalg.LinAlgError:
         return {}
-    se = np.sqrt(np.abs(np.diag(cov)))
-    return {f: float(np.clip(NOISY_SIGMAS * s / abs(float(f)), 1e-3, NOISY_MAX_WINDOW)) for f, s in zip(floats, se, strict=True) if np.isfinite(s)}
+    se = np.sqrt(np.abs(np.diag(cov))) * max(NOISY_SIGMAS, float(np.sqrt(rtol * len(y))))
+    return {f: float(np.clip(s / abs(float(f)), 1e-3, NOISY_MAX_WINDOW)) for f, s in zip(floats, se, strict=True) if np.isfinite(s)}
 
 
 def recognise_constants(
@@ -223,7 +228,7 @@ def recognise_constants(
     tolerance = max((1 + rtol) * start, 1e-12 * scale)
     while True:
         noisy = noise_variance > 0
-        windows = constant_windows(current, symbols, X, y, circular=circular, fixed=fixed) if noisy else None
+        windows = constant_windows(current, symbols, X, y, circular=circular, fixed=fixed, rtol=rtol) if noisy else None
         for f, exact in _trials(current, named, noisy=noisy, windows=windows):
             if late():
                 break

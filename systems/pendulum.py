@@ -87,7 +87,7 @@ SYSTEM = PhysicalSystem(
     simulator=simulate,
     laws=_laws,
     regress={"ground_truth": ("b", "kappa")},
-    answer_law=AnswerLawSpec(answer="x_pred", parameters=("b", "kappa"), question="t_pred", n_samples=100, questions_per_sample=80),
+    answer_law=AnswerLawSpec(answer="x_pred", parameters=("b", "kappa"), question="t_pred", n_samples=300, questions_per_sample=200),
     defaults={
         "simulate.n_samples": 25000,
         "train.epochs": [600],

@@ -13,9 +13,11 @@ form in the parameters and the question (``law_of_motion`` in
   symbolic regression accepts an exact constant.  (A constant the answers
   barely determine, such as the ``b^2/4`` in the pendulum's frequency, may
   fit a few per cent off; its fitted value and relative error are reported.)
-* symbolically, the selected equation has the law's form with the constants
-  as unknowns (a SymPy pattern match, or a difference SymPy simplifies to 0),
-  the matched constants again within ``verify.constant_rtol``.
+* symbolically, the selected equation is the law (a difference SymPy
+  simplifies to 0), or has the law's form with the constants as unknowns (a
+  SymPy pattern match) and it and the law with the true constants fit the
+  answers equally well, within ``loss_rtol`` either way.  The matched
+  constants and their relative errors are recorded.
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ class AnswerLaw(Law):
         found = symbolic_match(expr, lambda s, w: self.expression.xreplace({k: w[k.name] for k in free}), syms, [k.name for k in free], signs=(1,))
         exact = expr is not None and _simplifies_to_zero(expr - law_true)
         matched_rel = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v and found and k in found}
-        symbolic = exact or (found is not None and all(r <= evidence.rtol for r in matched_rel.values()))
         mse_true = float(np.mean((answers - pred) ** 2)) if np.isfinite(pred).all() else float("inf")
         mse_fitted = float(np.mean((answers - _evaluate_fitted(self.expression, free, fitted, names, evidence.probe)) ** 2))
+        mse_selected = float(np.mean((answers - values(expr, names, evidence.probe)) ** 2)) if expr is not None else float("inf")
         constants_ok = mse_true <= (1 + self.loss_rtol) * mse_fitted
+        floor = 1e-12 * float(np.var(answers))
+        both_ways = mse_true <= (1 + self.loss_rtol) * mse_selected + floor and mse_selected <= (1 + self.loss_rtol) * mse_true + floor
+        symbolic = exact or (found is not None and both_ways)
         ok = r2 >= evidence.r2 and constants_ok and symbolic
         rms = float(np.sqrt(mse_true)) if np.isfinite(mse_true) else None
         return self.verdict(
@@ -92,6 +97,8 @@ class AnswerLaw(Law):
                 "symbolic_match": symbolic,
                 "exact": exact,
                 "symbolic_constants": found,
+                "symbolic_relative_errors": matched_rel,
+                "mse_selected_equation": mse_selected,
                 "r2_threshold": evidence.r2,
                 "rtol": evidence.rtol,
                 "probe_rows": len(evidence.probe),

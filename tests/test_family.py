@@ -1,0 +1,42 @@
+"""A family of curves: the form from single curves, constants per curve, constants as laws."""
+
+from functools import partial
+
+import numpy as np
+import sympy as sp
+
+from symreg.engines import make_engine
+from symreg.family import _order, parametrise, search_family
+from symreg.parse import parse_expression
+
+t, k = sp.symbols("t k", real=True)
+
+
+def test_parametrise_frees_every_number_but_integers():
+    template, params, values = parametrise(sp.Float(0.5) * sp.exp(sp.Float(-1.25) * t) + sp.Rational(1, 3) + t**2)
+    assert len(params) == 3 and sorted(values) == sorted([0.5, -1.25, 1 / 3])
+    assert template.has(t**2)
+
+
+def test_continuation_visits_every_curve_from_a_fitted_neighbour():
+    P = np.array([[0.0], [1.0], [2.0], [10.0], [11.0]])
+    order = _order(P, 0)
+    assert sorted(i for i, _ in order) == [1, 2, 3, 4]
+    seen = {0}
+    for i, parent in order:
+        assert parent in seen  # started from a curve already fitted
+        seen.add(i)
+    assert dict(order)[3] == 2  # the nearest fitted one
+
+
+def test_decay_law_is_recovered_exactly_from_noisy_curves():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), 30)
+    kk = rng.uniform(1, 2, 40)[groups]
+    tt = rng.uniform(0, 3, len(groups))
+    y = 2 * np.exp(-kk * tt) + 1e-3 * rng.normal(size=len(groups))
+    engine = partial(make_engine, "operon", time_budget=2, max_length=10, operators="arithmetic,exp", seed=0, threads=1)
+    front, record = search_family(engine, kk[:, None], tt, y, groups, parameter_names=["k"], question_name="t", noise_variance=1e-6)
+    best = parse_expression(front[front["selected"]]["sympy_format"].item(), ["k", "t"])
+    assert sp.simplify(best - 2 * sp.exp(-k * t)) == 0, (best, record)
+    assert record["curves"] == 40
