@@ -62,7 +62,9 @@ def read_equations(path: Path) -> list[dict]:
         raise BenchmarkError(f"Cannot read {path}: {exc}. Expected a CSV like ../shared/feynman/feynman_dev.csv.") from exc
     missing = {"Filename", "Formula", "# variables"} - set(table.columns)
     if missing:
-        raise BenchmarkError(f"{path} lacks the columns {sorted(missing)}. Expected the AI Feynman layout (Filename, Formula, # variables, v1_name, ...).")
+        raise BenchmarkError(
+            f"{path} lacks the columns {sorted(missing)}. Expected the AI Feynman layout (Filename, Formula, # variables, v1_name, ...)."
+        )
     equations = []
     for _, row in table.iterrows():
         n = int(row["# variables"])
@@ -75,7 +77,9 @@ def read_equations(path: Path) -> list[dict]:
 
 def positive_symbols(expr: sp.Expr, names: list[str], lows: list[float]) -> sp.Expr:
     """Variables sampled from positive ranges are positive: tell SymPy, so sqrt(x**2) is x."""
-    return expr.xreplace({sp.Symbol(n, real=True): sp.Symbol(n, positive=True) for n, lo in zip(names, lows, strict=True) if lo > 0})
+    return expr.xreplace(
+        {sp.Symbol(n, real=True): sp.Symbol(n, positive=True) for n, lo in zip(names, lows, strict=True) if lo > 0}
+    )
 
 
 class SimplifyTimeout(Exception):
@@ -122,7 +126,9 @@ def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[s
         with time_limit(60):
             if close:
                 diff = sp.simplify(selected - true)
-                exact = diff == 0 or sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0 or sp.simplify(selected / true) == 1
+                exact = (
+                    diff == 0 or sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0 or sp.simplify(selected / true) == 1
+                )
             if exact:
                 srbench = True
             elif close or near_constant:
@@ -162,7 +168,9 @@ def run_raw_operon(X, y, names, *, budget, seed, threads, operators):
 
     from symreg.operon import operon_symbols
 
-    reg = SymbolicRegressor(allowed_symbols=operon_symbols(operators), max_time=max(1, int(budget)), n_threads=threads, random_state=seed)
+    reg = SymbolicRegressor(
+        allowed_symbols=operon_symbols(operators), max_time=max(1, int(budget)), n_threads=threads, random_state=seed
+    )
     reg.fit(X, y)
     return parse_expression(reg.get_model_string(reg.model_, 12, names), names, caret_is_power=True)
 
@@ -173,7 +181,9 @@ ENGINES = {"scinet": run_scinet, "pyoperon": run_raw_operon}
 def benchmark(equation: dict, engine: str, args) -> dict:
     true, _, (X, y, X_test, y_test) = data(equation, args.seed, args.n_train, args.n_test)
     start = time.perf_counter()
-    selected = ENGINES[engine](X, y, equation["names"], budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators)
+    selected = ENGINES[engine](
+        X, y, equation["names"], budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators
+    )
     seconds = time.perf_counter() - start
     return {
         "id": equation["id"],
@@ -261,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
-    parser.add_argument("--rejudge", type=Path, default=None, help="score the records of an earlier --out file again, without searching")
+    parser.add_argument(
+        "--rejudge", type=Path, default=None, help="score the records of an earlier --out file again, without searching"
+    )
     args = parser.parse_args(argv)
     try:
         equations = read_equations(args.csv)
@@ -288,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
             rec = benchmark(eq, engine, args)
             records.append(rec)
             mark = "EXACT" if rec["exact"] else ("srbench" if rec["srbench_exact"] else "-")
-            print(f"{rec['id']:<12} {engine:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}", flush=True)
+            print(
+                f"{rec['id']:<12} {engine:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}",
+                flush=True,
+            )
             tmp = args.out.with_suffix(args.out.suffix + ".tmp")
             tmp.write_text(json.dumps(records, indent=1))
             tmp.replace(args.out)

@@ -37,9 +37,16 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("observations.parquet", "simulate", "observations", "simulated samples with their ground truth and split"),
         Artifact("model.keras", "train", "model", "the trained SciNet (Keras 3, loaded in safe mode)"),
         Artifact("history.json", "train", "history", "losses per epoch, learned steps, held-out prediction error"),
-        Artifact("latents.parquet", "export", "latents", "latent means, log-sigmas and predictions per row, with inputs and ground truth"),
+        Artifact(
+            "latents.parquet",
+            "export",
+            "latents",
+            "latent means, log-sigmas and predictions per row, with inputs and ground truth",
+        ),
         Artifact("probe.parquet", "export", "probe", "the network's answers to many questions about fresh samples"),
-        Artifact("equations.parquet", "regress", "equations", "Pareto fronts of every regression target (PySR's equations_ schema)"),
+        Artifact(
+            "equations.parquet", "regress", "equations", "Pareto fronts of every regression target (PySR's equations_ schema)"
+        ),
         Artifact("verification.json", "verify", "verification", "one verdict per known law"),
         Artifact("report.md", "report", "report", "the report"),
         Artifact("equations.tex", "report", "latex", "selected equations and verdicts, to \\input into a paper"),

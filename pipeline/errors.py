@@ -27,6 +27,5 @@ class TrainingError(ScinetError):
     """Training diverged (NaN loss) or could not start."""
 
 
-
 USER_ERRORS = (ScinetError, SymregError)
 """what the command line reports as a one-paragraph message (symreg is a library with its own base)"""

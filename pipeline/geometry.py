@@ -120,7 +120,11 @@ def fit_constants(
     if not np.isfinite(pred).all():
         return {k.name: float(v) for k, v in zip(free, p, strict=True)}, Match(0.0, 1.0, 0.0)
     if not affine:
-        m = Match(_r2(target, pred), 1.0, 0.0) if kind != "circle" else Match(float(abs(np.mean(np.exp(1j * (target - pred))))), 1.0, 0.0)
+        m = (
+            Match(_r2(target, pred), 1.0, 0.0)
+            if kind != "circle"
+            else Match(float(abs(np.mean(np.exp(1j * (target - pred))))), 1.0, 0.0)
+        )
     else:
         inner = match(target, pred, kind)
         m = Match(inner.score, sign * inner.scale, inner.offset) if kind == "circle" else inner

@@ -85,7 +85,9 @@ class SciNet(keras.Model):
         _check("evolution", evolution, ("none", "constant_step"))
         _check("decoder", decoder, ("linear", "mlp"))
         if int(latent_size) < 1:
-            raise ValueError(f"Invalid value received for argument `latent_size`. Expected at least 1. Received: latent_size={latent_size}")
+            raise ValueError(
+                f"Invalid value received for argument `latent_size`. Expected at least 1. Received: latent_size={latent_size}"
+            )
         self.encoder_angles = [bool(a) for a in encoder_angles]
         self.question_angles = [bool(a) for a in question_angles]
         self.answer_angles = [bool(a) for a in answer_angles]
@@ -104,7 +106,8 @@ class SciNet(keras.Model):
             return keras.initializers.GlorotUniform(seed=seed + offset)
 
         self.encoder_hidden = [
-            layers.Dense(u, activation="elu", kernel_initializer=glorot(i), name=f"encoder_{i}") for i, u in enumerate(self.encoder_units)
+            layers.Dense(u, activation="elu", kernel_initializer=glorot(i), name=f"encoder_{i}")
+            for i, u in enumerate(self.encoder_units)
         ]
         mean_width = 2 * self.latent_size if latent_kind == "circle" else self.latent_size
         self.encoder_mean = layers.Dense(mean_width, kernel_initializer=glorot(50), name="encoder_mean")
@@ -117,7 +120,8 @@ class SciNet(keras.Model):
         )
         hidden = self.decoder_units if decoder == "mlp" else []
         self.decoder_hidden = [
-            layers.Dense(u, activation="elu", kernel_initializer=glorot(100 + i), name=f"decoder_{i}") for i, u in enumerate(hidden)
+            layers.Dense(u, activation="elu", kernel_initializer=glorot(100 + i), name=f"decoder_{i}")
+            for i, u in enumerate(hidden)
         ]
         self.decoder_out = layers.Dense(_width(self.answer_angles), kernel_initializer=glorot(200), name="decoder_out")
         self.build(None)

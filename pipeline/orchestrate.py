@@ -47,7 +47,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("simulate", (), outputs_of("simulate"), "simulate samples and their ground truth"),
     Stage("train", ("observations.parquet",), outputs_of("train"), "train the beta-VAE SciNet"),
     Stage("export", ("observations.parquet", "model.keras"), outputs_of("export"), "export latents, KL per neuron and the probe"),
-    Stage("regress", ("latents.parquet", "probe.parquet", "history.json"), outputs_of("regress"), "symbolic regression of latents and answers"),
+    Stage(
+        "regress",
+        ("latents.parquet", "probe.parquet", "history.json"),
+        outputs_of("regress"),
+        "symbolic regression of latents and answers",
+    ),
     Stage("verify", ("latents.parquet", "equations.parquet", "probe.parquet"), outputs_of("verify"), "check known laws"),
     Stage(
         "report",

@@ -8,7 +8,9 @@ import pandas as pd
 from pipeline.errors import ScinetError
 
 
-def simulate_frame(system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2) -> pd.DataFrame:
+def simulate_frame(
+    system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2
+) -> pd.DataFrame:
     """Simulate ``n_samples`` samples (series) and mark a seeded ``test_fraction`` of them ``test``.
 
     Vector columns (``Column(size=k)``) become list columns (one array of ``k`` values per row).
@@ -22,7 +24,9 @@ def simulate_frame(system, *, n_samples: int, seed: int, series_length: int | No
         raise ScinetError(f"The simulator of system {system.name!r} did not return columns {missing}. Fix its module.")
     lengths = {len(np.asarray(columns[c])) for c in expected}
     if len(lengths) != 1:
-        raise ScinetError(f"The simulator of system {system.name!r} returned columns of different lengths {sorted(lengths)}. Fix its module.")
+        raise ScinetError(
+            f"The simulator of system {system.name!r} returned columns of different lengths {sorted(lengths)}. Fix its module."
+        )
     data = {}
     for name in expected:
         arr = np.asarray(columns[name])
@@ -38,7 +42,9 @@ def simulate_frame(system, *, n_samples: int, seed: int, series_length: int | No
             data[name] = list(arr.astype(float))
         else:
             if arr.ndim != 1:
-                raise ScinetError(f"The simulator of system {system.name!r} returned column {name!r} with shape {arr.shape}; expected (n,).")
+                raise ScinetError(
+                    f"The simulator of system {system.name!r} returned column {name!r} with shape {arr.shape}; expected (n,)."
+                )
             if name not in keys and not np.isfinite(arr.astype(float)).all():
                 raise ScinetError(f"The simulator of system {system.name!r} returned NaN or infinite values in {name!r}.")
             data[name] = arr

@@ -46,7 +46,9 @@ def _check_model(ctx: StageContext, model) -> None:
 def encode_rows(model, frame: pd.DataFrame, system, batch: int) -> tuple[np.ndarray, np.ndarray]:
     x = vector(frame, system.encoder_names, system)
     if x.shape[1] != len(model.encoder_angles):
-        raise ArtifactError(f"The model expects {len(model.encoder_angles)} encoder inputs, the data have {x.shape[1]}. Re-train it.")
+        raise ArtifactError(
+            f"The model expects {len(model.encoder_angles)} encoder inputs, the data have {x.shape[1]}. Re-train it."
+        )
     mean, log_sigma = _batched(lambda s: model.encode(x[s]), len(x), batch)
     return mean.astype(float), log_sigma.astype(float)
 

@@ -134,7 +134,13 @@ def run(ctx: StageContext) -> None:
         fronts.append(front)
         best = front[front["selected"]]
         if not best.empty:
-            log.info("regress:   %s ~ %s: %s   (held-out loss %.2e)", target, varset.replace("_", " "), best["sympy_format"].iloc[0], best["loss"].iloc[0])
+            log.info(
+                "regress:   %s ~ %s: %s   (held-out loss %.2e)",
+                target,
+                varset.replace("_", " "),
+                best["sympy_format"].iloc[0],
+                best["loss"].iloc[0],
+            )
     table = pd.concat(fronts, ignore_index=True) if fronts else pd.DataFrame(columns=["target", "variables", *FRONT_COLUMNS])
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]

@@ -18,7 +18,16 @@ from symreg.base import evaluate
 
 
 def _latex_escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+    for a, b in (
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+        ("$", r"\$"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+    ):
         text = text.replace(a, b)
     return text
 
@@ -53,9 +62,18 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict]) -> s
             for _, r in selected.iterrows()
         ]
         lines += [" \\\\\n".join(rows), "\\end{align}", ""]
-    lines += ["\\begin{table}[h]", "\\centering", "\\begin{tabular}{llll}", "\\toprule", "Law & Verdict & Fitted & True \\\\", "\\midrule"]
+    lines += [
+        "\\begin{table}[h]",
+        "\\centering",
+        "\\begin{tabular}{llll}",
+        "\\toprule",
+        "Law & Verdict & Fitted & True \\\\",
+        "\\midrule",
+    ]
     for v in verdicts:
-        fitted = ", ".join(f"{_latex_escape(k)} = {x:.5g}" for k, x in v.fitted_constants.items() if k in v.true_constants and x is not None)
+        fitted = ", ".join(
+            f"{_latex_escape(k)} = {x:.5g}" for k, x in v.fitted_constants.items() if k in v.true_constants and x is not None
+        )
         true = ", ".join(f"{_latex_escape(k)} = {x:.5g}" for k, x in v.true_constants.items() if x is not None)
         lines.append(f"{_latex_escape(v.name)} & {v.verdict} & {fitted or '--'} & {true or '--'} \\\\")
     lines += [
@@ -89,7 +107,12 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
         "|---|---|---|---|",
     ]
     roles = {}
-    for role, cols in (("encoder input", system.encoder), ("question", system.questions), ("answer", system.answers), ("ground truth", system.ground_truth)):
+    for role, cols in (
+        ("encoder input", system.encoder),
+        ("question", system.questions),
+        ("answer", system.answers),
+        ("ground truth", system.ground_truth),
+    ):
         for c in cols:
             roles.setdefault(c.name, [c, []])[1].append(role)
     for name, (c, rs) in roles.items():
@@ -109,8 +132,17 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
     out += ["## Latent neurons", "", "| neuron | KL from the prior (nats) | status |", "|---|---|---|"]
     for n, kl in meta["kl"].items():
         out.append(f"| `{n}` | {kl:.4g} | {'active' if n in meta['active'] else 'unused'} |")
-    out += ["", f"A neuron with KL below {meta.get('unused_kl')} nats is unused and is left out of regression and of the law checks.", ""]
-    out += ["## Verdicts", "", "| law | verdict | what it says | equation | fitted | true | rel. error |", "|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        f"A neuron with KL below {meta.get('unused_kl', 0.0):.3g} nats is unused and is left out of regression and of the law checks.",
+        "",
+    ]
+    out += [
+        "## Verdicts",
+        "",
+        "| law | verdict | what it says | equation | fitted | true | rel. error |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for v in verdicts:
         fitted = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.fitted_constants.items() if x is not None)
         true = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.true_constants.items() if x is not None)
@@ -136,9 +168,16 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
         ]
     out += ["", "## Pareto fronts", ""]
     for (target, varset), front in equations.groupby(["target", "variables"], sort=False) if not equations.empty else []:
-        out += [f"### {target} from {varset.replace('_', ' ')}", "", "| complexity | loss | score | equation | selected |", "|---|---|---|---|---|"]
+        out += [
+            f"### {target} from {varset.replace('_', ' ')}",
+            "",
+            "| complexity | loss | score | equation | selected |",
+            "|---|---|---|---|---|",
+        ]
         for _, r in front.iterrows():
-            out.append(f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |")
+            out.append(
+                f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |"
+            )
         out.append("")
     out += ["## Figures", ""]
     out += [f"![{name}](figures/{name}.png)\n" for name in ("latents", "answers", "kl", "pareto")]
@@ -163,7 +202,7 @@ def _save(ctx: StageContext, fig, name: str) -> None:
 
 def _label(name: str, system) -> str:
     col = system.columns.get(name)
-    sym = (col.symbol if col and col.symbol else sp.latex(sp.Symbol(name)))
+    sym = col.symbol if col and col.symbol else sp.latex(sp.Symbol(name))
     return f"${sym}$" + (f" [{col.unit}]" if col and col.unit not in ("", "1") else "")
 
 
@@ -199,7 +238,9 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     _save(ctx, fig, "latents")
 
     answers = system.answer_names
-    fig, axes = plt.subplots(1, len(answers) + (1 if probe is not None else 0), figsize=(3.6 * (len(answers) + 1), 3.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(answers) + (1 if probe is not None else 0), figsize=(3.6 * (len(answers) + 1), 3.2), squeeze=False
+    )
     for ax, a in zip(axes[0], answers, strict=False):
         ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
         lo, hi = float(test[a].min()), float(test[a].max())
@@ -218,7 +259,9 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
             if laws:  # the true law on the same questions, as a line
                 grid = pd.DataFrame({p: rows[p].iloc[0] for p in spec.parameters}, index=range(400))
                 grid[spec.question] = np.linspace(rows[spec.question].min(), rows[spec.question].max(), 400)
-                true = evaluate(laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float))
+                true = evaluate(
+                    laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float)
+                )
                 ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
         ax.set_xlabel(_label(spec.question, system))
         ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")

@@ -65,7 +65,13 @@ def run(ctx: StageContext) -> None:
             done += 1
             loss = float((logs or {}).get("loss", math.nan))
             if math.isfinite(loss) and (done % max(1, total // 20) == 0 or done == total):
-                log.info("train: epoch %d/%d  loss %.3g  val_loss %.3g", done, total, loss, float((logs or {}).get("val_loss", math.nan)))
+                log.info(
+                    "train: epoch %d/%d  loss %.3g  val_loss %.3g",
+                    done,
+                    total,
+                    loss,
+                    float((logs or {}).get("val_loss", math.nan)),
+                )
 
     for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
         model.series_length = length

@@ -28,10 +28,9 @@ from symreg.parse import parse_expression
 
 log = logging.getLogger("scinet")
 
-OPERON_OPERATORS = frozenset(
-    "add sub mul div sin cos tan asin acos atan exp log sqrt square pow tanh sinh cosh cbrt".split()
-)
+OPERON_OPERATORS = frozenset("add sub mul div sin cos tan asin acos atan exp log sqrt square pow tanh sinh cosh cbrt".split())
 """our operator names that pyoperon knows by the same names"""
+
 
 def operon_symbols(operators: str) -> str:
     """pyoperon's ``allowed_symbols`` for a list of operator (or operator-set) names."""

@@ -44,7 +44,6 @@ MAX_LENGTH = 20_000
 MAX_EXPONENT = 64
 
 
-
 def parse_expression(text: str, variables: Iterable[str], *, caret_is_power: bool = False) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over real symbols named ``variables``.
 

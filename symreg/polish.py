@@ -76,7 +76,11 @@ def _trials(
     floats = _floats(expr)
     zeros = [(f, sp.Integer(0)) for f in floats]
     units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
-    bounds = {"bases": (sp.Integer(1), sp.pi), "max_numerator": NOISY_MAX_NUMERATOR, "max_denominator": NOISY_MAX_DENOMINATOR} if noisy else {}
+    bounds = (
+        {"bases": (sp.Integer(1), sp.pi), "max_numerator": NOISY_MAX_NUMERATOR, "max_denominator": NOISY_MAX_DENOMINATOR}
+        if noisy
+        else {}
+    )
     windows = windows or {}
     rest = [
         (f, e)
@@ -171,7 +175,9 @@ def constant_windows(
     except np.linalg.LinAlgError:
         return {}
     se = np.sqrt(np.abs(np.diag(cov))) * max(NOISY_SIGMAS, float(np.sqrt(rtol * len(y))))
-    return {f: float(np.clip(s / abs(float(f)), 1e-3, NOISY_MAX_WINDOW)) for f, s in zip(floats, se, strict=True) if np.isfinite(s)}
+    return {
+        f: float(np.clip(s / abs(float(f)), 1e-3, NOISY_MAX_WINDOW)) for f, s in zip(floats, se, strict=True) if np.isfinite(s)
+    }
 
 
 def recognise_constants(

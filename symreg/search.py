@@ -134,7 +134,9 @@ def search(
         pred = evaluate(expr.xreplace(numbers), symbols, X[val])
         return {**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": transform, "expr": expr}
 
-    raw_front = pareto_front(pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance)
+    raw_front = pareto_front(
+        pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance
+    )
     polished = []
     for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(

@@ -30,7 +30,9 @@ def parse_unit(text: str) -> Dimension:
     try:
         dims = _registry().parse_expression(text).dimensionality
     except (pint.errors.PintError, AttributeError, TypeError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"Cannot read the unit {text!r} ({exc}). Write units as pint reads them, e.g. '1/s^2' or 'kg*m/s^2'.") from exc
+        raise ValueError(
+            f"Cannot read the unit {text!r} ({exc}). Write units as pint reads them, e.g. '1/s^2' or 'kg*m/s^2'."
+        ) from exc
     return tuple(sorted((k, Fraction(v).limit_denominator(12)) for k, v in dict(dims).items() if v))
 
 

@@ -63,7 +63,9 @@ def _laws():
             description="two active neurons together determine the damping b and the spring constant kappa",
             quantities=("b", "kappa"),
         ),
-        UnusedLatents(name="one_unused_latent", description="the third neuron is unused (its posterior stays at the prior)", count=1),
+        UnusedLatents(
+            name="one_unused_latent", description="the third neuron is unused (its posterior stays at the prior)", count=1
+        ),
         AnswerLaw(
             name="law_of_motion",
             description="the network's answer is x = A0 exp(-gamma b t) cos(sqrt(kappa - h b^2) t), A0 = 1, gamma = 1/2, h = 1/4",
@@ -87,7 +89,9 @@ SYSTEM = PhysicalSystem(
     simulator=simulate,
     laws=_laws,
     regress={"ground_truth": ("b", "kappa")},
-    answer_law=AnswerLawSpec(answer="x_pred", parameters=("b", "kappa"), question="t_pred", n_samples=300, questions_per_sample=200),
+    answer_law=AnswerLawSpec(
+        answer="x_pred", parameters=("b", "kappa"), question="t_pred", n_samples=300, questions_per_sample=200
+    ),
     defaults={
         "simulate.n_samples": 25000,
         "train.epochs": [600],

@@ -33,7 +33,9 @@ def test_judge(selected, exact, srbench):
 
 def test_reads_the_feynman_layout_and_rejects_others(tmp_path):
     good = tmp_path / "eq.csv"
-    good.write_text("Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b,2,a,1,2,b,3,4\n")
+    good.write_text(
+        "Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b,2,a,1,2,b,3,4\n"
+    )
     (eq,) = feynman.read_equations(good)
     assert eq == {"id": "X.1", "formula": "a*b", "names": ["a", "b"], "low": [1.0, 3.0], "high": [2.0, 4.0]}
     bad = tmp_path / "bad.csv"
@@ -44,9 +46,16 @@ def test_reads_the_feynman_layout_and_rejects_others(tmp_path):
 
 def test_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     csv = tmp_path / "eq.csv"
-    csv.write_text("Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b/2,2,a,1,2,b,3,4\n")
+    csv.write_text(
+        "Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b/2,2,a,1,2,b,3,4\n"
+    )
     out = tmp_path / "results.json"
-    assert feynman.main(["--csv", str(csv), "--budget", "2", "--seed", "1", "--out", str(out), "--n-train", "300", "--n-test", "200"]) == 0
+    assert (
+        feynman.main(
+            ["--csv", str(csv), "--budget", "2", "--seed", "1", "--out", str(out), "--n-train", "300", "--n-test", "200"]
+        )
+        == 0
+    )
     import json
 
     records = json.loads(out.read_text())

@@ -37,7 +37,9 @@ def test_candidates_are_exact_and_simplest_first():
 
 def test_operon_style_output_becomes_the_exact_law():
     X, y = coulomb_data()
-    raw = parse_expression("(0.000000 + (1.000000 * (((0.733934 * a) / (1.507277 * c)) / ((0.574783 * c) / (0.093936 * b)))))", "abc")
+    raw = parse_expression(
+        "(0.000000 + (1.000000 * (((0.733934 * a) / (1.507277 * c)) / ((0.574783 * c) / (0.093936 * b)))))", "abc"
+    )
     law = recognise_constants(raw, [a, b, c], X[:1000], y[:1000], X_val=X[1000:], y_val=y[1000:], circular=False)
     assert sp.simplify(law - a * b / (4 * sp.pi * c**2)) == 0
     assert not law.atoms(sp.Float)
@@ -62,12 +64,16 @@ def test_noisy_data_give_simple_fractions_only():
     assert law.atoms(sp.Float)
     # without the noise level, a fit at the noise looks approximate and keeps its fitted constant
     fit["noise_variance"] = 0.0
-    assert recognise_constants(sp.Float(1.49) * a * b / c**2, [a, b, c], X[:1000], y_half[:1000], y_val=y_half[1000:], **fit).atoms(sp.Float)
+    assert recognise_constants(
+        sp.Float(1.49) * a * b / c**2, [a, b, c], X[:1000], y_half[:1000], y_val=y_half[1000:], **fit
+    ).atoms(sp.Float)
 
 
 def test_approximate_forms_are_only_refitted():
     X, y = coulomb_data()
-    law = recognise_constants(sp.Float(0.1) * a + sp.Float(0.05) * b, [a, b, c], X[:1000], y[:1000], X_val=X[1000:], y_val=y[1000:], circular=False)
+    law = recognise_constants(
+        sp.Float(0.1) * a + sp.Float(0.05) * b, [a, b, c], X[:1000], y[:1000], X_val=X[1000:], y_val=y[1000:], circular=False
+    )
     assert len(law.atoms(sp.Float)) == 2
 
 
@@ -75,7 +81,16 @@ def test_named_constants_take_part():
     X, _ = coulomb_data()
     G = 6.674e-11
     y = 3 * G * X[:, 0] / X[:, 1] ** 2
-    law = recognise_constants(sp.Float(2e-10) * a / b**2, [a, b], X[:1000, :2], y[:1000], X_val=X[1000:, :2], y_val=y[1000:], circular=False, named={"G": G})
+    law = recognise_constants(
+        sp.Float(2e-10) * a / b**2,
+        [a, b],
+        X[:1000, :2],
+        y[:1000],
+        X_val=X[1000:, :2],
+        y_val=y[1000:],
+        circular=False,
+        named={"G": G},
+    )
     assert law == 3 * sp.Symbol("G", positive=True) * a / b**2
 
 
@@ -94,13 +109,21 @@ def test_caret_has_the_precedence_of_a_power():
 
 
 def test_operator_sets():
-    assert expand_operators("physics", allowed={"add", "sub", "mul", "div", "square", "sqrt", "exp", "log", "sin", "cos", "asin", "tanh"})[:4] == [
+    assert expand_operators(
+        "physics", allowed={"add", "sub", "mul", "div", "square", "sqrt", "exp", "log", "sin", "cos", "asin", "tanh"}
+    )[:4] == [
         "add",
         "sub",
         "mul",
         "div",
     ]
-    assert expand_operators("arithmetic,sqrt,add", allowed={"add", "sub", "mul", "div", "sqrt"}) == ["add", "sub", "mul", "div", "sqrt"]
+    assert expand_operators("arithmetic,sqrt,add", allowed={"add", "sub", "mul", "div", "sqrt"}) == [
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "sqrt",
+    ]
     with pytest.raises(ValueError, match="Unknown operators \\['cosine'\\].*operator set"):
         expand_operators("add,cosine", allowed={"add"})
 

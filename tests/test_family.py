@@ -36,7 +36,9 @@ def test_decay_law_is_recovered_exactly_from_noisy_curves():
     tt = rng.uniform(0, 3, len(groups))
     y = 2 * np.exp(-kk * tt) + 1e-3 * rng.normal(size=len(groups))
     engine = partial(make_engine, "operon", time_budget=2, max_length=10, operators="arithmetic,exp", seed=0, threads=1)
-    front, record = search_family(engine, kk[:, None], tt, y, groups, parameter_names=["k"], question_name="t", noise_variance=1e-6)
+    front, record = search_family(
+        engine, kk[:, None], tt, y, groups, parameter_names=["k"], question_name="t", noise_variance=1e-6
+    )
     best = parse_expression(front[front["selected"]]["sympy_format"].item(), ["k", "t"])
     assert sp.simplify(best - 2 * sp.exp(-k * t)) == 0, (best, record)
     assert record["curves"] == 40

@@ -49,7 +49,16 @@ OSCILLATOR = PhysicalSystem(
     defaults={"simulate.n_samples": 200, "train.epochs": [2], "train.encoder_units": [8], "train.decoder_units": [8]},
 )
 
-TINY = ["--set", "regress.time_budget=1", "--set", "regress.law_time_budget=1", "--set", "regress.n_rows=100", "--set", "verify.n_fresh=30"]
+TINY = [
+    "--set",
+    "regress.time_budget=1",
+    "--set",
+    "regress.law_time_budget=1",
+    "--set",
+    "regress.n_rows=100",
+    "--set",
+    "verify.n_fresh=30",
+]
 
 
 def invoke(*args):
@@ -60,7 +69,17 @@ def test_a_system_defined_in_one_file_runs_end_to_end(tmp_path):
     register(OSCILLATOR)
     assert get_system("oscillator") is OSCILLATOR
     assert "oscillator" in invoke("systems").output
-    result = invoke("run", "oscillator", "--run-dir", tmp_path / "o", "--set", "export.unused_kl=0", "--set", "export.unused_fraction=0", *TINY)
+    result = invoke(
+        "run",
+        "oscillator",
+        "--run-dir",
+        tmp_path / "o",
+        "--set",
+        "export.unused_kl=0",
+        "--set",
+        "export.unused_fraction=0",
+        *TINY,
+    )
     assert result.exit_code == 0, result.output
     verification = json.loads((tmp_path / "o" / "verification.json").read_text())
     assert [law["name"] for law in verification["laws"]] == ["latent_is_w", "none_unused", "motion"]
@@ -71,7 +90,7 @@ def test_a_system_defined_in_one_file_runs_end_to_end(tmp_path):
     assert manifest["config"]["train"]["epochs"] == [2]  # the system's default
 
 
-SOURCE = '''
+SOURCE = """
 import numpy as np
 from systems.base import Column, LatentSpec, PhysicalSystem
 
@@ -86,7 +105,7 @@ SYSTEM = PhysicalSystem(
     answers=(Column("y", "1"),), ground_truth=(Column("a", "1"),), latent=LatentSpec(size=1), simulator=simulate,
     laws=lambda: (), defaults={{"simulate.n_samples": 50, "train.epochs": [1], "train.encoder_units": [4]}},
 )
-'''
+"""
 
 
 def test_editing_the_system_module_reruns_its_stages(tmp_path, monkeypatch):

@@ -100,7 +100,12 @@ def test_shuffled_latents_are_not_discovered(data):
 
 def test_more_laws_than_latents_is_a_verdict_not_a_crash(data):
     extra = make_law("latent_is_quantity", name="third_angle", description="a third angle", expression=PE + PM)
-    out = _verify(data, _equations(TRUE_Z1), laws=[*SYSTEM.known_laws(), extra], system=dataclasses.replace(SYSTEM, laws=lambda: (*SYSTEM.known_laws(), extra)))
+    out = _verify(
+        data,
+        _equations(TRUE_Z1),
+        laws=[*SYSTEM.known_laws(), extra],
+        system=dataclasses.replace(SYSTEM, laws=lambda: (*SYSTEM.known_laws(), extra)),
+    )
     assert out["third_angle"].verdict == NOT_DISCOVERED
     assert "more quantities than active neurons" in out["third_angle"].checks["reason"]
 

@@ -67,7 +67,9 @@ class AnswerLaw(Law):
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v}
         expr = evidence.selected(spec.answer, VARIABLE_SET)
         syms = symbols(names)
-        found = symbolic_match(expr, lambda s, w: self.expression.xreplace({k: w[k.name] for k in free}), syms, [k.name for k in free], signs=(1,))
+        found = symbolic_match(
+            expr, lambda s, w: self.expression.xreplace({k: w[k.name] for k in free}), syms, [k.name for k in free], signs=(1,)
+        )
         exact = expr is not None and _simplifies_to_zero(expr - law_true)
         matched_rel = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v and found and k in found}
         mse_true = float(np.mean((answers - pred) ** 2)) if np.isfinite(pred).all() else float("inf")
@@ -75,7 +77,9 @@ class AnswerLaw(Law):
         mse_selected = float(np.mean((answers - values(expr, names, evidence.probe)) ** 2)) if expr is not None else float("inf")
         constants_ok = mse_true <= (1 + self.loss_rtol) * mse_fitted
         floor = 1e-12 * float(np.var(answers))
-        both_ways = mse_true <= (1 + self.loss_rtol) * mse_selected + floor and mse_selected <= (1 + self.loss_rtol) * mse_true + floor
+        both_ways = (
+            mse_true <= (1 + self.loss_rtol) * mse_selected + floor and mse_selected <= (1 + self.loss_rtol) * mse_true + floor
+        )
         symbolic = exact or (found is not None and both_ways)
         ok = r2 >= evidence.r2 and constants_ok and symbolic
         rms = float(np.sqrt(mse_true)) if np.isfinite(mse_true) else None

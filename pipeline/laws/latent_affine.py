@@ -40,7 +40,11 @@ class LatentAffine(Law):
         fit = affine_fit(evidence.latents[holder.latent].to_numpy(dtype=float), q)
         varset = evidence.variable_set_with({s.name for s in self.expression.free_symbols})
         expr = evidence.selected(holder.latent, varset) if varset else None
-        e_fit = affine_fit(values(expr, gt, evidence.fresh), values(self.expression, gt, evidence.fresh)) if expr is not None else None
+        e_fit = (
+            affine_fit(values(expr, gt, evidence.fresh), values(self.expression, gt, evidence.fresh))
+            if expr is not None
+            else None
+        )
         found = symbolic_match(expr, lambda s, w: w["a"] * self.expression + w["c"], symbols(gt), ("a", "c"), signs=(1,))
         ok = fit.score >= evidence.r2 and e_fit is not None and e_fit.score >= evidence.r2 and found is not None
         if ok:
@@ -60,4 +64,3 @@ class LatentAffine(Law):
                 "r2_threshold": evidence.r2,
             },
         )
-

@@ -45,7 +45,10 @@ class LatentFormula(Law):
         expr = evidence.selected(holder.latent, varset) if varset else None
         if expr is None:
             return self.verdict(
-                False, latent=holder.latent, true_constants=true_all, checks={"reason": f"no equation of {holder.latent} on {sorted(names_needed)}"}
+                False,
+                latent=holder.latent,
+                true_constants=true_all,
+                checks={"reason": f"no equation of {holder.latent} on {sorted(names_needed)}"},
             )
         names = list(evidence.system.regress[varset])
         e = values(expr, names, evidence.fresh)

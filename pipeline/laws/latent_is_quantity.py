@@ -28,7 +28,6 @@ class LatentIsQuantity(Law):
     expression: sp.Expr = sp.Integer(0)
     """the quantity, in ground-truth symbols"""
 
-
     def check(self, evidence: Evidence) -> Verdict:
         reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
         if reason:

@@ -49,5 +49,10 @@ class LatentsSpan(Law):
             latent=list(evidence.active),
             expression="; ".join(f"{t} = {n['equation']}" for t, n in neurons.items() if n["equation"]) or None,
             fitted_constants={f"r2_{q}": v for q, v in r2.items()},
-            checks={"r2_threshold": evidence.r2, "active": len(evidence.active), "expected_active": len(self.quantities), "neurons": neurons},
+            checks={
+                "r2_threshold": evidence.r2,
+                "active": len(evidence.active),
+                "expected_active": len(self.quantities),
+                "neurons": neurons,
+            },
         )
