@@ -36,6 +36,8 @@ class SimulateConfig:
     """observations per series (time-series systems only)"""
     test_fraction: float = 0.2
     """fraction of samples held out from training"""
+    noise: float = 0.0
+    """standard deviation of Gaussian noise on every column the network sees (angles wrapped); the ground truth stays exact"""
 
 
 @dataclass

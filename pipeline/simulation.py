@@ -9,11 +9,15 @@ from pipeline.errors import ScinetError
 
 
 def simulate_frame(
-    system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2
+    system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2, noise: float = 0.0
 ) -> pd.DataFrame:
     """Simulate ``n_samples`` samples (series) and mark a seeded ``test_fraction`` of them ``test``.
 
-    Vector columns (``Column(size=k)``) become list columns (one array of ``k`` values per row).
+    ``noise`` is the standard deviation of Gaussian noise added to every column the network
+    sees (encoder inputs, questions, answers; angles wrapped to (-pi, pi]); the ground truth
+    stays exact.  The noise has its own random stream, so the same seed gives the same
+    noise-free samples with or without it.  Vector columns (``Column(size=k)``) become list
+    columns (one array of ``k`` values per row).
     """
     rng = np.random.default_rng(seed)
     columns = dict(system.simulate(n_samples=n_samples, rng=rng, series_length=series_length))
@@ -48,6 +52,16 @@ def simulate_frame(
             if name not in keys and not np.isfinite(arr.astype(float)).all():
                 raise ScinetError(f"The simulator of system {system.name!r} returned NaN or infinite values in {name!r}.")
             data[name] = arr
+    if noise < 0 or not np.isfinite(noise):
+        raise ScinetError(f"`simulate.noise` must be a standard deviation >= 0. Received: {noise}.")
+    if noise > 0:
+        noise_rng = np.random.default_rng([seed, 7919])
+        for col in system.observed:
+            arr = np.asarray(data[col.name], dtype=float) if col.size == 1 else np.stack(data[col.name])
+            arr = arr + noise_rng.normal(scale=noise, size=arr.shape)
+            if col.angle:
+                arr = np.angle(np.exp(1j * arr))
+            data[col.name] = arr if col.size == 1 else list(arr)
     frame = pd.DataFrame(data)
     n_units = n_samples
     unit = frame["series"].to_numpy() if system.is_series else np.arange(len(frame))

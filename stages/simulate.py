@@ -15,5 +15,6 @@ def run(ctx: StageContext) -> None:
         series_length=cfg.series_length,
         seed=ctx.config.seed,
         test_fraction=cfg.test_fraction,
+        noise=cfg.noise,
     )
     write_observations(ctx, frame)

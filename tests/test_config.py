@@ -46,3 +46,18 @@ def test_system_defaults_come_before_the_file_and_overrides(tmp_path):
     assert load_config(None, [], system=COPERNICUS).train.curriculum == [5, 20, 50]
     with pytest.raises(ConfigError, match="`train.latent_size` must be at least 1"):
         load_config(None, ["train.latent_size=-1"], system=PENDULUM)
+
+
+def test_observation_noise_is_its_own_stream_and_spares_the_ground_truth():
+    import numpy as np
+
+    from pipeline.simulation import simulate_frame
+
+    clean = simulate_frame(COPERNICUS, n_samples=5, series_length=4, seed=3)
+    noisy = simulate_frame(COPERNICUS, n_samples=5, series_length=4, seed=3, noise=0.01)
+    np.testing.assert_array_equal(clean["phi_M"], noisy["phi_M"])
+    diff = np.angle(np.exp(1j * (noisy["theta_M"] - clean["theta_M"])))
+    assert 0.003 < diff.std() < 0.03 and np.all(np.abs(noisy["theta_M"]) <= np.pi)
+    assert list(clean["split"]) == list(noisy["split"])
+    with pytest.raises(Exception, match="must be a standard deviation"):
+        simulate_frame(COPERNICUS, n_samples=5, series_length=4, seed=3, noise=-1.0)

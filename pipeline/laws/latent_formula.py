@@ -38,7 +38,9 @@ class LatentFormula(Law):
             return self.not_checked(reason, true_constants=true_all)
         holder = evidence.holders.get(self.quantity)
         if holder is None:
-            return self.verdict(False, true_constants=true_all, checks={"reason": f"no neuron holds {self.quantity}"})
+            return self.not_checked(
+                f"no neuron was found to hold {self.quantity} (the check that assigns it did not pass)", true_constants=true_all
+            )
         constants = set(self.constants)
         names_needed = {s.name for s in self.expression.free_symbols if s not in constants}
         varset = evidence.variable_set_with(names_needed)

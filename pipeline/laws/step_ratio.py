@@ -30,7 +30,10 @@ class StepRatio(Law):
             return self.not_checked("the latent has no learned steps (evolution 'none')", true_constants=true)
         a, b = (evidence.holders.get(q) for q in self.quantities)
         if a is None or b is None:
-            return self.verdict(False, true_constants=true, checks={"reason": f"no neuron holds each of {list(self.quantities)}"})
+            return self.not_checked(
+                f"no neuron was found to hold each of {list(self.quantities)} (the checks that assign them did not pass)",
+                true_constants=true,
+            )
         index = {t: i for i, t in enumerate(evidence.latent_names)}
         omega_a = a.match.sign * evidence.steps[index[a.latent]]
         omega_b = b.match.sign * evidence.steps[index[b.latent]]
