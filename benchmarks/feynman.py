@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.errors import ScinetError  # noqa: E402
 from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
+from symreg.errors import SymregError  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
 from symreg.parse import parse_expression  # noqa: E402
 from symreg.search import search  # noqa: E402
@@ -67,11 +68,29 @@ def read_equations(path: Path) -> list[dict]:
         )
     equations = []
     for _, row in table.iterrows():
-        n = int(row["# variables"])
-        names = [str(row[f"v{k}_name"]) for k in range(1, n + 1)]
-        lows = [float(row[f"v{k}_low"]) for k in range(1, n + 1)]
-        highs = [float(row[f"v{k}_high"]) for k in range(1, n + 1)]
-        equations.append({"id": str(row["Filename"]), "formula": str(row["Formula"]), "names": names, "low": lows, "high": highs})
+        eid = str(row["Filename"])
+        try:
+            n = int(row["# variables"])
+            names = [str(row[f"v{k}_name"]) for k in range(1, n + 1)]
+            lows = [float(row[f"v{k}_low"]) for k in range(1, n + 1)]
+            highs = [float(row[f"v{k}_high"]) for k in range(1, n + 1)]
+            if any(not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi) for lo, hi in zip(lows, highs, strict=True)):
+                raise ValueError("a variable range is empty or not finite")
+            parse_expression(str(row["Formula"]), names)
+        except (KeyError, ValueError, TypeError, SymregError) as exc:
+            equations.append({"id": eid, "formula": str(row.get("Formula")), "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        output = str(row["Output"]) if "Output" in table.columns and isinstance(row["Output"], str) else None
+        equations.append(
+            {
+                "id": eid,
+                "formula": str(row["Formula"]),
+                "names": names,
+                "low": lows,
+                "high": highs,
+                **({"output": output} if output else {}),
+            }
+        )
     return equations
 
 
@@ -225,7 +244,10 @@ def score(equation: dict, selected: sp.Expr, true: sp.Expr, X_test: np.ndarray, 
 def rejudge(records: list[dict], equations: dict[str, dict], args) -> list[dict]:
     out = []
     for rec in records:
-        eq = equations[rec["id"]]
+        eq = equations.get(rec["id"], {})
+        if "error" in eq or rec.get("expression") is None:
+            out.append(rec)
+            continue
         true, _, (_, _, X_test, y_test) = data(eq, args.seed, args.n_train, args.n_test)
         out.append({**rec, **score(eq, parse_expression(rec["expression"], eq["names"]), true, X_test, y_test)})
     return out
@@ -238,6 +260,9 @@ def summary(records: list[dict]) -> str:
         cells = [f"{eid:<12}"]
         for _, r in group.iterrows():
             mark = "EXACT" if r["exact"] else ("srb" if r["srbench_exact"] else "-")
+            if isinstance(r.get("error"), str):
+                cells.append(f"{r['engine']}: skipped ({r['error']})")
+                continue
             cells.append(f"{r['engine']}: {mark:<5} R2={r['r2']:.6f} c={r['complexity']:<3} {r['seconds']:6.1f}s")
         lines.append("  ".join(cells))
     lines.append("")
@@ -256,6 +281,13 @@ def summary(records: list[dict]) -> str:
             ratio = rates["scinet"] / d if d else math.inf
             lines.append(f"scinet exact rate / pyoperon {name} rate: {ratio:.2f}")
     return "\n".join(lines)
+
+
+def save(records: list[dict], out: Path) -> None:
+    """Every record so far, written atomically: an interrupted run keeps what it measured."""
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(records, indent=1))
+    tmp.replace(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,6 +328,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     records = []
     for eq in equations:
+        if "error" in eq:  # unreadable: reported, skipped, counted as not recovered
+            for engine in engines:
+                records.append(
+                    {
+                        "id": eq["id"],
+                        "engine": engine,
+                        "exact": False,
+                        "srbench_exact": False,
+                        "r2": -math.inf,
+                        "complexity": 0,
+                        "seconds": 0.0,
+                        "expression": None,
+                        "true": eq["formula"],
+                        "error": eq["error"],
+                    }
+                )
+            print(f"{eq['id']:<12} skipped: cannot read it ({eq['error']})", flush=True)
+            save(records, args.out)
+            continue
         for engine in engines:
             rec = benchmark(eq, engine, args)
             records.append(rec)
@@ -304,9 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rec['id']:<12} {engine:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}",
                 flush=True,
             )
-            tmp = args.out.with_suffix(args.out.suffix + ".tmp")
-            tmp.write_text(json.dumps(records, indent=1))
-            tmp.replace(args.out)
+            save(records, args.out)
     print()
     print(summary(records))
     return 0

@@ -32,6 +32,7 @@ FUNCTIONS: dict[str, object] = {
     "tanh": sp.tanh,
     "exp": sp.exp,
     "log": sp.log,
+    "ln": sp.log,
     "sqrt": sp.sqrt,
     "cbrt": sp.cbrt,
     "Abs": sp.Abs,

@@ -37,7 +37,7 @@ def test_reads_the_feynman_layout_and_rejects_others(tmp_path):
         "Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b,2,a,1,2,b,3,4\n"
     )
     (eq,) = feynman.read_equations(good)
-    assert eq == {"id": "X.1", "formula": "a*b", "names": ["a", "b"], "low": [1.0, 3.0], "high": [2.0, 4.0]}
+    assert eq == {"id": "X.1", "formula": "a*b", "names": ["a", "b"], "low": [1.0, 3.0], "high": [2.0, 4.0], "output": "F"}
     bad = tmp_path / "bad.csv"
     bad.write_text("name,value\nx,1\n")
     with pytest.raises(feynman.BenchmarkError, match="lacks the columns"):
@@ -63,3 +63,25 @@ def test_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert set(records[0]) >= {"id", "engine", "exact", "srbench_exact", "r2", "complexity", "seconds", "expression"}
     assert records[0]["exact"] and records[0]["expression"] == "a*b/2"
     assert "scinet exact rate / pyoperon" in capsys.readouterr().out
+
+
+def test_ln_is_read_and_an_unreadable_row_is_skipped_with_its_reason(tmp_path, capsys):
+    csv = tmp_path / "eq.csv"
+    csv.write_text(
+        "Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\n"
+        "X.1,1,F,a*ln(b),2,a,1,2,b,3,4\n"
+        "X.2,2,F,a*zeta(b),2,a,1,2,b,3,4\n"
+        "X.3,3,F,a*c,2,a,1,2,b,3,4\n"
+    )
+    first, second, third = feynman.read_equations(csv)
+    assert "error" not in first and first["formula"] == "a*ln(b)"
+    assert "zeta" in second["error"] and "'c'" in third["error"]
+    out = tmp_path / "results.json"
+    args = ["--csv", str(csv), "--budget", "1", "--out", str(out), "--n-train", "200", "--n-test", "100", "--engines", "scinet"]
+    assert feynman.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "X.2" in printed and "skipped: cannot read it" in printed
+    import json
+
+    records = {r["id"]: r for r in json.loads(out.read_text())}
+    assert set(records) == {"X.1", "X.2", "X.3"} and records["X.2"]["exact"] is False and records["X.2"]["error"]
