@@ -94,6 +94,28 @@ def read_equations(path: Path) -> list[dict]:
     return equations
 
 
+UNIT_BASES = {"m": "[length]", "s": "[time]", "kg": "[mass]", "T": "[temperature]", "V": "[voltage]"}
+
+
+def read_units(path: Path) -> dict[str, dict[str, float]]:
+    """AI Feynman's units table (``variable, quantity, m, s, kg, T, V``): name -> exponents of the bases."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise BenchmarkError(f"Cannot read {path}: {exc}. Expected a CSV like ../shared/feynman/units.csv.") from exc
+    missing = {"variable", *UNIT_BASES} - set(table.columns)
+    if missing:
+        raise BenchmarkError(f"{path} lacks the columns {sorted(missing)}. Expected: variable, quantity, m, s, kg, T, V.")
+    return {str(r["variable"]): {UNIT_BASES[b]: float(r[b]) for b in UNIT_BASES if float(r[b])} for _, r in table.iterrows()}
+
+
+def equation_units(equation: dict, units: dict | None) -> dict:
+    """Search arguments for dimensional analysis, where the table knows the inputs and the output."""
+    if not units or equation.get("output") not in units or any(n not in units for n in equation["names"]):
+        return {}
+    return {"units": {n: units[n] for n in equation["names"]}, "target_unit": units[equation["output"]]}
+
+
 def positive_symbols(expr: sp.Expr, names: list[str], lows: list[float]) -> sp.Expr:
     """Variables sampled from positive ranges are positive: tell SymPy, so sqrt(x**2) is x."""
     return expr.xreplace(
@@ -169,7 +191,7 @@ def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
     return float(1 - np.sum((pred - y) ** 2) / np.sum((y - np.mean(y)) ** 2))
 
 
-def run_scinet(X, y, names, *, budget, seed, threads, operators):
+def run_scinet(X, y, names, *, budget, seed, threads, operators, dimensions=None):
     engine = partial(
         make_engine,
         "operon",
@@ -177,12 +199,12 @@ def run_scinet(X, y, names, *, budget, seed, threads, operators):
         seed=seed,
         threads=threads,
     )
-    front = search(engine, X, y, variable_names=names, time_budget=budget, seed=seed)
+    front = search(engine, X, y, variable_names=names, time_budget=budget, seed=seed, **(dimensions or {}))
     best = front[front["selected"]].iloc[0]
     return parse_expression(best["sympy_format"], names)
 
 
-def run_raw_operon(X, y, names, *, budget, seed, threads, operators):
+def run_raw_operon(X, y, names, *, budget, seed, threads, operators, dimensions=None):
     from pyoperon.sklearn import SymbolicRegressor
 
     from symreg.operon import operon_symbols
@@ -200,8 +222,16 @@ ENGINES = {"scinet": run_scinet, "pyoperon": run_raw_operon}
 def benchmark(equation: dict, engine: str, args) -> dict:
     true, _, (X, y, X_test, y_test) = data(equation, args.seed, args.n_train, args.n_test)
     start = time.perf_counter()
+    dimensions = equation_units(equation, getattr(args, "unit_table", None)) if engine == "scinet" else {}
     selected = ENGINES[engine](
-        X, y, equation["names"], budget=args.budget, seed=args.seed, threads=args.threads, operators=args.operators
+        X,
+        y,
+        equation["names"],
+        budget=args.budget,
+        seed=args.seed,
+        threads=args.threads,
+        operators=args.operators,
+        dimensions=dimensions,
     )
     seconds = time.perf_counter() - start
     return {
@@ -211,6 +241,7 @@ def benchmark(equation: dict, engine: str, args) -> dict:
         "seconds": round(seconds, 2),
         "expression": str(selected),
         "true": equation["formula"],
+        "units": bool(dimensions),
     }
 
 
@@ -303,12 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--units", type=Path, default=None, help="units table (AI Feynman layout) for dimensional analysis")
     parser.add_argument(
         "--rejudge", type=Path, default=None, help="score the records of an earlier --out file again, without searching"
     )
     args = parser.parse_args(argv)
     try:
         equations = read_equations(args.csv)
+        args.unit_table = read_units(args.units) if args.units else None
     except BenchmarkError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -25,8 +25,12 @@ does :func:`search_family`:
    (:mod:`symreg.units`, numbers dimensionless) keeps only its terms of the
    leading dimension, or is dropped: a network's small
    systematic errors are smooth functions of the parameters too, and junk such
-   as ``sin(2.7 kappa)`` fits them.  The selection rule of :mod:`symreg.base`
-   (the curves' least-squares variances as the noise floor) picks one.
+   as ``sin(2.7 kappa)`` fits them.  The simplest candidate at the noise floor
+   (the curves' least-squares variances, times ``1 + rtol``) is chosen; where
+   none reaches it, the most accurate one: pruned and homogeneous, the
+   candidates left differ in how well they follow the answers, and a first-
+   order expansion (``sqrt(kappa) - 0.07 b`` for ``sqrt(kappa - b^2/4)``) is
+   simpler but worse.
 4. **The law.** The selected equation of every constant is substituted into
    the form; then, constant by constant, ``0`` and then the constant's mean
    are tried instead, kept where the law, refitted, keeps the held-out loss
@@ -51,7 +55,7 @@ from symreg.base import complexity, describe, evaluate, loss, pareto_front
 from symreg.parse import parse_expression
 from symreg.polish import recognise_constants, refit_constants
 from symreg.search import search
-from symreg.units import dimension_of, parse_unit
+from symreg.units import as_dimension, dimension_of
 
 CURVES_SEARCHED = 3
 """curves searched alone for candidate forms (the central one and others drawn by the seed)"""
@@ -237,7 +241,7 @@ def search_family(
     # 3. every constant as a function of the parameters: its front, each equation pruned of the terms
     #    its held-out curves do not need, the homogeneous ones (given units) judged by the selection rule
     symbols = [sp.Symbol(n, real=True) for n in parameter_names]
-    dims = {n: parse_unit(u) for n, u in units.items()} if units else None
+    dims = {n: as_dimension(u) for n, u in units.items()} if units else None
     good = np.isfinite(mse) & (mse <= 10 * max(median, 1e-30))
     fronts: dict[sp.Symbol, list[sp.Expr]] = {}
     losses: dict[sp.Symbol, list[float]] = {}
@@ -249,11 +253,13 @@ def search_family(
         front = search(make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floors[c], seed=seed)
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
         exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
-        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, seed=seed)
-        chosen_row = pareto_front(table, noise_variance=floors[c])
-        fronts[c] = list(chosen_row.sort_values("loss")["expr"])
-        losses[c] = [float(v) for v in chosen_row.sort_values("loss")["loss"]]
-        selected[c] = chosen_row.loc[chosen_row["selected"], "expr"].iloc[0]
+        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, seed=seed).sort_values("loss")
+        fronts[c] = list(table["expr"])
+        losses[c] = [float(v) for v in table["loss"]]
+        at_noise = table[table["loss"] <= (1 + rtol) * floors[c]]
+        # the simplest candidate at the curves' noise floor; where none reaches it (a network's systematic
+        # error), the most accurate of the pruned, homogeneous candidates
+        selected[c] = at_noise.sort_values("complexity")["expr"].iloc[0] if len(at_noise) else table["expr"].iloc[0]
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]

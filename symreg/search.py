@@ -25,6 +25,7 @@ import sympy as sp
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
 from symreg.polish import recognise_constants
 from symreg.powerlaw import power_law
+from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactor
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
@@ -59,6 +60,47 @@ def find_anchor(X: np.ndarray, y: np.ndarray, names: Sequence[str], angle_names:
     return best
 
 
+def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim):
+    """Buckingham pi: ``y = P(x) f(pi_1, ..., pi_k)`` with ``P`` a product of powers of the inputs of
+    the target's dimension and ``pi_j`` dimensionless products of the inputs
+    (:func:`symreg.units.prefactor`, :func:`symreg.units.dimensionless_groups`).
+
+    Returns ``(groups, y / P, group names, back)``, ``back`` turning an expression in the groups into
+    one for ``y`` in the inputs; or None where there is nothing to gain (no prefactor, or every input
+    and the target already dimensionless) or the transformed data are not finite.
+    """
+    p = prefactor(list(dims), target_dim)
+    groups = dimensionless_groups(list(dims))
+    if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
+        return None
+    symbols = [sp.Symbol(n, real=True) for n in names]
+    pre_expr = sp.Mul(*[s**e for s, e in zip(symbols, p, strict=True) if e != 0])
+    group_names = [f"pi_{k}" for k in range(len(groups))]
+    group_exprs = {
+        sp.Symbol(g, real=True): sp.Mul(*[s**e for s, e in zip(symbols, vec, strict=True) if e])
+        for g, vec in zip(group_names, groups, strict=True)
+    }
+    with np.errstate(all="ignore"):
+        pre = (
+            np.prod([X[:, i] ** float(e) for i, e in enumerate(p) if e != 0], axis=0)
+            if any(e != 0 for e in p)
+            else np.ones(len(y))
+        )
+        G = (
+            np.column_stack([np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0) for vec in groups])
+            if groups
+            else np.zeros((len(y), 0))
+        )
+        y_scaled = y / pre
+    if G.shape[1] == 0 or not (np.isfinite(G).all() and np.isfinite(y_scaled).all()):
+        return None
+
+    def back(expr: sp.Expr) -> sp.Expr:
+        return pre_expr * expr.xreplace(group_exprs)
+
+    return G, y_scaled, group_names, back
+
+
 def search(
     make_engine: Callable[[], object],
     X: np.ndarray,
@@ -73,9 +115,19 @@ def search(
     rtol: float = 0.1,
     engine_rows: int | None = 1000,
     time_budget: float | None = None,
+    units: Mapping[str, object] | None = None,
+    target_unit: object | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
+
+    ``units`` (variable name -> unit string in pint's notation, or exponents ``{"[length]": 1}``)
+    and ``target_unit``, where both
+    are given, turn on dimensional analysis (:func:`dimensionless_problem`): one more engine run
+    searches the target over its dimensional prefactor as a function of dimensionless groups
+    of the inputs, and the selection prefers dimensionally homogeneous equations (those whose
+    dimension, numbers taken as dimensionless, is the target's) when one of them fits within
+    1.5 times the lowest held-out loss.
 
     Rows are split at random (``seed``) into fitting rows and ``validation_fraction``
     held-out rows.  The engine and the constant refits see only the fitting rows
@@ -122,11 +174,22 @@ def search(
         law = power_law(X[fit], y[fit], symbols)
         if law is not None:
             candidates.append((law, str(law), "power law"))
-    budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / len(transforms)}
+    dims = target_dim = problem = None
+    if units is not None and target_unit is not None and not circular:
+        dims = {n: as_dimension(units.get(n, "1")) for n in variable_names}
+        target_dim = as_dimension(target_unit)
+        problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
+    runs = 1 + (problem is not None)
+    budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
         engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
+    if problem is not None:
+        G, y_scaled, group_names, back = problem
+        engine = make_engine(**budget)
+        engine.fit(G[search_rows], y_scaled[search_rows], variable_names=group_names)
+        candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
 
@@ -153,7 +216,13 @@ def search(
             deadline=deadline if i else None,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
-    front = pareto_front(pd.DataFrame(polished).drop_duplicates("sympy_format"), noise_variance=noise_variance)
+    table = pd.DataFrame(polished).drop_duplicates("sympy_format")
+    if dims is not None:
+        table["homogeneous"] = [dimension_of(e, dims) == target_dim for e in table["expr"]]
+        consistent = table[table["homogeneous"]]
+        if not consistent.empty and consistent["loss"].min() <= 1.5 * max(table["loss"].min(), 1e-30):
+            table = consistent
+    front = pareto_front(table, noise_variance=noise_variance)
     front = front.drop(columns="expr")
     if anchor is not None:
         front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"

@@ -37,7 +37,7 @@ def parse_unit(text: str) -> Dimension:
 
 
 @lru_cache(maxsize=1)
-def _registry():
+def _registry():  # noqa: D401
     import pint
 
     return pint.UnitRegistry()
@@ -85,3 +85,88 @@ def dimension_of(expr: sp.Expr, dims: Mapping[sp.Symbol | str, Dimension]) -> Di
         return None
 
     return walk(sp.sympify(expr))
+
+
+def dimension_matrix(dims: list[Dimension]) -> tuple[list[str], sp.Matrix]:
+    """The base dimensions that occur, and the matrix (bases x quantities) of exponents."""
+    bases = sorted({k for d in dims for k, _ in d})
+    return bases, sp.Matrix([[dict(d).get(b, 0) for d in dims] for b in bases]) if bases else sp.zeros(0, len(dims))
+
+
+def _integer(vec: sp.Matrix) -> sp.Matrix:
+    """The smallest integer multiple of a rational vector, first non-zero entry positive."""
+    den = sp.ilcm(*[sp.Rational(v).q for v in vec]) if len(vec) else 1
+    ints = [int(v * den) for v in vec]
+    g = 0
+    for v in ints:
+        g = sp.igcd(g, v)
+    ints = [v // g for v in ints] if g else ints
+    first = next((v for v in ints if v), 1)
+    return sp.Matrix([v if first > 0 else -v for v in ints])
+
+
+def dimensionless_groups(input_dims: list[Dimension]) -> list[list[int]]:
+    """A basis of dimensionless products of the inputs (Buckingham pi), as integer exponent vectors.
+
+    Ratios of like quantities come first (``v/c``, ``theta/theta_1``); the rest of the basis comes
+    from the null space of the dimension matrix (SymPy's reduced row echelon form: each group has one
+    variable of its own), each scaled to the smallest integers.
+    """
+    n = len(input_dims)
+    groups: list[list[int]] = []
+    # ratios of like quantities: each variable over the first of its dimension
+    first: dict[Dimension, int] = {}
+    for i, d in enumerate(input_dims):
+        if d in first:
+            vec = [0] * n
+            vec[i], vec[first[d]] = 1, -1
+            groups.append(vec)
+        else:
+            first[d] = i
+    reps = sorted(first.values())
+    if len(reps) > 0:
+        _, M = dimension_matrix([input_dims[i] for i in reps])
+        null = M.nullspace() if M.rows else [sp.eye(len(reps))[:, k] for k in range(len(reps))]
+        for v in null:
+            iv = _integer(v)
+            vec = [0] * n
+            for j, i in enumerate(reps):
+                vec[i] = int(iv[j])
+            groups.append(vec)
+    return groups
+
+
+def prefactor(input_dims: list[Dimension], target: Dimension) -> list[sp.Rational] | None:
+    """Exponents ``p`` with ``prod x_i^p_i`` of the target's dimension (fewest variables, simplest), or None."""
+    _, M = dimension_matrix([*input_dims, target])
+    if M.rows == 0:
+        return [sp.Integer(0)] * len(input_dims)
+    A, b = M[:, : len(input_dims)], M[:, len(input_dims)]
+    best = None
+    from itertools import combinations
+
+    for size in range(0, min(len(input_dims), A.rows) + 1):
+        for subset in combinations(range(len(input_dims)), size):
+            sub = A[:, list(subset)]
+            try:
+                sol, params = sub.gauss_jordan_solve(b)
+            except ValueError:
+                continue
+            if params.shape[0]:
+                sol = sol.subs({p: 0 for p in params})
+            exps = [sp.Integer(0)] * len(input_dims)
+            for j, i in enumerate(subset):
+                exps[i] = sp.nsimplify(sol[j])
+            cost = sum(abs(e.p) + e.q for e in exps if e != 0)
+            if best is None or cost < best[0]:
+                best = (cost, exps)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def as_dimension(unit) -> Dimension:
+    """A unit string (pint's notation) or an already parsed :data:`Dimension`, as a Dimension."""
+    if isinstance(unit, str):
+        return parse_unit(unit)
+    return tuple(sorted((str(k), Fraction(v)) for k, v in (unit.items() if isinstance(unit, Mapping) else unit) if v))

@@ -20,3 +20,18 @@ def test_homogeneous_and_inhomogeneous_laws():
     assert dimension_of(sp.sin(kappa) + 1, DIMS) is None  # a dimensional argument
     assert dimension_of(sp.sqrt(kappa) + sp.Float(0.01), DIMS) is None  # an offset without units
     assert dimension_of(sp.Float(0.06) * b + sp.sqrt(kappa), DIMS) == parse_unit("1/s")
+
+
+def test_buckingham_groups_and_prefactor():
+    from symreg.units import dimensionless_groups, prefactor
+
+    m, v, c = parse_unit("kg"), parse_unit("m/s"), parse_unit("m/s")
+    groups = dimensionless_groups([m, v, c])
+    assert groups == [[0, -1, 1]]  # c/v: the one ratio of like quantities
+    # E = m c^2 / sqrt(1 - v^2/c^2): the prefactor has the energy's dimension
+    p = prefactor([m, v, c], parse_unit("kg*m^2/s^2"))
+    assert p is not None and p[0] == 1 and sum(p[1:]) == 2
+    # Coulomb: q1 q2 / (4 pi eps r^2) with the Feynman table's V for charge-like units
+    q, eps, r = parse_unit("m*kg*V/s^2") if False else parse_unit("C"), parse_unit("F/m"), parse_unit("m")
+    groups = dimensionless_groups([q, q, eps, r])
+    assert [0, 0, 0, 0] not in groups and [1, -1, 0, 0] in [g if g[0] > 0 else [-x for x in g] for g in groups] or [-1, 1, 0, 0] in groups
