@@ -14,8 +14,9 @@ uniformly from the variables' ranges (``--n-train`` rows to search on,
   time budget, the operator set (the same), the thread count and the seed; its
   selected model (``model_``) is parsed into SymPy.
 
-Both are judged alike.  ``exact``: SymPy simplifies ``selected - true`` to 0
-(floats in the selected expression taken as they are).  ``srbench_exact``:
+Both are judged alike.  ``exact``: SymPy simplifies ``selected - true`` to 0,
+also after rewriting it in exponentials (so ``coth(x/2) - 1 = 2/(e^x - 1)`` is
+seen; floats in the selected expression taken as they are).  ``srbench_exact``:
 SRBench's looser test, the simplified difference or ratio, with floats rounded
 to 3 decimals (and those below 1e-4 dropped) after or before simplifying, is a
 constant.  ``r2``: on the
@@ -168,7 +169,10 @@ def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[s
             if close:
                 diff = sp.simplify(selected - true)
                 exact = (
-                    diff == 0 or sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0 or sp.simplify(selected / true) == 1
+                    diff == 0
+                    or sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0
+                    or sp.simplify(selected / true) == 1
+                    or sp.simplify(diff.rewrite(sp.exp)) == 0  # hyperbolic and trigonometric identities
                 )
             if exact:
                 srbench = True
@@ -381,7 +385,16 @@ def main(argv: list[str] | None = None) -> int:
             save(records, args.out)
             continue
         for engine in engines:
-            rec = benchmark(eq, engine, args)
+            try:
+                rec = benchmark(eq, engine, args)
+            except Exception as exc:  # a failed search is a result (not recovered), and the run goes on
+                rec = {"id": eq["id"], "engine": engine, "exact": False, "srbench_exact": False, "r2": -math.inf,
+                       "complexity": 0, "seconds": 0.0, "expression": None, "true": eq["formula"],
+                       "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+                print(f"{eq['id']:<12} {engine:<9} failed: {rec['error']}", flush=True)
+                records.append(rec)
+                save(records, args.out)
+                continue
             records.append(rec)
             mark = "EXACT" if rec["exact"] else ("srbench" if rec["srbench_exact"] else "-")
             print(

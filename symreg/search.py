@@ -63,7 +63,9 @@ def find_anchor(X: np.ndarray, y: np.ndarray, names: Sequence[str], angle_names:
 def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim):
     """Buckingham pi: ``y = P(x) f(pi_1, ..., pi_k)`` with ``P`` a product of powers of the inputs of
     the target's dimension and ``pi_j`` dimensionless products of the inputs
-    (:func:`symreg.units.prefactor`, :func:`symreg.units.dimensionless_groups`).
+    (:func:`symreg.units.prefactor`, :func:`symreg.units.dimensionless_groups`), each group
+    oriented so that its median magnitude on the data is at most 1: small parameters (``v/c``,
+    ``hbar omega/(k T)`` where it is small) are the ones laws are written in.
 
     Returns ``(groups, y / P, group names, back)``, ``back`` turning an expression in the groups into
     one for ``y`` in the inputs; or None where there is nothing to gain (no prefactor, or every input
@@ -73,6 +75,13 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     groups = dimensionless_groups(list(dims))
     if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
         return None
+    with np.errstate(all="ignore"):  # a group is oriented so that it is typically at most 1 (v/c, not c/v)
+        groups = [
+            [-e for e in vec]
+            if np.median(np.abs(np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0))) > 1
+            else vec
+            for vec in groups
+        ]
     symbols = [sp.Symbol(n, real=True) for n in names]
     pre_expr = sp.Mul(*[s**e for s, e in zip(symbols, p, strict=True) if e != 0])
     group_names = [f"pi_{k}" for k in range(len(groups))]

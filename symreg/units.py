@@ -95,11 +95,11 @@ def dimension_matrix(dims: list[Dimension]) -> tuple[list[str], sp.Matrix]:
 
 def _integer(vec: sp.Matrix) -> sp.Matrix:
     """The smallest integer multiple of a rational vector, first non-zero entry positive."""
-    den = sp.ilcm(*[sp.Rational(v).q for v in vec]) if len(vec) else 1
-    ints = [int(v * den) for v in vec]
-    g = 0
-    for v in ints:
-        g = sp.igcd(g, v)
+    import math
+
+    den = math.lcm(*[int(sp.Rational(v).q) for v in vec]) if len(vec) else 1
+    ints = [int(sp.Rational(v) * den) for v in vec]
+    g = math.gcd(*ints) if ints else 0
     ints = [v // g for v in ints] if g else ints
     first = next((v for v in ints if v), 1)
     return sp.Matrix([v if first > 0 else -v for v in ints])

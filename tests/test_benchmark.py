@@ -85,3 +85,12 @@ def test_ln_is_read_and_an_unreadable_row_is_skipped_with_its_reason(tmp_path, c
 
     records = {r["id"]: r for r in json.loads(out.read_text())}
     assert set(records) == {"X.1", "X.2", "X.3"} and records["X.2"]["exact"] is False and records["X.2"]["error"]
+
+
+def test_judge_sees_identities_between_hyperbolic_and_exponential_forms():
+    h, w, T, kb = sp.symbols("h omega T kb", positive=True)
+    planck = (h / (2 * sp.pi)) * w / (sp.exp((h / (2 * sp.pi)) * w / (kb * T)) - 1)
+    via_coth = -h * w * (1 - 1 / sp.tanh(h * w / (4 * sp.pi * T * kb))) / (4 * sp.pi)
+    X = np.random.default_rng(0).uniform(1, 5, size=(50, 4))
+    assert feynman.judge(via_coth, planck, X, [h, w, T, kb]) == (True, True)
+    assert feynman.judge(via_coth * 1.01, planck, X, [h, w, T, kb])[0] is False

@@ -32,6 +32,19 @@ def test_buckingham_groups_and_prefactor():
     p = prefactor([m, v, c], parse_unit("kg*m^2/s^2"))
     assert p is not None and p[0] == 1 and sum(p[1:]) == 2
     # Coulomb: q1 q2 / (4 pi eps r^2) with the Feynman table's V for charge-like units
-    q, eps, r = parse_unit("m*kg*V/s^2") if False else parse_unit("C"), parse_unit("F/m"), parse_unit("m")
+    q, eps, r = parse_unit("C"), parse_unit("F/m"), parse_unit("m")
     groups = dimensionless_groups([q, q, eps, r])
-    assert [0, 0, 0, 0] not in groups and [1, -1, 0, 0] in [g if g[0] > 0 else [-x for x in g] for g in groups] or [-1, 1, 0, 0] in groups
+    assert groups[0] == [-1, 1, 0, 0]  # q2/q1
+
+
+def test_groups_of_a_single_representative_and_of_dimensionless_inputs():
+    from symreg.units import dimensionless_groups, prefactor
+
+    assert dimensionless_groups([parse_unit("m")]) == []
+    assert dimensionless_groups([parse_unit("1"), parse_unit("1")]) == [[-1, 1], [1, 0]]
+    # n_0 exp(-m g x / (k T)): the Boltzmann group is in the span of the groups found
+    names = ["n_0", "m", "g", "x", "kb", "T"]
+    dims = [parse_unit(u) for u in ("1/m^3", "kg", "m/s^2", "m", "kg*m^2/s^2/K", "K")]
+    groups = dimensionless_groups(dims)
+    assert len(groups) == len(names) - 4  # six quantities, four base dimensions
+    assert prefactor(dims, parse_unit("1/m^3")) == [1, 0, 0, 0, 0, 0]
