@@ -8,7 +8,7 @@ to replace a fitted value by ``0`` (drop the term) or by an exact value from
 the problem's named constants), refits the constants that remain, and keeps the
 replacement when the loss on *held-out* rows stays within the tolerance::
 
-    loss_new <= max((1 + rtol) * loss_fitted, 1e-12 * var(y))
+    loss_new <= max((1 + rtol) * loss_fitted, 1e-12 * var(y), noise_variance)
 
 with ``rtol = 0.1`` by default: an exact constant may cost at most 10 % of the
 held-out loss of the fitted one (the last term only absorbs floating-point
@@ -231,7 +231,7 @@ def recognise_constants(
         merged = refit(merged)
         if val_loss(merged) <= start * (1 + rtol) + 1e-12 * scale:
             current, start = merged, val_loss(merged)
-    tolerance = max((1 + rtol) * start, 1e-12 * scale)
+    tolerance = max((1 + rtol) * start, 1e-12 * scale, noise_variance)
     while True:
         noisy = noise_variance > 0
         windows = constant_windows(current, symbols, X, y, circular=circular, fixed=fixed, rtol=rtol) if noisy else None
