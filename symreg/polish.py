@@ -22,6 +22,10 @@ one some would fit by coincidence; for it the candidates are only fractions
 the held-out test could accept a value (from the least-squares covariance,
 ``sigma sqrt(rtol n)``; at least 0.1 %, at most 5 %) rather than within 0.1 %.
 
+For a noisy target, an additive term whose removal (the other constants
+refitted) raises the held-out loss by at most the noise variance is dropped
+first: its contribution is within the target's own noise.
+
 Exact values are tried only for an expression that fits to the noise
 (held-out loss at most ``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
 noise variance is itself an estimate, from other rows); an approximate
@@ -38,7 +42,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import least_squares
 
-from symreg.base import evaluate, loss, round_floats
+from symreg.base import complexity, evaluate, loss, round_floats
 from symreg.constants import candidates
 
 MAX_TRIALS = 6
@@ -180,6 +184,26 @@ def constant_windows(
     }
 
 
+def _drop_terms_within_noise(expr: sp.Expr, refit, val_loss, noise_variance: float, late) -> sp.Expr:
+    """Drop the additive terms (of the top-level sum) of a noisy target's expression whose removal,
+    the other constants refitted, raises the held-out loss by at most the noise variance: a term
+    whose contribution is within the target's own noise cannot be told from the noise (a network's
+    small systematic error), so it is not part of the law."""
+    current = expr
+    limit = val_loss(current) + noise_variance
+    changed = True
+    while changed and current.is_Add and not late():
+        changed = False
+        for term in sorted(current.args, key=complexity, reverse=True):
+            if not term.free_symbols:
+                continue  # a bare constant: the exact-value trials decide
+            trial = refit(current - term)
+            if _defined(trial) and val_loss(trial) <= limit:
+                current, changed = trial, True
+                break
+    return current
+
+
 def recognise_constants(
     expr: sp.Expr,
     symbols: Sequence[sp.Symbol],
@@ -222,6 +246,8 @@ def recognise_constants(
         return refit_constants(e, symbols, X, y, circular=circular, fixed=fixed)
 
     current = refit(expr)
+    if noise_variance > 0:
+        current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late)
     start = val_loss(current)
     scale = float(np.var(y_val))
     if not np.isfinite(start) or start > max(FITS * scale, (1 + rtol) * noise_variance) or late():

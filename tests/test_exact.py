@@ -147,3 +147,13 @@ def test_same_seed_same_front():
         fronts.append([str(e) for _, e in engine.fit(X, y, variable_names=["a", "b"]).equations_])
     assert fronts[0] == fronts[1]
     assert fronts[0] != fronts[2]
+
+
+@pytest.mark.parametrize(("amplitude", "kept"), [(0.004, False), (0.5, True)])
+def test_a_term_within_the_noise_is_dropped_and_a_real_one_kept(amplitude, kept):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(600, 2))
+    y = X[:, 0] + amplitude * np.cos(X[:, 1]) + 0.01 * rng.normal(size=600)
+    expr = a + sp.Float(amplitude * 1.1) * sp.cos(sp.Float(1.02) * b) + sp.Float(0.001)
+    out = recognise_constants(expr, [a, b], X[:400], y[:400], X_val=X[400:], y_val=y[400:], circular=False, noise_variance=1e-4)
+    assert out.has(sp.cos) is kept, out
