@@ -75,8 +75,7 @@ def probe(ctx: StageContext, model) -> pd.DataFrame:
     if spec is None:
         return pd.DataFrame({"sample": pd.Series(dtype="int64")})
     m = spec.questions_per_sample
-    fresh = simulate_frame(system, n_samples=max(spec.n_samples, m), seed=ctx.config.seed + PROBE_SEED_OFFSET)
-    fresh = fresh.iloc[: spec.n_samples].reset_index(drop=True)
+    fresh = simulate_frame(system, n_samples=spec.n_samples, seed=ctx.config.seed + PROBE_SEED_OFFSET)
     pool = simulate_frame(system, n_samples=spec.n_samples * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
     x = vector(fresh, system.encoder_names, system)
     mean, _ = model.encode(x)

@@ -95,6 +95,26 @@ def _trials(
     return zeros + units + sorted(rest, key=lambda t: _cost(t[1]))
 
 
+def _residual_function(expr, floats, symbols, X, y, *, circular: bool, fixed=None):
+    """``expr`` with its ``floats`` as parameters: the parameter symbols, the template and the residual
+    ``pred(k) - y`` (wrapped for angles; undefined or complex predictions count as large residuals)."""
+    fixed = dict(fixed or {})
+    params = sp.symbols(f"_k0:{len(floats)}")
+    template = expr.xreplace(dict(zip(floats, params, strict=True)))
+    func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
+    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
+
+    def residual(k: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            pred = np.asarray(func(*cols, *k)) * np.ones(len(y))
+        if np.iscomplexobj(pred):
+            pred = np.where(np.abs(pred.imag) > 1e-9, np.nan, pred.real)
+        r = np.angle(np.exp(1j * (pred - y))) if circular else pred - y
+        return np.where(np.isfinite(r), r, 1e3)
+
+    return params, template, residual
+
+
 def refit_constants(
     expr: sp.Expr,
     symbols: Sequence[sp.Symbol],
@@ -111,19 +131,7 @@ def refit_constants(
     floats = _floats(expr)
     if not floats:
         return expr
-    fixed = dict(fixed or {})
-    params = sp.symbols(f"_k0:{len(floats)}")
-    template = expr.xreplace(dict(zip(floats, params, strict=True)))
-    func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
-    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
-
-    def residual(k: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            pred = np.asarray(func(*cols, *k)) * np.ones(len(y))
-        if np.iscomplexobj(pred):
-            pred = np.where(np.abs(pred.imag) > 1e-9, np.nan, pred.real)
-        r = np.angle(np.exp(1j * (pred - y))) if circular else pred - y
-        return np.where(np.isfinite(r), r, 1e3)
+    params, template, residual = _residual_function(expr, floats, symbols, X, y, circular=circular, fixed=fixed)
 
     x0 = np.array([float(f) for f in floats])
     try:
@@ -154,18 +162,8 @@ def constant_windows(
     floats = _floats(expr)
     if not floats or len(y) <= len(floats):
         return {}
-    fixed = dict(fixed or {})
-    params = sp.symbols(f"_k0:{len(floats)}")
-    template = expr.xreplace(dict(zip(floats, params, strict=True)))
-    func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
-    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
+    _, _, residual = _residual_function(expr, floats, symbols, X, y, circular=circular, fixed=fixed)
     x0 = np.array([float(f) for f in floats])
-
-    def residual(k):
-        with np.errstate(all="ignore"):
-            pred = np.real(np.asarray(func(*cols, *k))) * np.ones(len(y))
-        r = np.angle(np.exp(1j * (pred - y))) if circular else pred - y
-        return np.where(np.isfinite(r), r, 1e3)
 
     r0 = residual(x0)
     J = np.empty((len(y), len(x0)))

@@ -75,13 +75,12 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     groups = dimensionless_groups(list(dims))
     if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
         return None
-    with np.errstate(all="ignore"):  # a group is oriented so that it is typically at most 1 (v/c, not c/v)
-        groups = [
-            [-e for e in vec]
-            if np.median(np.abs(np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0))) > 1
-            else vec
-            for vec in groups
-        ]
+    with np.errstate(all="ignore"):
+        values = [np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0) for vec in groups]
+        # a group is oriented so that it is typically at most 1 (v/c, not c/v)
+        flip = [bool(np.median(np.abs(v)) > 1) for v in values]
+        groups = [[-e for e in vec] if f else vec for vec, f in zip(groups, flip, strict=True)]
+        values = [1 / v if f else v for v, f in zip(values, flip, strict=True)]
     symbols = [sp.Symbol(n, real=True) for n in names]
     pre_expr = sp.Mul(*[s**e for s, e in zip(symbols, p, strict=True) if e != 0])
     group_names = [f"pi_{k}" for k in range(len(groups))]
@@ -95,11 +94,7 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
             if any(e != 0 for e in p)
             else np.ones(len(y))
         )
-        G = (
-            np.column_stack([np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0) for vec in groups])
-            if groups
-            else np.zeros((len(y), 0))
-        )
+        G = np.column_stack(values) if groups else np.zeros((len(y), 0))
         y_scaled = y / pre
     if G.shape[1] == 0 or not (np.isfinite(G).all() and np.isfinite(y_scaled).all()):
         return None

@@ -37,7 +37,7 @@ def parse_unit(text: str) -> Dimension:
 
 
 @lru_cache(maxsize=1)
-def _registry():  # noqa: D401
+def _registry():
     import pint
 
     return pint.UnitRegistry()

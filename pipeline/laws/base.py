@@ -103,6 +103,19 @@ class Law:
     def not_checked(self, reason: str, **fields: Any) -> Verdict:
         return self.verdict(None, checks={"reason": reason}, **fields)
 
+    def assigned_neuron(self, evidence: Evidence) -> Holder | Verdict:
+        """The neuron assigned to this law's quantity (``self.expression``), or the verdict that says why
+        there is none: too few rows to judge, no active neuron, more quantities than active neurons."""
+        reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
+        if reason:
+            return self.not_checked(reason)
+        if not evidence.active:
+            return self.verdict(False, checks={"reason": "every neuron is unused"})
+        holder = assignment(evidence).get(str(self.expression))  # type: ignore[attr-defined]
+        if holder is None:
+            return self.verdict(False, checks={"reason": "more quantities than active neurons"})
+        return holder
+
 
 def too_few(frame: pd.DataFrame | None, what: str) -> str | None:
     n = 0 if frame is None else len(frame)

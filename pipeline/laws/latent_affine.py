@@ -15,7 +15,7 @@ import sympy as sp
 
 from pipeline.catalog import Verdict
 from pipeline.geometry import affine_fit, symbols, values
-from pipeline.laws.base import Evidence, Law, assignment, symbolic_match, too_few
+from pipeline.laws.base import Evidence, Law, symbolic_match
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,9 @@ class LatentAffine(Law):
     """the quantity, in ground-truth symbols"""
 
     def check(self, evidence: Evidence) -> Verdict:
-        reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
-        if reason:
-            return self.not_checked(reason)
-        if not evidence.active:
-            return self.verdict(False, checks={"reason": "every neuron is unused"})
-        holder = assignment(evidence).get(str(self.expression))
-        if holder is None:
-            return self.verdict(False, checks={"reason": "more quantities than active neurons"})
+        holder = self.assigned_neuron(evidence)
+        if isinstance(holder, Verdict):
+            return holder
         gt = evidence.system.ground_truth_names
         q = values(self.expression, gt, evidence.latents)
         fit = affine_fit(evidence.latents[holder.latent].to_numpy(dtype=float), q)

@@ -58,7 +58,6 @@ class LatentFormula(Law):
         free = [k for k in self.constants if k not in self.fixed]
         fitted, m = fit_constants(law, names, evidence.fresh, e, free, self.initial, kind=evidence.kind)
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
-        fixed = {k: sp.Float(v) for k, v in self.fixed.items()}
         free_names = [k.name for k in free]
         if evidence.kind == "circle":
             pattern = lambda s, w: s * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
@@ -66,7 +65,6 @@ class LatentFormula(Law):
         else:
             pattern = lambda s, w: w["a"] * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
             found = symbolic_match(expr, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
-        del fixed
         ok = m.score >= evidence.threshold and found is not None and all(r <= evidence.rtol for r in rel.values())
         return self.verdict(
             ok,

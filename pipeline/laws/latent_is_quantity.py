@@ -17,7 +17,7 @@ import sympy as sp
 
 from pipeline.catalog import Verdict
 from pipeline.geometry import match, symbols, values
-from pipeline.laws.base import Evidence, Holder, Law, assignment, symbolic_match, too_few
+from pipeline.laws.base import Evidence, Law, symbolic_match
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,9 @@ class LatentIsQuantity(Law):
     """the quantity, in ground-truth symbols"""
 
     def check(self, evidence: Evidence) -> Verdict:
-        reason = too_few(evidence.latents, "held-out rows") or too_few(evidence.fresh, "fresh samples")
-        if reason:
-            return self.not_checked(reason)
-        if not evidence.active:
-            return self.verdict(False, checks={"reason": "every neuron is unused"})
-        holder: Holder | None = assignment(evidence).get(str(self.expression))
-        if holder is None:
-            return self.verdict(False, checks={"reason": "more quantities than active neurons"})
+        holder = self.assigned_neuron(evidence)
+        if isinstance(holder, Verdict):
+            return holder
         gt = evidence.system.ground_truth_names
         varset = evidence.variable_set_with({s.name for s in self.expression.free_symbols})
         expr = evidence.selected(holder.latent, varset) if varset else None
