@@ -204,6 +204,11 @@ def search(
     raw_front = pareto_front(
         pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance
     )
+    # A noisy target's noise is at least its declared variance; where nothing the engines found comes
+    # closer than that, the lowest held-out loss on the front is the noise the data show (noisy
+    # observations make a latent no exact function of the observed values at one instant).
+    floor = float(raw_front["loss"].min()) if not raw_front.empty else 0.0
+    polish_noise = max(noise_variance, floor) if noise_variance > 0 else 0.0
     polished = []
     for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(
@@ -214,7 +219,7 @@ def search(
             X_val=X[val],
             y_val=y[val],
             circular=circular,
-            noise_variance=noise_variance,
+            noise_variance=polish_noise,
             rtol=rtol,
             named=named_constants,
             deadline=deadline if i else None,
