@@ -3,7 +3,10 @@
 Each active neuron is fitted on every variable set the system declares
 (``PhysicalSystem.regress``: for Copernicus the observations, how the network
 computes the neuron, and the ground truth, which quantity it holds).  Unused
-neurons (``latents.parquet`` metadata) are left out.  Where the system declares
+neurons (``latents.parquet`` metadata) are left out.  The columns' units go
+with them: the search also tries the neuron as a function of dimensionless
+groups of the inputs (a neuron has no unit of its own, so its equations are
+not filtered for homogeneity; see :func:`symreg.search.search`).  Where the system declares
 an answer law, the network's answers on fresh samples (``probe.parquet``) are
 fitted as a family of curves in the question (:mod:`symreg.family`), the
 variable set ``law_of_motion``, with the network's held-out mean squared error
@@ -85,6 +88,8 @@ def run(ctx: StageContext) -> None:
                         "angle_names": [n for n in names if system.columns[n].angle],
                         "circular": system.latent.kind == "circle",
                         "noise_variance": float(np.mean(np.exp(2 * sample[f"{target}_log_sigma"].to_numpy(dtype=float)))),
+                        # the inputs' units; a neuron has none of its own (target_unit unset)
+                        "units": {n: system.columns[n].unit for n in names},
                         "rtol": cfg.constant_rtol,
                         "seed": ctx.config.seed,
                     },

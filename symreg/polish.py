@@ -44,8 +44,8 @@ them some would make an approximation look like a law.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -67,6 +67,18 @@ its noise variance in held-out loss"""
 accept (at least 3 standard errors, at most 5 %)"""
 FITS = 1e-10
 """held-out loss, relative to the target's variance, below which a form fits noise-free data"""
+
+
+@dataclass
+class RefitBudget:
+    """How many least-squares refits constant recognition may still make.  A count, not a clock:
+    the same inputs give the same law on any machine and under any load."""
+
+    refits: int
+
+    @property
+    def spent(self) -> bool:
+        return self.refits <= 0
 
 
 def _floats(expr: sp.Expr) -> list[sp.Float]:
@@ -241,20 +253,20 @@ def recognise_constants(
     noise_variance: float = 0.0,
     rtol: float = 0.1,
     named: Mapping[str, float] | None = None,
-    deadline: float | None = None,
+    budget: RefitBudget | None = None,
 ) -> sp.Expr:
     """Replace fitted constants by exact values where held-out data allow it; refit the rest.
 
     Constants are refitted on ``(X, y)`` and replacements judged on
     ``(X_val, y_val)`` (the same rows when those are not given).  ``named``
     holds the problem's own constants (name -> value) that a constant may be a
-    rational multiple of.  ``deadline`` (a :func:`time.monotonic` time) ends the
-    search for exact values early.  Returns the expression with the remaining
+    rational multiple of.  ``budget``, where given, ends the search for exact
+    values when its refits are spent.  Returns the expression with the remaining
     fitted constants rounded to 6 significant digits.
     """
 
     def late() -> bool:
-        return deadline is not None and time.monotonic() > deadline
+        return budget is not None and budget.spent
 
     if X_val is None or y_val is None:
         X_val, y_val = X, y
@@ -268,6 +280,8 @@ def recognise_constants(
         return loss(evaluate(e, val_symbols, val_cols), y_val, circular=circular)
 
     def refit(e: sp.Expr) -> sp.Expr:
+        if budget is not None:
+            budget.refits -= 1
         return refit_constants(e, symbols, X, y, circular=circular, fixed=fixed)
 
     current = refit(expr)

@@ -14,7 +14,6 @@ scored on held-out rows by the circular loss and merged into one front.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,12 +22,15 @@ import pandas as pd
 import sympy as sp
 
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
-from symreg.polish import recognise_constants
+from symreg.polish import RefitBudget, recognise_constants
 from symreg.powerlaw import power_law
 from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactor
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
+REFIT_SECONDS = 0.02
+"""what one refit and its held-out evaluation take, to turn that share into a number of refits
+(10 to 40 ms measured on this project's 2-core development machine)"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def find_anchor(X: np.ndarray, y: np.ndarray, names: Sequence[str], angle_names:
 
 def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim):
     """Buckingham pi: ``y = P(x) f(pi_1, ..., pi_k)`` with ``P`` a product of powers of the inputs of
-    the target's dimension and ``pi_j`` dimensionless products of the inputs
+    the target's dimension (``P = 1`` where the target's dimension is unknown, ``target_dim`` None:
+    a latent neuron, whose scale is the network's own) and ``pi_j`` dimensionless products of the inputs
     (:func:`symreg.units.prefactor`, :func:`symreg.units.dimensionless_groups`), each group
     oriented so that its median magnitude on the data is at most 1: small parameters (``v/c``,
     ``hbar omega/(k T)`` where it is small) are the ones laws are written in.
@@ -71,7 +74,7 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     one for ``y`` in the inputs; or None where there is nothing to gain (no prefactor, or every input
     and the target already dimensionless) or the transformed data are not finite.
     """
-    p = prefactor(list(dims), target_dim)
+    p = prefactor(list(dims), target_dim) if target_dim is not None else [0] * len(names)
     groups = dimensionless_groups(list(dims))
     if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
         return None
@@ -126,12 +129,13 @@ def search(
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
 
     ``units`` (variable name -> unit string in pint's notation, or exponents ``{"[length]": 1}``)
-    and ``target_unit``, where both
-    are given, turn on dimensional analysis (:func:`dimensionless_problem`): one more engine run
+    turn on dimensional analysis (:func:`dimensionless_problem`): one more engine run
     searches the target over its dimensional prefactor as a function of dimensionless groups
-    of the inputs, and the selection prefers dimensionally homogeneous equations (those whose
-    dimension, numbers taken as dimensionless, is the target's) when one of them fits within
-    1.5 times the lowest held-out loss.
+    of the inputs.  With ``target_unit`` as well, the selection prefers dimensionally homogeneous
+    equations (those whose dimension, numbers taken as dimensionless, is the target's) when one
+    of them fits within 1.5 times the lowest held-out loss.  Without it (a latent neuron: its
+    unit is whatever scale the network chose) the extra run searches the target as a function of
+    the groups alone, and no candidate is filtered: a fitted constant may carry any unit.
 
     Rows are split at random (``seed``) into fitting rows and ``validation_fraction``
     held-out rows.  The engine and the constant refits see only the fitting rows
@@ -142,13 +146,14 @@ def search(
 
     ``time_budget``, where given, bounds the whole search: the engine runs (one
     per target transform) share ``1 - ALGEBRA_SHARE`` of it equally, and the
-    constant recognition stops at the end of it (the front's equations are
-    polished best first, the first one always to the end; those it does not
-    reach keep their refitted constants).
+    constant recognition has the rest, counted in refits (``REFIT_SECONDS``
+    each) rather than read off a clock, so that the same seed gives the same
+    equations on any machine and under any load (the front's equations are
+    polished best first, the first one always to the end; those the refits do
+    not reach keep their fitted constants).
     Without it each run has the budget ``make_engine`` gives it and the algebra
     runs to its end.
     """
-    deadline = None if time_budget is None else time.monotonic() + time_budget
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     n_val = max(1, int(validation_fraction * len(y)))
@@ -179,9 +184,9 @@ def search(
         if law is not None:
             candidates.append((law, str(law), "power law"))
     dims = target_dim = problem = None
-    if units is not None and target_unit is not None and not circular:
+    if units is not None and not circular:
         dims = {n: as_dimension(units.get(n, "1")) for n in variable_names}
-        target_dim = as_dimension(target_unit)
+        target_dim = as_dimension(target_unit) if target_unit is not None else None
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
     runs = 1 + (problem is not None)
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
@@ -209,6 +214,7 @@ def search(
     # observations make a latent no exact function of the observed values at one instant).
     floor = float(raw_front["loss"].min()) if not raw_front.empty else 0.0
     polish_noise = max(noise_variance, floor) if noise_variance > 0 else 0.0
+    budget = None if time_budget is None else RefitBudget(int(ALGEBRA_SHARE * time_budget / REFIT_SECONDS))
     polished = []
     for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(
@@ -222,11 +228,11 @@ def search(
             noise_variance=polish_noise,
             rtol=rtol,
             named=named_constants,
-            deadline=deadline if i else None,
+            budget=budget if i else None,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
     table = pd.DataFrame(polished).drop_duplicates("sympy_format")
-    if dims is not None:
+    if target_dim is not None:
         table["homogeneous"] = [dimension_of(e, dims) == target_dim for e in table["expr"]]
         consistent = table[table["homogeneous"]]
         if not consistent.empty and consistent["loss"].min() <= 1.5 * max(table["loss"].min(), 1e-30):

@@ -157,3 +157,56 @@ def test_a_term_within_the_noise_is_dropped_and_a_real_one_kept(amplitude, kept)
     expr = a + sp.Float(amplitude * 1.1) * sp.cos(sp.Float(1.02) * b) + sp.Float(0.001)
     out = recognise_constants(expr, [a, b], X[:400], y[:400], X_val=X[400:], y_val=y[400:], circular=False, noise_variance=1e-4)
     assert out.has(sp.cos) is kept, out
+
+
+@pytest.mark.parametrize(("offset", "kept"), [(0.01, False), (0.3, True)])
+def test_an_offset_inside_a_function_within_the_noise_is_dropped_and_a_real_one_kept(offset, kept):
+    """The Copernicus seed-3 failure: ``asin(0.655 sin(x) + 0.027)``, the 0.027 the network's own error."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-np.pi, np.pi, size=(1500, 1))
+    y = np.arcsin(0.655 * np.sin(X[:, 0]) + offset) + 0.9 + 0.008 * rng.normal(size=1500)
+    expr = sp.asin(sp.Float(0.66) * sp.sin(a) + sp.Float(offset * 1.2)) + sp.Float(0.89)
+    out = recognise_constants(
+        expr, [a], X[:1000], y[:1000], X_val=X[1000:], y_val=y[1000:], circular=True, noise_variance=0.008**2
+    )
+    inner = out.atoms(sp.asin).pop().args[0]
+    assert (len(inner.as_ordered_terms()) == 2) is kept, out
+    if not kept:  # and R_E/R_M = 0.655 not snapped to 2/3
+        assert any(abs(float(f) - 0.655) < 0.005 for f in out.atoms(sp.Float)), out
+
+
+def test_a_drifted_coefficient_of_a_noisy_target_snaps_within_half_its_noise():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-np.pi, np.pi, size=(1500, 2))
+    y = X[:, 1] + np.arcsin(0.655 * np.sin(X[:, 1] - X[:, 0])) + 0.008 * rng.normal(size=1500)
+    expr = b + sp.asin(sp.Float(0.655) * sp.sin(sp.Float(1.0006) * b - sp.Float(0.9998) * a))
+    out = recognise_constants(
+        expr, [a, b], X[:1000], y[:1000], X_val=X[1000:], y_val=y[1000:], circular=True, noise_variance=0.008**2
+    )
+    inner = out.atoms(sp.sin).pop().args[0]
+    assert sp.simplify(inner - (b - a)) == 0 or sp.simplify(inner + (b - a)) == 0, out
+
+
+def test_a_target_without_unit_is_also_searched_over_dimensionless_groups():
+    """A latent neuron has no unit: its inputs' groups (here ``a^2/b``) are searched, nothing is filtered."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(0.2, 1, 800), rng.uniform(1, 4, 800)])
+    y = np.exp(-(X[:, 0] ** 2) / X[:, 1])
+    engine = partial(make_engine, "operon", time_budget=2, max_length=10, operators="physics", seed=0, threads=1)
+    front = search(engine, X, y, variable_names=["a", "b"], units={"a": "1/s", "b": "1/s^2"}, time_budget=6)
+    assert "homogeneous" not in front.columns
+    best = front[front["selected"]].iloc[0]
+    assert sp.simplify(parse_expression(best["sympy_format"], "ab") - sp.exp(-(a**2) / b)) == 0, best["sympy_format"]
+
+
+def test_same_seed_same_equations_under_a_time_budget(monkeypatch):
+    """Budgets are counted (engine evaluations, refits), not read off a clock: a slow machine gives the same front."""
+    import time as time_module
+
+    X, y = coulomb_data(n=600, noise=1e-3)
+    engine = partial(make_engine, "operon", max_length=12, operators="arithmetic", seed=4, threads=1)
+    first = search(engine, X, y, variable_names=["a", "b", "c"], time_budget=2, noise_variance=1e-6)
+    clock = iter(range(0, 10**9, 1000))  # every clock reading a thousand seconds later
+    monkeypatch.setattr(time_module, "monotonic", lambda: float(next(clock)))
+    second = search(engine, X, y, variable_names=["a", "b", "c"], time_budget=2, noise_variance=1e-6)
+    assert first["sympy_format"].tolist() == second["sympy_format"].tolist()
