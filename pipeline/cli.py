@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -36,11 +38,14 @@ def _context(system_name: str, run_dir: Path | None, config_file: Path | None, o
 
     system = get_system(system_name)
     config = load_config(config_file, overrides, seed=seed, system=system)
-    return StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
+    ctx = StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
+    _RUN_DIR.append(ctx.run_dir)
+    return ctx
 
 
-def common_options(func):
-    func = click.option("--force", is_flag=True, help="Redo the stage(s) even if inputs and settings are unchanged.")(func)
+def common_options(func, *, force: bool = True):
+    if force:
+        func = click.option("--force", is_flag=True, help="Redo the stage(s) even if inputs and settings are unchanged.")(func)
     func = click.option("--seed", type=int, default=None, help="Random seed (default 0, or the config file's).")(func)
     func = click.option(
         "--set",
@@ -75,7 +80,53 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_RUN_DIR: list[Path] = []
+"""the run directory of the command being run, once known (where a crash log goes)"""
+
+
+def _crash_log(exc: BaseException) -> Path:
+    """Write the full traceback to ``scinet-error.log`` in the run directory (or the temporary
+    directory where there is none yet, or it cannot be written) and return its path."""
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    text = f"{datetime.now(UTC).isoformat(timespec='seconds')}  scinet {' '.join(sys.argv[1:])}\n"
+    text += "".join(traceback.format_exception(exc))
+    for folder in (*_RUN_DIR[-1:], Path(tempfile.gettempdir())):
+        try:
+            if folder.is_dir():
+                path = folder / "scinet-error.log"
+                path.write_text(text)
+                return path
+        except OSError:
+            continue
+    return Path("(could not be written)")
+
+
+class _Group(click.Group):
+    """Every unexpected exception becomes a one-paragraph message and a log file, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except MemoryError as exc:
+            raise click.ClickException(
+                "Ran out of memory. Use smaller settings (simulate.n_samples, train.batch_size, regress.n_rows, "
+                "regress.workers) or a machine with more memory; the stages that finished are kept."
+            ) from exc
+        except Exception as exc:
+            log_path = _crash_log(exc)
+            raise click.ClickException(
+                f"Unexpected error: {type(exc).__name__}: {exc}. This is a bug in scinet (or a case it does not "
+                f"check yet), not something your settings should cause. The full traceback is in {log_path}; please "
+                "report it with that file. The stage that failed recorded nothing, so the next run redoes it."
+            ) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scinet")
 def main() -> None:
     """SciNet: from what a network learned about a physical system to equations a physicist can check.
@@ -151,3 +202,26 @@ def _make_stage_command(name: str) -> None:
 
 for _name in STAGE_HELP:
     _make_stage_command(_name)
+
+
+@main.command()
+@click.argument("stage", type=click.Choice(list(STAGE_HELP)))
+@partial(common_options, force=False)
+def accept(stage, system, run_dir, config_file, overrides, seed, verbose) -> None:
+    """Keep STAGE's outputs as they are now (edited on purpose) as its results.
+
+    A stage's output that is not what its last completed run wrote (a run killed midway, or an
+    edit) is redone by the next run.  To keep an edit, for instance noise added by hand to
+    observations.parquet, accept it first: `scinet accept simulate copernicus --run-dir DIR`; the
+    next `scinet run` keeps it and redoes the stages after it.  Give the same --set, --config and
+    --seed as the run.
+    """
+    _setup_logging(verbose)
+    try:
+        from pipeline.orchestrate import accept_stage
+
+        ctx = _context(system, run_dir, config_file, overrides, seed)
+        recorded = accept_stage(ctx, stage)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{stage}: accepted {', '.join(recorded)} as they are ({ctx.run_dir}); the stages after it will use them.")

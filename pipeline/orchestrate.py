@@ -5,7 +5,8 @@ inputs from the run directory and write their outputs there, through
 :mod:`pipeline.catalog`.  This module is the one place that knows the order.  A
 stage is skipped when its cache key (system name and the fingerprint of its
 definition, seed, its settings, the hashes of its inputs, the project version)
-is what the manifest recorded and its outputs exist.
+is what the manifest recorded for its last completed run and its outputs are the
+files that run wrote (by hash); anything else is redone.
 """
 
 from __future__ import annotations
@@ -136,20 +137,61 @@ def _check_inputs(ctx: StageContext, stage: Stage) -> None:
 
 
 def _up_to_date(ctx: StageContext, stage: Stage, record: dict[str, Any] | None, key: str) -> bool:
-    """Make's rule: up to date when the key (settings and input hashes) is unchanged and every output exists.
+    """Make's rule, made crash-safe: up to date when the key (settings and input hashes) is what the
+    stage's completed record holds and every output is the file that record lists (by hash).
 
-    An output edited since the stage wrote it is kept (and said so): the stages downstream see
-    the change through their own keys, and --force recomputes it.
+    An output that differs from its record was not written by a completed run of this stage (a run
+    killed between writing it and recording it, or an edit): it is redone.  An edit made on purpose
+    is kept by recording it first, with ``scinet accept`` (:func:`accept_stage`).
     """
     if not record or record.get("key") != key:
         return False
     if not all(ctx.path(name).exists() for name in stage.outputs):
         return False
     recorded = record.get("outputs", {})
-    for name in stage.outputs:
-        if recorded.get(name) != file_hash(ctx.path(name)):
-            log.warning("%s: %s changed since this stage wrote it; keeping it (--force recomputes it)", stage.name, name)
+    changed = [name for name in stage.outputs if recorded.get(name) != file_hash(ctx.path(name))]
+    if changed:
+        log.warning(
+            "%s: %s is not what a completed run of this stage wrote (an interrupted run, or an edit); redoing it. "
+            "To keep an edit instead, run `scinet accept %s %s --run-dir %s` before this command.",
+            stage.name,
+            ", ".join(changed),
+            stage.name,
+            ctx.system.name,
+            ctx.run_dir,
+        )
+        return False
     return True
+
+
+def _check_system(ctx: StageContext, manifest: dict[str, Any]) -> None:
+    if manifest.get("system", ctx.system.name) != ctx.system.name:
+        raise ArtifactError(
+            f"{ctx.run_dir} holds a run of system {manifest['system']!r}, not {ctx.system.name!r}. "
+            "Use a different --run-dir for each system."
+        )
+
+
+def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
+    """Commit a stage: its outputs are on disk (written atomically and flushed); now the manifest
+    records their hashes with the key, seed and settings they were made with.  Only this stage's
+    record changes: the manifest describes the artifacts, not the last command."""
+    manifest = load_manifest(ctx.run_dir)
+    manifest["system"] = ctx.system.name
+    record = {
+        "key": key,
+        "seed": ctx.config.seed,
+        "settings": _stage_settings(ctx.config, stage.name),
+        "command": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv)),
+        "versions": _versions(),
+        **extra,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "outputs": {o: file_hash(ctx.path(o)) for o in stage.outputs},
+    }
+    if "keras" in sys.modules:
+        record["backend"] = sys.modules["keras"].backend.backend()
+    manifest.setdefault("stages", {})[stage.name] = record
+    write_json(ctx.run_dir / MANIFEST, manifest)
 
 
 def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:
@@ -158,11 +200,7 @@ def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:
     _check_inputs(ctx, stage)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(ctx.run_dir)
-    if manifest.get("system", ctx.system.name) != ctx.system.name:
-        raise ArtifactError(
-            f"{ctx.run_dir} holds a run of system {manifest['system']!r}, not {ctx.system.name!r}. "
-            "Use a different --run-dir for each system."
-        )
+    _check_system(ctx, manifest)
     key = _cache_key(ctx, stage)
     records = manifest.get("stages", {})
     if not force and _up_to_date(ctx, stage, records.get(name), key):
@@ -174,26 +212,27 @@ def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:
     module.run(ctx)
     wall = time.perf_counter() - start
     log.info("%s: done in %.1f s", name, wall)
-    manifest = load_manifest(ctx.run_dir)
-    manifest.update(
-        {
-            "system": ctx.system.name,
-            "seed": ctx.config.seed,
-            "config": ctx.config.to_dict(),
-            "versions": _versions(),
-            "command": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv)),
-        }
-    )
-    if "keras" in sys.modules:
-        manifest["backend"] = sys.modules["keras"].backend.backend()
-    manifest.setdefault("stages", {})[name] = {
-        "key": key,
-        "wall_s": round(wall, 3),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "outputs": {o: file_hash(ctx.path(o)) for o in stage.outputs},
-    }
-    write_json(ctx.run_dir / MANIFEST, manifest)
+    _record(ctx, stage, key, wall_s=round(wall, 3))
     return "ran"
+
+
+def accept_stage(ctx: StageContext, name: str) -> list[str]:
+    """Record the current outputs of stage ``name`` as its results, as they are (an edit made on
+    purpose, such as noise added to the observations): the next run keeps them and redoes the
+    stages after it.  Returns the outputs recorded."""
+    stage = get_stage(name)
+    missing = [o for o in stage.outputs if not ctx.path(o).exists()]
+    if missing:
+        raise MissingInputError(
+            f"Cannot accept `{name}`: {', '.join(str(ctx.path(o)) for o in missing)} does not exist. "
+            f"`scinet accept` records files that are there; run `scinet {name} {ctx.system.name} --run-dir {ctx.run_dir}` "
+            "to make them."
+        )
+    _check_inputs(ctx, stage)
+    manifest = load_manifest(ctx.run_dir)
+    _check_system(ctx, manifest)
+    _record(ctx, stage, _cache_key(ctx, stage), accepted=True)
+    return list(stage.outputs)
 
 
 def run_all(ctx: StageContext, *, force: bool = False) -> dict[str, str]:

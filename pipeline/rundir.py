@@ -23,7 +23,8 @@ PANDAS_ATTRS = b"PANDAS_ATTRS"  # pandas keeps DataFrame.attrs here, so a pandas
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); rename it onto ``path`` on success.
+    """Yield a temporary path beside ``path`` (same suffix); on success flush it to disk and rename
+    it onto ``path``.
 
     On failure the temporary file is removed and ``path`` is left as it was.
     """
@@ -34,10 +35,24 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.unlink(tmp)
     try:
         yield Path(tmp)
+        _fsync(Path(tmp))
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a directory's entries (the rename), to the disk: after a crash, a file
+    that the manifest records is on disk with the contents it recorded."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -120,7 +120,8 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
     assert all(law["verdict"] in ("discovered", "not discovered", "not checked") for law in verification["laws"])
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"simulate", "train", "export", "regress", "verify", "report"}
-    assert manifest["seed"] == 0 and "keras" in manifest["versions"] and manifest["backend"]
+    train = manifest["stages"]["train"]
+    assert train["seed"] == 0 and "keras" in train["versions"] and train["backend"]
     latents = pd.read_parquet(run_dir / "latents.parquet")
     assert {"z0", "z1", "z0_log_sigma", "z1_log_sigma", "theta_S", "phi_M", "split"} <= set(latents.columns)
     assert latents.attrs["scinet"]["units"]["z0"] == "rad"

@@ -87,7 +87,7 @@ def test_a_system_defined_in_one_file_runs_end_to_end(tmp_path):
     assert verification["active"] == ["z0"]
     assert "undamped oscillator" in (tmp_path / "o" / "report.md").read_text()
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
-    assert manifest["config"]["train"]["epochs"] == [2]  # the system's default
+    assert manifest["stages"]["train"]["settings"]["epochs"] == [2]  # the system's default
 
 
 SOURCE = """
