@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
-from pipeline.rundir import atomic_path, read_json, read_parquet, write_json, write_parquet
+from pipeline.rundir import atomic_path, file_hash, read_json, read_parquet, write_json, write_parquet
 
 DISCOVERED, NOT_DISCOVERED, NOT_CHECKED = "discovered", "not discovered", "not checked"
 
@@ -68,7 +68,13 @@ def producer_of(file: str) -> str:
 
 def _meta(ctx: StageContext, kind: str, **extra: Any) -> dict[str, Any]:
     units = {name: col.unit for name, col in ctx.system.columns.items()}
-    return {"kind": kind, "system": ctx.system.name, "seed": ctx.config.seed, "run": str(ctx.run_dir), "units": units, **extra}
+    # no path of the run directory: the same seed and settings give the same bytes wherever the run is
+    return {"kind": kind, "system": ctx.system.name, "seed": ctx.config.seed, "units": units, **extra}
+
+
+def artifact_hash(ctx: StageContext, file: str) -> str:
+    """SHA-256 of an artifact: what a later artifact records of the one it was made from."""
+    return file_hash(ctx.path(file))
 
 
 def _read(ctx: StageContext, file: str, columns=()) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -285,7 +291,7 @@ class Verdict:
 def write_verification(ctx: StageContext, verdicts: list[Verdict], **extra: Any) -> None:
     write_json(
         ctx.path("verification.json"),
-        {"system": ctx.system.name, "run": str(ctx.run_dir), **extra, "laws": [dataclasses.asdict(v) for v in verdicts]},
+        {"system": ctx.system.name, **extra, "laws": [dataclasses.asdict(v) for v in verdicts]},
     )
 
 

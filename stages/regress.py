@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import read_history, read_latents, read_probe, write_equations
+from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
@@ -149,4 +149,6 @@ def run(ctx: StageContext) -> None:
     table = pd.concat(fronts, ignore_index=True) if fronts else pd.DataFrame(columns=["target", "variables", *FRONT_COLUMNS])
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
-    write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_run=meta.get("run"))
+    write_equations(
+        ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet")
+    )
