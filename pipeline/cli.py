@@ -162,18 +162,37 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
     ran = [k for k, v in result.items() if v == "ran"]
     if ran:
         click.echo(f"Ran {', '.join(ran)}; results in {ctx.run_dir}")
-        _echo_verdicts(ctx.run_dir)
+        _echo_verdicts(ctx.run_dir, _again("run", system, ctx.run_dir, overrides))
     else:
         click.echo(f"Nothing to do: every stage is up to date in {ctx.run_dir} (use --force to redo).")
 
 
-def _echo_verdicts(run_dir: Path) -> None:
+def _echo_verdicts(run_dir: Path, command: str) -> None:
+    """Print the verdicts; a law left `not checked` for lack of evidence makes the command fail."""
     import json
 
     path = run_dir / "verification.json"
-    if path.exists():
-        for law in json.loads(path.read_text()).get("laws", []):
-            click.echo(f"  {law['verdict']:>15s}  {law['name']}")
+    if not path.exists():
+        return
+    laws = json.loads(path.read_text()).get("laws", [])
+    for law in laws:
+        click.echo(f"  {law['verdict']:>15s}  {law['name']}")
+    short = [law for law in laws if law.get("checks", {}).get("evidence") == "insufficient"]
+    if short:
+        reasons = "; ".join(f"{law['name']}: {law['checks']['reason']}" for law in short)
+        raise click.ClickException(
+            f"{len(short)} of {len(laws)} laws could not be checked for lack of evidence ({reasons}). "
+            "The verdicts are in verification.json, the other results are kept. Give verify more data "
+            f"(--set verify.n_fresh=..., or more simulate.n_samples for more held-out rows) and run `{command}` again."
+        )
+
+
+def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...]) -> str:
+    """The command line to run again, with the user's run directory and overrides."""
+    import shlex
+
+    parts = ["scinet", command, system, "--run-dir", str(run_dir), *(f"--set {shlex.quote(o)}" for o in overrides)]
+    return " ".join(parts)
 
 
 def _make_stage_command(name: str) -> None:
@@ -192,7 +211,7 @@ def _make_stage_command(name: str) -> None:
             f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})"
         )
         if name == "verify" and status == "ran":
-            _echo_verdicts(ctx.run_dir)
+            _echo_verdicts(ctx.run_dir, _again("verify", system, ctx.run_dir, overrides))
 
     command.__doc__ = STAGE_HELP[name]
     if name == "regress":

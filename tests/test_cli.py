@@ -14,7 +14,7 @@ TINY = [
     "--set", "simulate.n_samples=60", "--set", "simulate.series_length=12",
     "--set", "train.curriculum=[4, 12]", "--set", "train.epochs=[2, 2]", "--set", "train.encoder_units=[8]",
     "--set", "regress.time_budget=1", "--set", "regress.n_rows=200", "--set", "regress.max_length=8",
-    "--set", "verify.n_fresh=10",
+    "--set", "verify.n_fresh=40",
 ]  # fmt: skip
 
 

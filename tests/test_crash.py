@@ -95,3 +95,15 @@ def test_same_seed_gives_byte_identical_parquet_wherever_the_run_is(tmp_path, mo
         assert result.exit_code == 0, result.output
     for name in ("observations.parquet", "latents.parquet", "probe.parquet", "equations.parquet"):
         assert file_hash(tmp_path / "a" / name) == file_hash(tmp_path / "deeper" / "b" / name), name
+
+
+def test_a_verdict_without_evidence_is_not_checked_and_the_command_fails(tmp_path):
+    run_dir = tmp_path / "r"
+    assert invoke("run", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    result = invoke("verify", "copernicus", "--run-dir", run_dir, *TINY, "--set", "verify.n_fresh=0")
+    assert result.exit_code == 1
+    assert "could not be checked for lack of evidence" in result.output and "only 0 fresh samples" in result.output
+    assert f"scinet verify copernicus --run-dir {run_dir}" in result.output and "--set verify.n_fresh=0" in result.output
+    assert "Traceback" not in result.output
+    laws = json.loads((run_dir / "verification.json").read_text())["laws"]
+    assert {law["verdict"] for law in laws} == {"not checked"}

@@ -117,6 +117,16 @@ def test_too_few_rows_is_not_checked(data):
     out = _verify((latents.iloc[:5], fresh.iloc[:5]), _equations(TRUE_Z1))
     assert out["latent_holds_phi_E"].verdict == NOT_CHECKED
     assert "at least" in out["latent_holds_phi_E"].checks["reason"]
+    assert out["latent_holds_phi_E"].checks["evidence"] == "insufficient"
+    # a check that cannot run because another did not pass is not short of evidence
+    assert "evidence" not in out["step_ratio"].checks
+
+
+def test_an_undefined_statistic_is_not_checked(data):
+    out = _verify(data, _equations(TRUE_Z1), steps=(0.0, OMEGA_M))  # omega_M / omega_E with omega_E = 0
+    assert out["step_ratio"].verdict == NOT_CHECKED
+    assert "not a finite number" in out["step_ratio"].checks["reason"]
+    assert out["step_ratio"].checks["evidence"] == "insufficient"
 
 
 def test_unknown_law_kind_suggests_the_near_miss():

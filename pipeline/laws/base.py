@@ -97,11 +97,23 @@ class Law:
 
     # -- helpers for subclasses ---------------------------------------------------------
     def verdict(self, ok: bool | None, **fields: Any) -> Verdict:
+        """The verdict; one computed from an undefined statistic (NaN or infinite) is `not checked`."""
+        numbers = {**fields.get("fitted_constants", {}), **fields.get("relative_errors", {})}
+        undefined = sorted(k for k, v in numbers.items() if isinstance(v, float) and not np.isfinite(v))
+        if ok is not None and undefined:
+            reason = MissingEvidence(f"undefined statistic ({', '.join(undefined)} is not a finite number)")
+            return self.not_checked(reason, **{k: v for k, v in fields.items() if k != "checks"})
         word = NOT_CHECKED if ok is None else DISCOVERED if ok else NOT_DISCOVERED
         return Verdict(name=self.name, kind=self.kind, description=self.description, verdict=word, **fields)
 
     def not_checked(self, reason: str, **fields: Any) -> Verdict:
-        return self.verdict(None, checks={"reason": reason}, **fields)
+        """`not checked`, with the reason; where the reason is missing evidence (too few rows, an
+        undefined statistic) the record says so (``checks.evidence = "insufficient"``) and the command
+        that made it exits non-zero."""
+        checks = {"reason": str(reason)}
+        if isinstance(reason, MissingEvidence):
+            checks["evidence"] = INSUFFICIENT
+        return self.verdict(None, checks=checks, **fields)
 
     def assigned_neuron(self, evidence: Evidence) -> Holder | Verdict:
         """The neuron assigned to this law's quantity (``self.expression``), or the verdict that says why
@@ -117,10 +129,17 @@ class Law:
         return holder
 
 
-def too_few(frame: pd.DataFrame | None, what: str) -> str | None:
+INSUFFICIENT = "insufficient"
+
+
+class MissingEvidence(str):
+    """A reason for `not checked` that is a lack of evidence, not a law that does not apply."""
+
+
+def too_few(frame: pd.DataFrame | None, what: str) -> MissingEvidence | None:
     n = 0 if frame is None else len(frame)
     if n < MIN_ROWS:
-        return f"only {n} {what} (at least {MIN_ROWS} are needed for a verdict)"
+        return MissingEvidence(f"only {n} {what} (at least {MIN_ROWS} are needed for a verdict)")
     return None
 
 
