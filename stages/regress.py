@@ -149,6 +149,4 @@ def run(ctx: StageContext) -> None:
     table = pd.concat(fronts, ignore_index=True) if fronts else pd.DataFrame(columns=["target", "variables", *FRONT_COLUMNS])
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
-    write_equations(
-        ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet")
-    )
+    write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet"))

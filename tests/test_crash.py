@@ -81,7 +81,9 @@ def test_each_stage_record_keeps_the_settings_it_ran_with(tmp_path):
     simulate_record = json.loads((run_dir / "manifest.json").read_text())["stages"]["simulate"]
     assert simulate_record["settings"]["noise"] == 0.02 and simulate_record["seed"] == 0
     # a later command with other settings for its own stage leaves the simulate record alone
-    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY, "--set", "train.beta=0.01", "--set", "simulate.noise=0.02")
+    result = invoke(
+        "train", "copernicus", "--run-dir", run_dir, *TINY, "--set", "train.beta=0.01", "--set", "simulate.noise=0.02"
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["stages"]["simulate"] == simulate_record
