@@ -126,6 +126,12 @@ class _Group(click.Group):
             ) from exc
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM ends scinet as Ctrl-C does: cleanup runs (temporary files removed, regress workers
+    stopped) and the stage that was running records nothing."""
+    raise SystemExit(128 + signum)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scinet")
 def main() -> None:
@@ -133,6 +139,11 @@ def main() -> None:
 
     `scinet run copernicus` runs every stage; `scinet STAGE SYSTEM` runs one.
     """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 @main.command()

@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -54,13 +55,36 @@ def search_task(task: dict[str, Any]) -> pd.DataFrame:
     return search(engine, task["X"], task["y"], **task["search"])
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker within a second of its parent's death (even by SIGKILL,
+    which gives the parent no chance to stop it), rather than when its search is done."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="scinet-parent-watch").start()
+
+
 def run_tasks(tasks: list[dict[str, Any]], *, workers: int) -> list[pd.DataFrame]:
-    """Run searches, in ``workers`` processes where that is more than one (results in task order)."""
+    """Run searches, in ``workers`` processes where that is more than one (results in task order).
+
+    However this ends (an error in one search, Ctrl-C, SIGTERM: the command line turns it into an
+    exit), the workers are terminated before it returns; a parent killed outright takes them with
+    it (:func:`_exit_with_parent`).
+    """
     if workers <= 1 or len(tasks) <= 1:
         return [search_task(t) for t in tasks]
     # spawn, not fork: the parent may hold TensorFlow's threads from the train stage
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(search_task, tasks))
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
+    try:
+        results = pool.map(search_task, tasks, chunksize=1)
+        pool.close()
+        return results
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def run(ctx: StageContext) -> None:

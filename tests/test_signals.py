@@ -1,0 +1,80 @@
+"""Signals: a stopped or killed `scinet regress` leaves no worker process behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import TINY, invoke
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("signals") / "r"
+    assert invoke("run", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    return run_dir
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_workers_end_within_seconds_of_their_parent(run_dir, signum):
+    slow = [*TINY, "--set", "regress.time_budget=60", "--set", "regress.workers=2", "--force"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from pipeline.cli import main; main()",
+        "regress",
+        "copernicus",
+        "--run-dir",
+        str(run_dir),
+        *slow,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            workers |= {p for p in _children(proc.pid) if "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text()}
+            time.sleep(0.2)
+        assert len(workers) >= 2, "regress did not start its workers"
+        time.sleep(3)  # the workers are searching now
+        os.kill(proc.pid, signum)
+        proc.wait(timeout=30)
+        end = time.monotonic() + 5
+        while _alive(workers) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not _alive(workers), f"workers {sorted(_alive(workers))} outlived their parent"
+        output = proc.stdout.read().decode()
+        assert "Traceback" not in output, output
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
