@@ -122,6 +122,7 @@ class Config:
         return dataclasses.asdict(self)
 
     def validate(self, system=None) -> None:
+        _check_ranges(self)
         t = self.train
         if not t.epochs or any(e < 1 for e in t.epochs):
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
@@ -148,6 +149,16 @@ class Config:
             raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
         if self.regress.backend not in ("operon", "pysr"):
             raise ConfigError(f"`regress.backend` must be 'operon' or 'pysr'. Received: {self.regress.backend!r}.")
+        from symreg.engines import allowed_operators
+        from symreg.operators import expand_operators
+
+        try:
+            if not expand_operators(self.regress.operators, allowed=allowed_operators(self.regress.backend)):
+                raise ValueError("No operators given.")
+        except ValueError as exc:
+            raise ConfigError(
+                f"`regress.operators` = {self.regress.operators!r} is not usable with the {self.regress.backend} engine: {exc}"
+            ) from exc
         if not 0 < self.simulate.test_fraction < 1:
             raise ConfigError(f"`simulate.test_fraction` must lie in (0, 1). Received: {self.simulate.test_fraction}.")
         for name, value in (
@@ -159,6 +170,65 @@ class Config:
         for name, value in (("train.batch_size", t.batch_size), ("export.batch_size", self.export.batch_size)):
             if value < 1:
                 raise ConfigError(f"`{name}` must be at least 1. Received: {value}.")
+
+
+INF = float("inf")
+RANGES: dict[str, tuple[float, float, str]] = {
+    # key: (lowest, highest, what it is); both ends included, NaN never in range
+    "seed": (0, 2**32 - 1, "a random seed"),
+    "simulate.n_samples": (2, 10**8, "samples"),
+    "simulate.series_length": (2, 10**5, "observations per series"),
+    "simulate.test_fraction": (1e-6, 1 - 1e-6, "a fraction strictly between 0 and 1"),
+    "simulate.noise": (0, 1e6, "a standard deviation"),
+    "train.latent_size": (0, 64, "latent neurons; 0: the system's own"),
+    "train.epochs": (1, 10**6, "epochs per phase"),
+    "train.curriculum": (1, 10**5, "series lengths"),
+    "train.learning_rate": (1e-12, 10, "a learning rate"),
+    "train.batch_size": (1, 10**7, "rows per batch"),
+    "train.beta": (0, 1e6, "the KL weight"),
+    "train.encoder_units": (1, 10**5, "units per layer"),
+    "train.decoder_units": (1, 10**5, "units per layer"),
+    "export.batch_size": (1, 10**7, "rows per batch"),
+    "export.unused_kl": (0, 1e6, "nats"),
+    "export.unused_fraction": (0, 1, "a fraction"),
+    "regress.time_budget": (0.01, 86400, "seconds"),
+    "regress.law_time_budget": (0.01, 86400, "seconds"),
+    "regress.n_rows": (20, 10**7, "rows"),
+    "regress.max_length": (3, 500, "expression nodes"),
+    "regress.constant_rtol": (0, 100, "a relative tolerance"),
+    "regress.workers": (0, 1024, "processes (0: one per core)"),
+    "regress.threads": (1, 1024, "threads"),
+    "verify.n_fresh": (0, 10**7, "fresh samples"),
+    "verify.circular_correlation": (1e-6, 1, "a correlation in (0, 1]"),
+    "verify.r2": (1e-6, 1, "an R^2 in (0, 1]"),
+    "verify.constant_rtol": (0, 100, "a relative tolerance"),
+    "report.dpi": (10, 1200, "dots per inch"),
+}
+"""the range of every numeric setting, checked where settings enter (:meth:`Config.validate`)"""
+
+
+def _check_ranges(config: Config) -> None:
+    for key, (low, high, what) in RANGES.items():
+        value: Any = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        for v in value if isinstance(value, list) else [value]:
+            if not low <= v <= high:  # NaN fails too
+                raise ConfigError(
+                    f"`{key}` must lie between {_number(low)} and {_number(high)} ({what}). Received: {value!r}. "
+                    f"Set it in range, e.g. --set {key}={_example(key)}."
+                )
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e12 else f"{x:g}"
+
+
+def _example(key: str) -> str:
+    default: Any = Config()
+    for part in key.split("."):
+        default = getattr(default, part)
+    return repr(default).replace("'", "") if not isinstance(default, list) else str(default or [1])
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -263,6 +333,12 @@ def load_config(
             raise ConfigError(f"Configuration file {str(path)!r} does not exist. Check the --config path.") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Configuration file {str(path)!r} is not valid TOML: {exc}. Fix the file and run again.") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"Configuration file {str(path)!r} is not UTF-8 text ({exc.reason}). Save it as UTF-8 TOML."
+            ) from exc
+        except (IsADirectoryError, PermissionError) as exc:
+            raise ConfigError(f"Cannot read configuration file {str(path)!r}: {exc.strerror}. Check the --config path.") from exc
         for key, value in _flatten(data):
             apply(config, key, value)
     for text in overrides:

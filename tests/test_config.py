@@ -44,7 +44,7 @@ def test_system_defaults_come_before_the_file_and_overrides(tmp_path):
     cfg = load_config(path, ["train.latent_size=5"], system=PENDULUM)
     assert cfg.train.beta == 0.5 and cfg.train.latent_size == 5
     assert load_config(None, [], system=COPERNICUS).train.curriculum == [5, 20, 50]
-    with pytest.raises(ConfigError, match="`train.latent_size` must be at least 1"):
+    with pytest.raises(ConfigError, match="`train.latent_size` must lie between 0 and 64"):
         load_config(None, ["train.latent_size=-1"], system=PENDULUM)
 
 
