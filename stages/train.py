@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
+import shutil
 import time
 
 import numpy as np
 
 from pipeline.arrays import angle_mask, answer_errors, model_arrays, split
-from pipeline.catalog import History, read_observations, write_model
+from pipeline.catalog import History, artifact_hash, read_observations, write_model
 from pipeline.context import StageContext
 from pipeline.errors import TrainingError
+from pipeline.rundir import atomic_path, text_hash, write_json, write_text
 
 log = logging.getLogger("scinet")
 
@@ -46,6 +50,117 @@ def prediction_rms(model, inputs, y, system) -> dict[str, float]:
     return out
 
 
+def _head(inputs: dict) -> dict:
+    return {k: v[:2] for k, v in inputs.items()}
+
+
+def read_losses(path) -> tuple[list[float], list[float]]:
+    """The losses and held-out losses of one phase, epoch by epoch, from the file :func:`losses_callback`
+    appends to (the last line written for an epoch counts: a resumed epoch is written again)."""
+    rows: dict[int, dict] = {}
+    if path.exists():
+        for text in path.read_text().splitlines():
+            try:
+                row = json.loads(text)
+            except ValueError:
+                continue  # a line cut short by a kill
+            rows[int(row["epoch"])] = row
+    ordered = [rows[k] for k in sorted(rows)]
+    return [r["loss"] for r in ordered], [r["val_loss"] for r in ordered]
+
+
+def losses_callback(path):
+    """A Keras callback that appends each epoch's losses to ``path`` as the epoch ends, so that a phase
+    resumed after a kill still reports every epoch."""
+    import keras
+
+    class Losses(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {
+                "epoch": int(epoch),
+                "loss": float(logs.get("loss", math.nan)),
+                "val_loss": float(logs.get("val_loss", math.nan)),
+            }
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    return Losses()
+
+
+BACKUP = ".train-backup"
+"""folder in the run directory where an unfinished training keeps its state (removed when it ends)"""
+
+
+class Backup:
+    """Where a killed training resumes from.  Each phase that ends is saved whole (``phaseN.keras``
+    with its losses in ``phaseN.json``); the phase under way is backed up at every epoch's end by
+    Keras' ``BackupAndRestore`` (weights, optimizer state, epoch) in ``phaseN/``.  The folder belongs
+    to one set of inputs and settings (``key``): anything else there is discarded."""
+
+    def __init__(self, ctx: StageContext, key: str):
+        self.root = ctx.path(BACKUP)
+        if self.root.exists() and self._key() != key:
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_text(self.root / "key", key)
+
+    def _key(self) -> str | None:
+        try:
+            return (self.root / "key").read_text()
+        except OSError:
+            return None
+
+    def finished(self, phase: int) -> dict | None:
+        """The losses of a phase that ended (None if it did not)."""
+        path = self.root / f"phase{phase}.json"
+        if not (path.exists() and (self.root / f"phase{phase}.keras").exists()):
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def model(self, phase: int, ctx: StageContext):
+        import keras
+
+        from pipeline.model import SciNet
+
+        return keras.saving.load_model(self.root / f"phase{phase}.keras", safe_mode=True, custom_objects={"SciNet": SciNet})
+
+    def save_phase(self, phase: int, model, losses: dict) -> None:
+        with atomic_path(self.root / f"phase{phase}.keras") as tmp:
+            model.save(tmp)
+        write_json(self.root / f"phase{phase}.json", losses)
+        shutil.rmtree(self.root / f"phase{phase}", ignore_errors=True)
+
+    def callback(self, phase: int):
+        import keras
+
+        return keras.callbacks.BackupAndRestore(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
+
+    def epochs_done(self, phase: int) -> int:
+        """Epochs of the phase under way that its Keras backup holds (0 if none)."""
+        try:
+            return int(json.loads((self.root / f"phase{phase}" / "training_metadata.json").read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _backup_key(ctx: StageContext) -> str:
+    """What a backup was made from: the training settings, seed, observations and system."""
+    return text_hash(
+        json.dumps(
+            [dataclasses.asdict(ctx.config.train), ctx.config.seed, artifact_hash(ctx, "observations.parquet")]
+            + [ctx.system.fingerprint()],
+            sort_keys=True,
+        )
+    )
+
+
 def run(ctx: StageContext) -> None:
     import keras
 
@@ -58,6 +173,7 @@ def run(ctx: StageContext) -> None:
     model = build_model(ctx, lengths[0])
     history = History(latent_size=cfg.latent_size, backend=keras.backend.backend())
     total, done, start = sum(cfg.epochs), 0, time.perf_counter()
+    backup = Backup(ctx, _backup_key(ctx))
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -74,31 +190,55 @@ def run(ctx: StageContext) -> None:
                 )
 
     for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
-        model.series_length = length
-        last = phase == len(lengths) - 1
-        steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
-        lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
-        model.compile(optimizer=keras.optimizers.Adam(lr))
-        fit = model.fit(
-            train_in,
-            train_y,
-            validation_data=(test_in, test_y),
-            batch_size=cfg.batch_size,
-            epochs=epochs,
-            shuffle=True,
-            verbose=0,
-            callbacks=[keras.callbacks.TerminateOnNaN(), Progress()],
-        )
-        losses = fit.history.get("loss", [])
-        if not losses or not all(math.isfinite(v) for v in losses):
-            where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
-            raise TrainingError(
-                f"Training diverged: the loss became NaN{where}. Nothing was saved. "
-                f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
-                "or check the observations for NaN."
+        finished = backup.finished(phase)
+        if finished is not None and backup.finished(phase + 1) is None:
+            model = backup.model(phase, ctx)
+            log.info(
+                "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it", phase + 1, len(lengths)
             )
+        if finished is not None:
+            losses, val_losses = finished["loss"], finished["val_loss"]
+            done += epochs
+        else:
+            model.series_length = length
+            last = phase == len(lengths) - 1
+            steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
+            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
+            model.compile(optimizer=keras.optimizers.Adam(lr))
+            model(_head(train_in))  # built, so that a backup of this phase can be restored into it
+            losses_file = backup.root / f"phase{phase}.losses"
+            resumed = backup.epochs_done(phase)
+            if resumed:
+                log.info(
+                    "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
+                    phase + 1,
+                    len(lengths),
+                    resumed + 1,
+                    epochs,
+                )
+                done += resumed
+            model.fit(
+                train_in,
+                train_y,
+                validation_data=(test_in, test_y),
+                batch_size=cfg.batch_size,
+                epochs=epochs,
+                shuffle=True,
+                verbose=0,
+                callbacks=[keras.callbacks.TerminateOnNaN(), losses_callback(losses_file), backup.callback(phase), Progress()],
+            )
+            losses, val_losses = read_losses(losses_file)
+            if len(losses) < epochs or not all(math.isfinite(v) for v in losses):
+                backup.remove()
+                where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
+                raise TrainingError(
+                    f"Training diverged: the loss became NaN{where}. Nothing was saved. "
+                    f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
+                    "or check the observations for NaN."
+                )
+            backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
         history.loss += [float(v) for v in losses]
-        history.val_loss += [float(v) for v in fit.history.get("val_loss", [])]
+        history.val_loss += [float(v) for v in val_losses]
         history.phase += [phase] * len(losses)
 
     model.series_length = lengths[-1]
@@ -107,3 +247,4 @@ def run(ctx: StageContext) -> None:
     history.seconds = round(time.perf_counter() - start, 2)
     log.info("train: held-out prediction RMS %.4f", history.prediction_rms["all"])
     write_model(ctx, model, history)
+    backup.remove()

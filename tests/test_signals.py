@@ -1,5 +1,6 @@
 """Signals: a stopped or killed `scinet regress` leaves no worker process behind."""
 
+import json
 import os
 import signal
 import subprocess
@@ -78,3 +79,40 @@ def test_workers_end_within_seconds_of_their_parent(run_dir, signum):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _epoch(metadata: Path) -> int:
+    try:
+        return int(json.loads(metadata.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def test_a_killed_training_resumes_where_it_was(tmp_path):
+    run_dir = tmp_path / "t"
+    long = [*TINY, "--set", "train.epochs=[3, 60]", "--set", "simulate.n_samples=300"]
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *long).exit_code == 0
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "train", "copernicus", "--run-dir", str(run_dir), *long]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    metadata = run_dir / ".train-backup" / "phase1" / "training_metadata.json"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _epoch(metadata) >= 5:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "training ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert not (run_dir / "model.keras").exists()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    log = again.stdout + again.stderr
+    assert "phase 1 of 2 was completed by an earlier, interrupted run" in log
+    assert "resuming phase 2 of 2 at epoch" in log
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["loss"]) == 63 and history["phase"].count(1) == 60
+    assert not (run_dir / ".train-backup").exists()
