@@ -83,6 +83,12 @@ def _read(ctx: StageContext, file: str, columns=()) -> tuple[pd.DataFrame, dict[
 
 
 def _finite(ctx: StageContext, file: str, frame: pd.DataFrame, names: list[str]) -> None:
+    for name in names:
+        if frame[name].dtype.kind not in "biuf":
+            raise ArtifactError(
+                f"{ctx.path(file)} column {name!r} holds {frame[name].dtype} values, not numbers. "
+                f"Re-create it with `scinet {producer_of(file)} {ctx.system.name} --force` or fix the column."
+            )
     values = frame[names].to_numpy(dtype=float) if names else np.zeros((0, 0))
     if not np.isfinite(values).all():
         bad = int((~np.isfinite(values)).any(axis=1).sum())
@@ -125,6 +131,14 @@ def read_observations(ctx: StageContext) -> pd.DataFrame:
                     f"{ctx.path('observations.parquet')} has NaN or infinite values in column {n!r}. "
                     f"Re-create it with `scinet simulate {s.name} --force`."
                 )
+    counts = frame["split"].value_counts()
+    for part in ("train", "test"):
+        if counts.get(part, 0) == 0:
+            raise ArtifactError(
+                f"{ctx.path('observations.parquet')} has no rows in its '{part}' split ({len(frame)} rows in all): "
+                f"the network needs samples to train on and held-out samples to judge it. Re-create it with "
+                f"`scinet simulate {s.name} --force` (simulate.n_samples, simulate.test_fraction set the split)."
+            )
     return frame
 
 
@@ -222,7 +236,8 @@ def read_latents(ctx: StageContext) -> tuple[pd.DataFrame, dict[str, Any]]:
             f"{ctx.path('latents.parquet')} lacks the learned latent steps. Re-create it with `scinet export {s.name} --force`."
         )
     scalars = [n for n in s.scalar_names if n in frame and n != (s.time.name if s.time else None)]
-    _finite(ctx, "latents.parquet", frame, [*scalars, *names])
+    sigmas = [f"{n}_log_sigma" for n in names if f"{n}_log_sigma" in frame]
+    _finite(ctx, "latents.parquet", frame, [*scalars, *names, *sigmas])
     return frame, meta
 
 

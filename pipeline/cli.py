@@ -43,6 +43,19 @@ def _context(system_name: str, run_dir: Path | None, config_file: Path | None, o
     return ctx
 
 
+def _run_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """The run directory: not empty, and not below a file."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("is empty. Give a directory, e.g. --run-dir runs/first.", ctx, param)
+    path = Path(value)
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise click.BadParameter(f"{value!r} lies under {str(parent)!r}, which is a file, not a directory.", ctx, param)
+    return path
+
+
 def common_options(func, *, force: bool = True):
     if force:
         func = click.option("--force", is_flag=True, help="Redo the stage(s) even if inputs and settings are unchanged.")(func)
@@ -59,8 +72,9 @@ def common_options(func, *, force: bool = True):
     )(func)
     func = click.option(
         "--run-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(file_okay=False, path_type=str),
         default=None,
+        callback=_run_dir,
         help="Run directory [default: data/runs/SYSTEM].",
     )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="More log output.")(func)

@@ -29,7 +29,7 @@ from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
-from pipeline.rundir import file_hash, read_json, text_hash, write_json
+from pipeline.rundir import file_hash, text_hash, write_json
 
 log = logging.getLogger("scinet")
 
@@ -119,9 +119,16 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
     if not path.exists():
         return {}
-    data = read_json(path, producer="run")
-    if not isinstance(data, dict):
-        raise ArtifactError(f"{path} is not a scinet manifest. Remove it or choose another --run-dir.")
+    advice = (
+        f"Move it aside (or delete it) and run again: every stage is then redone, since without a manifest "
+        f"no output in {run_dir} can be trusted; or choose another --run-dir."
+    )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} is not a readable scinet manifest ({exc}). {advice}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
+        raise ArtifactError(f"{path} is not a scinet manifest. {advice}")
     return data
 
 

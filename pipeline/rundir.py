@@ -76,7 +76,7 @@ def read_json(path: Path, *, producer: str) -> Any:
         raise MissingInputError(f"{path} does not exist. Run `scinet {producer}` first.")
     try:
         return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON ({exc}). Re-create it with `scinet {producer} --force`.") from exc
 
 

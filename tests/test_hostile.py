@@ -1,0 +1,291 @@
+"""Hostile inputs: every bad input or fault ends in a one-paragraph error that says what to do, a non-zero
+exit, no traceback on the terminal, and nothing written outside the run directory."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.test_cli import TINY, invoke
+
+SYS = "copernicus"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("finished") / "r"
+    result = invoke("run", SYS, "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+@pytest.fixture
+def world(tmp_path, finished, monkeypatch):
+    """A copy of a finished run in ``runs/r``, an empty working directory, and what lies outside the run."""
+    run_dir = tmp_path / "runs" / "r"
+    shutil.copytree(finished, run_dir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return run_dir
+
+
+def _outside(tmp_path: Path, run_dir: Path) -> dict[str, float]:
+    return {
+        str(p): p.stat().st_mtime
+        for p in tmp_path.rglob("*")
+        if run_dir not in p.parents and p != run_dir and p.name != "scinet-error.log"
+    }
+
+
+def _rewrite_parquet(path: Path, change) -> None:
+    """Rewrite a Parquet artifact through ``change(frame)`` keeping its scinet metadata."""
+    table = pq.read_table(path)
+    frame = change(table.to_pandas())
+    out = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(out.replace_schema_metadata({**(out.schema.metadata or {}), **(table.schema.metadata or {})}), path)
+
+
+def _set_meta(path: Path, **changes) -> None:
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    scinet = json.loads(meta[b"scinet"])
+    scinet.update(changes)
+    meta[b"scinet"] = json.dumps(scinet).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def _equations_with(expr: str):
+    def change(frame):
+        frame = frame.copy()
+        frame.loc[frame.index[0], "sympy_format"] = expr
+        frame.loc[frame.index[0], "selected"] = True
+        return frame
+
+    return lambda r: _rewrite_parquet(r / "equations.parquet", change)
+
+
+def _write(name: str, content: bytes | str):
+    def setup(r):
+        path = r / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    return setup
+
+
+def _keras_not_scinet(r):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    (r / "model.keras").unlink()
+    model.save(r / "model.keras")
+
+
+def _drop_column(column):
+    return lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.drop(columns=[column]))
+
+
+NOTHING = None
+# (case id, setup of the run directory, command after the system name, text the message must hold)
+CASES = [
+    # -- command line and settings ---------------------------------------------------------------
+    ("unknown-system", NOTHING, ["run", "copernicos"], "Did you mean 'copernicus'"),
+    ("misspelt-key", NOTHING, ["simulate", SYS, "--set", "simulate.n_sample=5"], "Did you mean 'simulate.n_samples'"),
+    ("override-without-equals", NOTHING, ["simulate", SYS, "--set", "simulate.noise"], "expected KEY=VALUE"),
+    ("section-as-key", NOTHING, ["simulate", SYS, "--set", "train=1"], "is a section"),
+    ("list-expected", NOTHING, ["train", SYS, "--set", "train.epochs=abc"], "expects a list"),
+    ("nan-budget", NOTHING, ["regress", SYS, "--set", "regress.time_budget=nan"], "`regress.time_budget` must lie between"),
+    ("negative-budget", NOTHING, ["regress", SYS, "--set", "regress.time_budget=-1"], "`regress.time_budget` must lie"),
+    ("zero-batch", NOTHING, ["train", SYS, "--set", "train.batch_size=0"], "`train.batch_size` must lie"),
+    ("negative-batch", NOTHING, ["train", SYS, "--set", "train.batch_size=-5"], "`train.batch_size` must lie"),
+    ("zero-width", NOTHING, ["train", SYS, "--set", "train.encoder_units=[0]"], "`train.encoder_units` must lie"),
+    ("zero-decoder-width", NOTHING, ["train", SYS, "--set", "train.decoder_units=[4, 0]"], "`train.decoder_units` must lie"),
+    ("zero-dpi", NOTHING, ["report", SYS, "--set", "report.dpi=0"], "`report.dpi` must lie"),
+    ("zero-max-length", NOTHING, ["regress", SYS, "--set", "regress.max_length=0"], "`regress.max_length` must lie"),
+    ("zero-rows", NOTHING, ["regress", SYS, "--set", "regress.n_rows=0"], "`regress.n_rows` must lie"),
+    ("unknown-operator", NOTHING, ["regress", SYS, "--set", "regress.operators=add,cosine"], "Unknown operators ['cosine']"),
+    ("no-operator", NOTHING, ["regress", SYS, "--set", "regress.operators=''"], "regress.operators"),
+    ("unknown-backend", NOTHING, ["regress", SYS, "--set", "regress.backend=julia"], "must be 'operon' or 'pysr'"),
+    ("unknown-decoder", NOTHING, ["train", SYS, "--set", "train.decoder=cnn"], "must be 'linear' or 'mlp'"),
+    ("test-fraction-one", NOTHING, ["simulate", SYS, "--set", "simulate.test_fraction=1"], "simulate.test_fraction"),
+    ("negative-noise", NOTHING, ["simulate", SYS, "--set", "simulate.noise=-0.1"], "`simulate.noise` must lie"),
+    ("negative-seed", NOTHING, ["simulate", SYS, "--seed", "-1"], "`seed` must lie"),
+    ("huge-seed", NOTHING, ["simulate", SYS, "--seed", str(2**40)], "`seed` must lie"),
+    ("no-epochs", NOTHING, ["train", SYS, "--set", "train.epochs=[]"], "train.epochs"),
+    ("negative-epochs", NOTHING, ["train", SYS, "--set", "train.epochs=[-3, 2]"], "`train.epochs` must lie"),
+    ("curriculum-too-long", NOTHING, ["train", SYS, "--set", "train.curriculum=[4, 999]"], "train.curriculum"),
+    ("latent-size-huge", NOTHING, ["train", SYS, "--set", "train.latent_size=1000"], "`train.latent_size` must lie"),
+    ("r2-above-one", NOTHING, ["verify", SYS, "--set", "verify.r2=2"], "`verify.r2` must lie"),
+    ("fraction-above-one", NOTHING, ["export", SYS, "--set", "export.unused_fraction=2"], "`export.unused_fraction`"),
+    ("bool-for-int", NOTHING, ["simulate", SYS, "--set", "simulate.n_samples=true"], "expects a value of type int"),
+    ("workers-negative", NOTHING, ["regress", SYS, "--set", "regress.workers=-1"], "`regress.workers` must lie"),
+    # -- configuration files ---------------------------------------------------------------------
+    ("config-missing", NOTHING, ["simulate", SYS, "--config", "nowhere.toml"], "does not exist"),
+    (
+        "config-not-utf8",
+        _write("../bad.toml", b"\xff\xfe\x00seed = 1"),
+        ["simulate", SYS, "--config", "{run}/../bad.toml"],
+        "not UTF-8",
+    ),
+    (
+        "config-not-toml",
+        _write("../bad.toml", "seed = = 1"),
+        ["simulate", SYS, "--config", "{run}/../bad.toml"],
+        "not valid TOML",
+    ),
+    (
+        "config-unknown-key",
+        _write("../bad.toml", "[train]\nbetta = 1"),
+        ["train", SYS, "--config", "{run}/../bad.toml"],
+        "Did you mean 'train.beta'",
+    ),
+    (
+        "config-bad-type",
+        _write("../bad.toml", "seed = 'one'"),
+        ["simulate", SYS, "--config", "{run}/../bad.toml"],
+        "expects a value of type int",
+    ),
+    # -- the run directory and the file system ---------------------------------------------------
+    ("run-dir-empty-string", NOTHING, ["simulate", SYS, "--run-dir", ""], "is empty"),
+    ("run-dir-under-a-file", _write("../afile", "x"), ["simulate", SYS, "--run-dir", "{run}/../afile/sub"], "which is a file"),
+    ("run-dir-is-a-file", _write("../afile", "x"), ["simulate", SYS, "--run-dir", "{run}/../afile"], "is a file"),
+    ("other-system", NOTHING, ["simulate", "pendulum"], "holds a run of system 'copernicus'"),
+    ("manifest-malformed", _write("manifest.json", "{not json"), ["simulate", SYS], "manifest.json"),
+    ("manifest-a-list", _write("manifest.json", "[1, 2]"), ["simulate", SYS], "not a scinet manifest"),
+    ("manifest-binary", _write("manifest.json", b"\xff\x00\xfe"), ["simulate", SYS], "manifest.json"),
+    # -- observations ----------------------------------------------------------------------------
+    (
+        "observations-garbage",
+        _write("observations.parquet", b"garbage"),
+        ["train", SYS, "--force"],
+        "not a readable Parquet file",
+    ),
+    ("observations-empty-file", _write("observations.parquet", b""), ["train", SYS, "--force"], "not a readable Parquet file"),
+    (
+        "observations-foreign",
+        lambda r: pd.DataFrame({"a": [1.0]}).to_parquet(r / "observations.parquet"),
+        ["train", SYS, "--force"],
+        "was not written by `scinet simulate`",
+    ),
+    ("observations-missing-column", _drop_column("theta_M"), ["train", SYS, "--force"], "lacks columns ['theta_M']"),
+    (
+        "observations-nan",
+        lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.assign(theta_M=np.nan)),
+        ["train", SYS, "--force"],
+        "NaN",
+    ),
+    (
+        "observations-inf-truth",
+        lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.assign(phi_E=np.inf)),
+        ["train", SYS, "--force"],
+        "observations.parquet",
+    ),
+    (
+        "observations-strings",
+        lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.assign(theta_M="north")),
+        ["train", SYS, "--force"],
+        "theta_M",
+    ),
+    (
+        "observations-no-rows",
+        lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.iloc[:0]),
+        ["train", SYS, "--force"],
+        "no rows in its 'train' split",
+    ),
+    (
+        "observations-no-train-split",
+        lambda r: _rewrite_parquet(r / "observations.parquet", lambda f: f.assign(split="test")),
+        ["train", SYS, "--force"],
+        "no rows in its 'train' split",
+    ),
+    (
+        "observations-other-system",
+        lambda r: _set_meta(r / "observations.parquet", system="pendulum"),
+        ["train", SYS, "--force"],
+        "belongs to system 'pendulum'",
+    ),
+    # -- model ------------------------------------------------------------------------------------
+    ("model-garbage", _write("model.keras", b"garbage"), ["export", SYS, "--force"], "could not be loaded as a SciNet model"),
+    ("model-not-scinet", _keras_not_scinet, ["export", SYS, "--force"], "SciNet"),
+    ("model-missing", lambda r: (r / "model.keras").unlink(), ["export", SYS, "--force"], "model.keras"),
+    # -- latents, probe, history -------------------------------------------------------------------
+    (
+        "latents-garbage",
+        _write("latents.parquet", b"PAR1garbagePAR1"),
+        ["regress", SYS, "--force"],
+        "not a readable Parquet file",
+    ),
+    (
+        "latents-bad-metadata",
+        lambda r: _set_meta(r / "latents.parquet", active="z0"),
+        ["regress", SYS, "--force"],
+        "latents.parquet",
+    ),
+    (
+        "latents-nan-sigma",
+        lambda r: _rewrite_parquet(r / "latents.parquet", lambda f: f.assign(z0_log_sigma=np.nan)),
+        ["regress", SYS, "--force"],
+        "latents.parquet",
+    ),
+    (
+        "latents-no-test-rows",
+        lambda r: _rewrite_parquet(r / "latents.parquet", lambda f: f.assign(split="train")),
+        ["verify", SYS, "--force"],
+        "lack of evidence",
+    ),
+    ("probe-garbage", _write("probe.parquet", b"garbage"), ["verify", SYS, "--force"], "probe.parquet"),
+    ("history-malformed", _write("history.json", "{oops"), ["report", SYS, "--force"], "history.json"),
+    ("history-a-list", _write("history.json", "[]"), ["report", SYS, "--force"], "history.json"),
+    # -- equations and verdicts ----------------------------------------------------------------------
+    ("equations-garbage", _write("equations.parquet", b"garbage"), ["verify", SYS, "--force"], "not a readable Parquet file"),
+    (
+        "equations-nested-powers",
+        _equations_with("((((((10**64)**64)**64)**64)**64)**64)"),
+        ["verify", SYS, "--force"],
+        "equations.parquet",
+    ),
+    (
+        "equations-code",
+        _equations_with("__import__('os').system('touch /tmp/scinet-pwned')"),
+        ["verify", SYS, "--force"],
+        "equations.parquet",
+    ),
+    ("equations-unknown-name", _equations_with("theta_X + 1"), ["verify", SYS, "--force"], "theta_X"),
+    (
+        "equations-no-selection",
+        lambda r: _rewrite_parquet(r / "equations.parquet", lambda f: f.drop(columns=["selected"])),
+        ["report", SYS, "--force"],
+        "lacks columns ['selected']",
+    ),
+    ("verification-malformed", _write("verification.json", "{]"), ["report", SYS, "--force"], "verification.json"),
+    (
+        "verification-wrong-shape",
+        _write("verification.json", '{"laws": [1, 2]}'),
+        ["report", SYS, "--force"],
+        "verification.json",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "setup", "args", "message"), CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_is_refused_cleanly(world, tmp_path, case, setup, args, message):
+    run_dir = world
+    if setup is not None:
+        setup(run_dir)
+    before = _outside(tmp_path, run_dir)
+    args = [a.replace("{run}", str(run_dir)) for a in args]
+    if "--run-dir" not in args:
+        args = [*args, "--run-dir", str(run_dir)]
+    result = invoke(*args)
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output, result.output
+    assert message in result.output, result.output
+    assert len(result.output.strip().splitlines()[-1]) > 30  # a sentence, not a bare exception name
+    assert _outside(tmp_path, run_dir) == before
+    assert not any(Path.cwd().iterdir())
+    assert not Path("/tmp/scinet-pwned").exists()
