@@ -24,7 +24,7 @@ import sympy as sp
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
 from symreg.polish import RefitBudget, recognise_constants
 from symreg.powerlaw import power_law
-from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactor
+from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactors
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
@@ -62,11 +62,28 @@ def find_anchor(X: np.ndarray, y: np.ndarray, names: Sequence[str], angle_names:
     return best
 
 
+def _steadiest(options: list[list], X: np.ndarray, y: np.ndarray) -> list | None:
+    """Of equally simple prefactors (``m c^2`` or ``m v^2`` for ``m c^2/sqrt(1 - v^2/c^2)``), the one
+    that leaves the least for the groups to explain: the smallest spread of ``log |y / P|``."""
+    if len(options) <= 1:
+        return options[0] if options else None
+
+    def spread(p) -> float:
+        with np.errstate(all="ignore"):
+            pre = np.prod([X[:, i] ** float(e) for i, e in enumerate(p) if e != 0], axis=0) * np.ones(len(y))
+            r = np.log(np.abs(y / pre))
+        r = r[np.isfinite(r)]
+        return float(np.var(r)) if len(r) > 1 else np.inf
+
+    return min(options, key=spread)
+
+
 def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim):
     """Buckingham pi: ``y = P(x) f(pi_1, ..., pi_k)`` with ``P`` a product of powers of the inputs of
     the target's dimension (``P = 1`` where the target's dimension is unknown, ``target_dim`` None:
     a latent neuron, whose scale is the network's own) and ``pi_j`` dimensionless products of the inputs
-    (:func:`symreg.units.prefactor`, :func:`symreg.units.dimensionless_groups`), each group
+    (:func:`symreg.units.prefactors`, the steadiest of the simplest, and
+    :func:`symreg.units.dimensionless_groups`), each group
     oriented so that its median magnitude on the data is at most 1: small parameters (``v/c``,
     ``hbar omega/(k T)`` where it is small) are the ones laws are written in.
 
@@ -74,7 +91,8 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     one for ``y`` in the inputs; or None where there is nothing to gain (no prefactor, or every input
     and the target already dimensionless) or the transformed data are not finite.
     """
-    p = prefactor(list(dims), target_dim) if target_dim is not None else [0] * len(names)
+    options = prefactors(list(dims), target_dim) if target_dim is not None else [[0] * len(names)]
+    p = _steadiest(options, X, y)
     groups = dimensionless_groups(list(dims))
     if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
         return None

@@ -136,16 +136,18 @@ def dimensionless_groups(input_dims: list[Dimension]) -> list[list[int]]:
     return groups
 
 
-def prefactor(input_dims: list[Dimension], target: Dimension) -> list[sp.Rational] | None:
-    """Exponents ``p`` with ``prod x_i^p_i`` of the target's dimension (fewest variables, simplest), or None."""
+def prefactors(input_dims: list[Dimension], target: Dimension) -> list[list[sp.Rational]]:
+    """Every simplest exponent vector ``p`` with ``prod x_i^p_i`` of the target's dimension: the fewest
+    variables, then the smallest exponents (``m c^2`` and ``m v^2`` for an energy from ``m, v, c``).
+    Empty if the inputs cannot make the target's dimension."""
     _, M = dimension_matrix([*input_dims, target])
     if M.rows == 0:
-        return [sp.Integer(0)] * len(input_dims)
+        return [[sp.Integer(0)] * len(input_dims)]
     A, b = M[:, : len(input_dims)], M[:, len(input_dims)]
-    best = None
     from itertools import combinations
 
     for size in range(0, min(len(input_dims), A.rows) + 1):
+        found: list[tuple[int, list[sp.Rational]]] = []
         for subset in combinations(range(len(input_dims)), size):
             sub = A[:, list(subset)]
             try:
@@ -157,12 +159,17 @@ def prefactor(input_dims: list[Dimension], target: Dimension) -> list[sp.Rationa
             exps = [sp.Integer(0)] * len(input_dims)
             for j, i in enumerate(subset):
                 exps[i] = sp.nsimplify(sol[j])
-            cost = sum(abs(e.p) + e.q for e in exps if e != 0)
-            if best is None or cost < best[0]:
-                best = (cost, exps)
-        if best is not None:
-            return best[1]
-    return None
+            found.append((sum(abs(e.p) + e.q for e in exps if e != 0), exps))
+        if found:
+            least = min(cost for cost, _ in found)
+            return [exps for cost, exps in found if cost == least]
+    return []
+
+
+def prefactor(input_dims: list[Dimension], target: Dimension) -> list[sp.Rational] | None:
+    """The first of :func:`prefactors`, or None."""
+    options = prefactors(input_dims, target)
+    return options[0] if options else None
 
 
 def as_dimension(unit) -> Dimension:

@@ -48,3 +48,18 @@ def test_groups_of_a_single_representative_and_of_dimensionless_inputs():
     groups = dimensionless_groups(dims)
     assert len(groups) == len(names) - 4  # six quantities, four base dimensions
     assert prefactor(dims, parse_unit("1/m^3")) == [1, 0, 0, 0, 0, 0]
+
+
+def test_of_equally_simple_prefactors_the_steadiest_is_taken():
+    import numpy as np
+
+    from symreg.search import dimensionless_problem
+    from symreg.units import prefactors
+
+    dims = [parse_unit(u) for u in ("kg", "m/s", "m/s")]
+    assert prefactors(dims, parse_unit("J")) == [[1, 2, 0], [1, 0, 2]]  # m v^2 and m c^2
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(1, 5, 500), rng.uniform(1, 2, 500), rng.uniform(3, 10, 500)])
+    y = X[:, 0] * X[:, 2] ** 2 / np.sqrt(1 - X[:, 1] ** 2 / X[:, 2] ** 2)
+    _, y_scaled, _, _ = dimensionless_problem(X, y, ["m", "v", "c"], dims, parse_unit("J"))
+    assert np.allclose(y_scaled, y / (X[:, 0] * X[:, 2] ** 2))  # m c^2: what is left is 1/sqrt(1 - v^2/c^2)
