@@ -266,6 +266,13 @@ def read_equations(ctx: StageContext) -> pd.DataFrame:
     cols = ["target", "variables", "complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
     frame, meta = _read(ctx, "equations.parquet", cols)
     variables = meta.get("variables", {})
+    targets = set(ctx.system.columns) | set(latent_names(64))
+    unknown = sorted({str(t) for t in frame["target"]} - targets)
+    if unknown:
+        raise ArtifactError(
+            f"{ctx.path('equations.parquet')} has equations for {unknown[:3]}, which is no target of this system "
+            f"(latent neurons z0, z1, ... or its answer columns). Re-create it with `scinet regress {ctx.system.name} --force`."
+        )
     exprs = []
     for _, row in frame.iterrows():
         names = variables.get(row["variables"]) if isinstance(variables, dict) else None

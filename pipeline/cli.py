@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shlex
 import sys
 from functools import partial
 from pathlib import Path
@@ -90,8 +92,19 @@ def sr_backend_option(func):
     )(func)
 
 
-def _fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
+_SUGGESTED = re.compile(r"`scinet (?P<stage>[a-z]+) (?P<system>[A-Za-z0-9_]+)(?P<rest>(?: --force)?)`")
+
+
+def _fail(exc: Exception, run_dir: Path | None = None, overrides: tuple[str, ...] = ()) -> click.ClickException:
+    """The error as a one-paragraph message; a command it suggests (`scinet STAGE SYSTEM`) gets the
+    user's own --run-dir and --set options, so that it can be run as it stands."""
+    text = str(exc)
+    if run_dir is not None or overrides:
+        extra = (f" --run-dir {shlex.quote(str(run_dir))}" if run_dir is not None else "") + "".join(
+            f" --set {shlex.quote(o)}" for o in overrides
+        )
+        text = _SUGGESTED.sub(lambda m: f"`scinet {m['stage']} {m['system']}{extra}{m['rest']}`", text)
+    return click.ClickException(text)
 
 
 _RUN_DIR: list[Path] = []
@@ -183,7 +196,7 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
         ctx = _context(system, run_dir, config_file, overrides, seed)
         result = run_all(ctx, force=force)
     except USER_ERRORS as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, run_dir, overrides) from exc
     ran = [k for k, v in result.items() if v == "ran"]
     if ran:
         click.echo(f"Ran {', '.join(ran)}; results in {ctx.run_dir}")
@@ -214,8 +227,6 @@ def _echo_verdicts(run_dir: Path, command: str) -> None:
 
 def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...]) -> str:
     """The command line to run again, with the user's run directory and overrides."""
-    import shlex
-
     parts = ["scinet", command, system, "--run-dir", str(run_dir), *(f"--set {shlex.quote(o)}" for o in overrides)]
     return " ".join(parts)
 
@@ -231,7 +242,7 @@ def _make_stage_command(name: str) -> None:
             ctx = _context(system, run_dir, config_file, overrides, seed)
             status = run_stage(ctx, name, force=force)
         except USER_ERRORS as exc:
-            raise _fail(exc) from exc
+            raise _fail(exc, run_dir, overrides) from exc
         click.echo(
             f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})"
         )
@@ -267,5 +278,5 @@ def accept(stage, system, run_dir, config_file, overrides, seed, verbose) -> Non
         ctx = _context(system, run_dir, config_file, overrides, seed)
         recorded = accept_stage(ctx, stage)
     except USER_ERRORS as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, run_dir, overrides) from exc
     click.echo(f"{stage}: accepted {', '.join(recorded)} as they are ({ctx.run_dir}); the stages after it will use them.")

@@ -289,3 +289,40 @@ def test_hostile_input_is_refused_cleanly(world, tmp_path, case, setup, args, me
     assert _outside(tmp_path, run_dir) == before
     assert not any(Path.cwd().iterdir())
     assert not Path("/tmp/scinet-pwned").exists()
+
+
+def test_latex_comes_from_the_parsed_expression_never_from_the_file(world):
+    run_dir = world
+    payload = r"\input{/etc/passwd}"
+
+    def change(frame):
+        frame = frame.copy()
+        frame["latex"] = payload
+        frame["equation"] = payload
+        return frame
+
+    _rewrite_parquet(run_dir / "equations.parquet", change)
+    verification = json.loads((run_dir / "verification.json").read_text())
+    verification["laws"][0]["name"] = payload
+    (run_dir / "verification.json").write_text(json.dumps(verification))
+    result = invoke("report", SYS, "--run-dir", run_dir, *TINY, "--force")
+    assert result.exit_code == 0, result.output
+    tex = (run_dir / "equations.tex").read_text()
+    assert payload not in tex  # the verdict's name appears escaped, the equation's stored LaTeX not at all
+
+
+def test_an_equation_target_that_is_no_neuron_is_refused(world):
+    run_dir = world
+    _rewrite_parquet(run_dir / "equations.parquet", lambda f: f.assign(target=r"\input{/etc/passwd}"))
+    result = invoke("report", SYS, "--run-dir", run_dir, *TINY, "--force")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "equations.parquet" in result.output and "target" in result.output
+    assert r"\input{/etc/passwd}" not in (run_dir / "equations.tex").read_text()
+
+
+def test_a_suggested_command_keeps_the_users_run_dir_and_settings(world):
+    run_dir = world
+    (run_dir / "observations.parquet").write_bytes(b"garbage")
+    result = invoke("train", SYS, "--run-dir", run_dir, "--set", "train.beta=0.001", "--force")
+    assert result.exit_code != 0
+    assert f"`scinet simulate {SYS} --run-dir {run_dir} --set train.beta=0.001 --force`" in result.output
