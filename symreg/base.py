@@ -13,6 +13,7 @@ variance is given and some equations reach it, the simplest of those.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
@@ -22,6 +23,9 @@ import sympy as sp
 
 FRONT_COLUMNS = ["complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
 LOSS_FLOOR = 1e-30
+
+
+log = logging.getLogger("scinet")
 
 
 def complexity(expr: sp.Expr) -> int:
@@ -36,11 +40,19 @@ def round_floats(expr: sp.Expr, digits: int = 6) -> sp.Expr:
 
 
 def evaluate(expr: sp.Expr, variables: Sequence[sp.Symbol], X: np.ndarray) -> np.ndarray:
-    """Evaluate ``expr`` on the columns of ``X`` (NaN where undefined)."""
-    func = sp.lambdify(list(variables), expr, modules="numpy")
-    with np.errstate(all="ignore"):
-        out = func(*[X[:, i] for i in range(X.shape[1])])
-    out = np.asarray(out, dtype=complex) * np.ones(len(X))
+    """Evaluate ``expr`` on the columns of ``X`` (NaN where undefined).
+
+    An expression that cannot be evaluated at all (an overflow in an exact power, a function NumPy
+    lacks, a recursion too deep) is undefined everywhere: all NaN, so its loss is infinite and it
+    leaves the front; the reason is logged."""
+    try:
+        func = sp.lambdify(list(variables), expr, modules="numpy")
+        with np.errstate(all="ignore"):
+            out = func(*[X[:, i] for i in range(X.shape[1])])
+        out = np.asarray(out, dtype=complex) * np.ones(len(X))
+    except (ArithmeticError, TypeError, ValueError, AttributeError, NameError, RecursionError, MemoryError) as exc:
+        log.debug("an expression could not be evaluated (%s): it counts as undefined", type(exc).__name__)
+        return np.full(len(X), np.nan)
     return np.where(np.abs(out.imag) > 1e-9, np.nan, out.real)
 
 

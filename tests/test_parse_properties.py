@@ -81,3 +81,15 @@ def test_code_is_never_run(tmp_path):
     for text in payloads:
         _parse_or_refuse(text)
     assert not marker.exists()
+
+
+def test_an_expression_that_cannot_be_evaluated_is_undefined_not_an_error():
+    import numpy as np
+
+    from symreg.base import evaluate
+
+    x = sp.Symbol("x", real=True)
+    X = np.ones((3, 1))
+    assert np.isnan(evaluate(sp.Integer(10) ** (10**5) * x, [x], X)).all()  # too many digits to print
+    assert np.isnan(evaluate(sp.Function("unknown_function")(x), [x], X)).all()
+    assert np.allclose(evaluate(sp.sin(x), [x], X), np.sin(1.0))
