@@ -41,7 +41,7 @@ def _context(system_name: str, run_dir: Path | None, config_file: Path | None, o
     system = get_system(system_name)
     config = load_config(config_file, overrides, seed=seed, system=system)
     ctx = StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
-    _RUN_DIR.append(ctx.run_dir)
+    click.get_current_context().meta[RUN_DIR_KEY] = ctx.run_dir
     return ctx
 
 
@@ -107,11 +107,11 @@ def _fail(exc: Exception, run_dir: Path | None = None, overrides: tuple[str, ...
     return click.ClickException(text)
 
 
-_RUN_DIR: list[Path] = []
-"""the run directory of the command being run, once known (where a crash log goes)"""
+RUN_DIR_KEY = "scinet.run_dir"
+"""where a command leaves its run directory in click's context meta, once known (for the crash log)"""
 
 
-def _crash_log(exc: BaseException) -> Path:
+def _crash_log(exc: BaseException, run_dir: Path | None) -> Path:
     """Write the full traceback to ``scinet-error.log`` in the run directory (or the temporary
     directory where there is none yet, or it cannot be written) and return its path."""
     import tempfile
@@ -120,7 +120,7 @@ def _crash_log(exc: BaseException) -> Path:
 
     text = f"{datetime.now(UTC).isoformat(timespec='seconds')}  scinet {' '.join(sys.argv[1:])}\n"
     text += "".join(traceback.format_exception(exc))
-    for folder in (*_RUN_DIR[-1:], Path(tempfile.gettempdir())):
+    for folder in (*([run_dir] if run_dir else []), Path(tempfile.gettempdir())):
         try:
             if folder.is_dir():
                 path = folder / "scinet-error.log"
@@ -145,7 +145,7 @@ class _Group(click.Group):
                 "regress.workers) or a machine with more memory; the stages that finished are kept."
             ) from exc
         except Exception as exc:
-            log_path = _crash_log(exc)
+            log_path = _crash_log(exc, ctx.meta.get(RUN_DIR_KEY))
             raise click.ClickException(
                 f"Unexpected error: {type(exc).__name__}: {exc}. This is a bug in scinet (or a case it does not "
                 f"check yet), not something your settings should cause. The full traceback is in {log_path}; please "
