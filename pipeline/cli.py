@@ -139,6 +139,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except OSError as exc:  # the file system: permissions, a full disk, a path that is no directory
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(
+                f"The file system refused: {exc.strerror or exc}{where}. Check that the run directory and its files "
+                "can be written (permissions, free disk space) and run again; the stages that finished are kept, "
+                "the one that failed recorded nothing."
+            ) from exc
         except MemoryError as exc:
             raise click.ClickException(
                 "Ran out of memory. Use smaller settings (simulate.n_samples, train.batch_size, regress.n_rows, "

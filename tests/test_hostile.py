@@ -326,3 +326,16 @@ def test_a_suggested_command_keeps_the_users_run_dir_and_settings(world):
     result = invoke("train", SYS, "--run-dir", run_dir, "--set", "train.beta=0.001", "--force")
     assert result.exit_code != 0
     assert f"`scinet simulate {SYS} --run-dir {run_dir} --set train.beta=0.001 --force`" in result.output
+
+
+def test_a_file_system_refusal_is_a_message_not_a_bug_report(world, monkeypatch):
+    import pipeline.rundir
+
+    def full_disk(path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(pipeline.rundir, "_fsync", full_disk)
+    result = invoke("simulate", SYS, "--run-dir", world, *TINY, "--force", "--seed", "3")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "No space left on device" in result.output and "free disk space" in result.output
+    assert "bug" not in result.output
