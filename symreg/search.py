@@ -7,7 +7,10 @@ input angle ``a`` and sign ``s`` with the largest circular correlation
 ``r = wrap(z - s a - c)``, is a continuous function of the inputs, and the engine
 fits it.  Besides ``r`` itself the engine also fits ``sin r`` (a transformed
 target, as AI Feynman transforms ``y``): an angle given by an inverse sine,
-such as a law-of-sines angle, becomes a plain sum of sines.  Both fronts are
+such as a law-of-sines angle, becomes a plain sum of sines.  Each plain
+candidate ``f`` is also tried as ``asin(f)`` with its constants refitted:
+near its centre an arcsine is its argument, so a plain fit often returns the
+argument of an inverse sine the transformed search missed.  Both fronts are
 turned into expressions for ``z`` (``s a + c + f`` and ``s a + c + asin(g)``),
 scored on held-out rows by the circular loss and merged into one front.
 """
@@ -22,7 +25,7 @@ import pandas as pd
 import sympy as sp
 
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
-from symreg.polish import RefitBudget, recognise_constants
+from symreg.polish import RefitBudget, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
 from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactors
 
@@ -208,10 +211,21 @@ def search(
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
     runs = 1 + (problem is not None)
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
+    plain: list[tuple[str, sp.Expr]] = []
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
         engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
+        if name == "identity":
+            plain = list(engine.equations_)
+    if circular:
+        # Near its centre an arcsine is its argument, so a plain fit of the angle often returns the
+        # argument of a missed inverse sine (0.698 sin(a - b) for asin(0.656 sin(a - b))): each plain
+        # candidate is also tried inside the arcsine, its constants refitted.
+        for raw, g in plain:
+            if g.free_symbols and g.atoms(sp.Float):
+                inside = refit_constants(base + sp.asin(g), symbols, X[fit], y[fit], circular=True)
+                candidates.append((inside, raw, "sine (from identity)"))
     if problem is not None:
         G, y_scaled, group_names, back = problem
         engine = make_engine(**budget)

@@ -124,3 +124,30 @@ def test_pysr_engine_builds_an_equivalent_regressor(monkeypatch):
     assert seen["variable_names"] == ["a", "b"]
     a_, b_ = sp.symbols("a b", real=True)
     assert [e for _, e in engine.equations_] == [sp.Float(1.0), a_ * b_**2]
+
+
+def test_a_plain_fit_of_an_angle_is_also_tried_inside_the_arcsine():
+    """When the transformed search misses asin(k sin(a - b)), the plain fit k' sin(a - b) leads to it."""
+    import sympy as sp
+
+    from symreg.search import search
+
+    a, b = sp.symbols("a b", real=True)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-np.pi, np.pi, size=(1500, 2))
+    y = np.angle(np.exp(1j * (X[:, 1] - np.arcsin(0.656 * np.sin(X[:, 1] - X[:, 0])) + 0.7)))
+    calls = []
+
+    class Stub:
+        def __init__(self, **kwargs):
+            calls.append(kwargs)
+
+        def fit(self, X, y, *, variable_names):
+            # the plain run finds the approximation, the run on sin(r) finds nothing useful
+            expr = sp.Float(-0.698) * sp.sin(b - a) if len(calls) == 1 else sp.Float(0.01) * a
+            self.equations_ = [(str(expr), expr)]
+            return self
+
+    front = search(Stub, X, y, variable_names=["a", "b"], angle_names=["a", "b"], circular=True, noise_variance=1e-6)
+    best = front[front["selected"]].iloc[0]
+    assert "asin" in best["sympy_format"] and best["transform"] == "sine (from identity)", best["sympy_format"]
