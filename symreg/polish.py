@@ -36,7 +36,8 @@ wrong exact value such as ``R_E/R_M = 2/3`` for ``0.655`` costs more than the
 whole noise variance.
 
 Exact values are tried only for an expression that fits to the noise
-(held-out loss at most ``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
+(held-out loss, before terms within the noise are dropped, at most
+``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
 noise variance is itself an estimate, from other rows); an approximate
 form is only refitted: its constants have no exact values to find, and giving
 them some would make an approximation look like a law.
@@ -285,11 +286,12 @@ def recognise_constants(
         return refit_constants(e, symbols, X, y, circular=circular, fixed=fixed)
 
     current = refit(expr)
+    fitted = val_loss(current)  # whether the form fits to the noise is judged before anything is dropped
     if noise_variance > 0:
         current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late)
     start = val_loss(current)
     scale = float(np.var(y_val))
-    if not np.isfinite(start) or start > max(FITS * scale, (1 + rtol) * noise_variance) or late():
+    if not np.isfinite(start) or fitted > max(FITS * scale, (1 + rtol) * noise_variance) or late():
         return round_floats(current, 6)  # an approximate form: nothing exact to find
     merged = sp.simplify(current)
     if _defined(merged) and len(_floats(merged)) < len(_floats(current)):
