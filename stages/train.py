@@ -141,10 +141,18 @@ class Backup:
 
     def epochs_done(self, phase: int) -> int:
         """Epochs of the phase under way that its Keras backup holds (0 if none)."""
+        folder = self.root / f"phase{phase}"
         try:
-            return int(json.loads((self.root / f"phase{phase}" / "training_metadata.json").read_text())["epoch"])
+            return int(json.loads((folder / "training_metadata.json").read_text())["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
+            if folder.exists():  # cut short by a kill: of no use
+                self.discard(phase)
             return 0
+
+    def discard(self, phase: int) -> None:
+        """Forget the unfinished backup of ``phase`` (its weights and its per-epoch losses)."""
+        shutil.rmtree(self.root / f"phase{phase}", ignore_errors=True)
+        (self.root / f"phase{phase}.losses").unlink(missing_ok=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -217,16 +225,31 @@ def run(ctx: StageContext) -> None:
                     epochs,
                 )
                 done += resumed
-            model.fit(
-                train_in,
-                train_y,
-                validation_data=(test_in, test_y),
-                batch_size=cfg.batch_size,
-                epochs=epochs,
-                shuffle=True,
-                verbose=0,
-                callbacks=[keras.callbacks.TerminateOnNaN(), losses_callback(losses_file), backup.callback(phase), Progress()],
-            )
+            for attempt in (1, 2):
+                try:
+                    model.fit(
+                        train_in,
+                        train_y,
+                        validation_data=(test_in, test_y),
+                        batch_size=cfg.batch_size,
+                        epochs=epochs,
+                        shuffle=True,
+                        verbose=0,
+                        callbacks=[
+                            keras.callbacks.TerminateOnNaN(),
+                            losses_callback(losses_file),
+                            backup.callback(phase),
+                            Progress(),
+                        ],
+                    )
+                    break
+                except OSError:
+                    if attempt == 2 or not resumed:
+                        raise
+                    # a kill while Keras wrote the backup leaves it unreadable: this phase starts again
+                    log.warning("train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1)
+                    backup.discard(phase)
+                    done -= resumed
             losses, val_losses = read_losses(losses_file)
             if len(losses) < epochs or not all(math.isfinite(v) for v in losses):
                 backup.remove()

@@ -192,9 +192,15 @@ def test_default_pendulum_run_finds_b_kappa_and_the_law_of_motion(tmp_path):
     assert history["prediction_rms"]["all"] <= 0.01
 
 
-def test_nan_loss_stops_training_with_a_clear_error_and_saves_nothing(tmp_path):
+def test_nan_loss_stops_training_with_a_clear_error_and_saves_nothing(tmp_path, monkeypatch):
+    import stages.train
+
+    def diverged(path):  # what TerminateOnNaN leaves: the losses up to the epoch that became NaN
+        return [0.5, float("nan")], [0.5, float("nan")]
+
+    monkeypatch.setattr(stages.train, "read_losses", diverged)
     run_dir = tmp_path / "r"
-    result = invoke("run", "copernicus", "--run-dir", run_dir, *TINY, "--set", "train.learning_rate=1e12")
+    result = invoke("run", "copernicus", "--run-dir", run_dir, *TINY)
     assert result.exit_code != 0
     assert "Training diverged: the loss became NaN" in result.output
     assert "Lower train.learning_rate" in result.output

@@ -116,3 +116,28 @@ def test_a_killed_training_resumes_where_it_was(tmp_path):
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["loss"]) == 63 and history["phase"].count(1) == 60
     assert not (run_dir / ".train-backup").exists()
+
+
+def test_a_backup_cut_short_by_a_kill_restarts_its_phase(tmp_path):
+    from stages.train import BACKUP, Backup, _backup_key
+    from tests.test_crash import _simulate
+
+    run_dir = tmp_path / "r"
+    _simulate(run_dir)
+    from pipeline.config import load_config
+    from pipeline.context import StageContext
+    from systems.copernicus import SYSTEM
+
+    config = load_config(None, [o for o in TINY if o != "--set"], system=SYSTEM)
+    backup = Backup(
+        StageContext(system=SYSTEM, config=config, run_dir=run_dir),
+        _backup_key(StageContext(system=SYSTEM, config=config, run_dir=run_dir)),
+    )
+    phase = backup.root / "phase0"
+    phase.mkdir()
+    (phase / "training_metadata.json").write_text('{"epoch": 1}')
+    (phase / "latest.weights.h5").write_bytes(b"half a file")
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "unreadable" in result.output
+    assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()
