@@ -121,7 +121,7 @@ class Backup:
         except (OSError, ValueError):
             return None
 
-    def model(self, phase: int, ctx: StageContext):
+    def model(self, phase: int):
         import keras
 
         from pipeline.model import SciNet
@@ -200,7 +200,7 @@ def run(ctx: StageContext) -> None:
     for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
         finished = backup.finished(phase)
         if finished is not None and backup.finished(phase + 1) is None:
-            model = backup.model(phase, ctx)
+            model = backup.model(phase)
             log.info(
                 "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it", phase + 1, len(lengths)
             )
