@@ -100,11 +100,16 @@ def _fail(exc: Exception, run_dir: Path | None = None, overrides: tuple[str, ...
     user's own --run-dir and --set options, so that it can be run as it stands."""
     text = str(exc)
     if run_dir is not None or overrides:
-        extra = (f" --run-dir {shlex.quote(str(run_dir))}" if run_dir is not None else "") + "".join(
-            f" --set {shlex.quote(o)}" for o in overrides
-        )
+        extra = _user_options(run_dir, overrides)
         text = _SUGGESTED.sub(lambda m: f"`scinet {m['stage']} {m['system']}{extra}{m['rest']}`", text)
     return click.ClickException(text)
+
+
+def _user_options(run_dir: Path | None, overrides: tuple[str, ...]) -> str:
+    """The user's --run-dir and --set options, quoted for a shell, each with a leading space."""
+    options = [("--run-dir", str(run_dir))] if run_dir is not None else []
+    options += [("--set", o) for o in overrides]
+    return "".join(f" {flag} {shlex.quote(value)}" for flag, value in options)
 
 
 RUN_DIR_KEY = "scinet.run_dir"
@@ -234,8 +239,7 @@ def _echo_verdicts(run_dir: Path, command: str) -> None:
 
 def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...]) -> str:
     """The command line to run again, with the user's run directory and overrides."""
-    parts = ["scinet", command, system, "--run-dir", str(run_dir), *(f"--set {shlex.quote(o)}" for o in overrides)]
-    return " ".join(parts)
+    return f"scinet {command} {system}{_user_options(run_dir, overrides)}"
 
 
 def _make_stage_command(name: str) -> None:

@@ -119,21 +119,17 @@ def test_a_killed_training_resumes_where_it_was(tmp_path):
 
 
 def test_a_backup_cut_short_by_a_kill_restarts_its_phase(tmp_path):
+    from pipeline.config import load_config
+    from pipeline.context import StageContext
     from stages.train import BACKUP, Backup, _backup_key
+    from systems.copernicus import SYSTEM
     from tests.test_crash import _simulate
 
     run_dir = tmp_path / "r"
     _simulate(run_dir)
-    from pipeline.config import load_config
-    from pipeline.context import StageContext
-    from systems.copernicus import SYSTEM
-
     config = load_config(None, [o for o in TINY if o != "--set"], system=SYSTEM)
-    backup = Backup(
-        StageContext(system=SYSTEM, config=config, run_dir=run_dir),
-        _backup_key(StageContext(system=SYSTEM, config=config, run_dir=run_dir)),
-    )
-    phase = backup.root / "phase0"
+    ctx = StageContext(system=SYSTEM, config=config, run_dir=run_dir)
+    phase = Backup(ctx, _backup_key(ctx)).root / "phase0"  # what a kill left in the first phase
     phase.mkdir()
     (phase / "training_metadata.json").write_text('{"epoch": 1}')
     (phase / "latest.weights.h5").write_bytes(b"half a file")
