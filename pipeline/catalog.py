@@ -267,6 +267,8 @@ def read_equations(ctx: StageContext) -> pd.DataFrame:
     frame, meta = _read(ctx, "equations.parquet", cols)
     variables = meta.get("variables", {})
     targets = set(ctx.system.columns) | set(latent_names(64))
+    if ctx.system.answer_law is not None:  # the answer law's target (an angle of two answer columns has its own name)
+        targets.add(ctx.system.answer_law.answer)
     unknown = sorted({str(t) for t in frame["target"]} - targets)
     if unknown:
         raise ArtifactError(

@@ -70,27 +70,40 @@ def predictions(model, frame: pd.DataFrame, system, batch: int) -> np.ndarray:
 
 
 def probe(ctx: StageContext, model) -> pd.DataFrame:
-    """The network's answers, for fresh samples, to questions drawn from other fresh samples."""
+    """The network's answers, for fresh samples, to questions drawn from other fresh samples.
+
+    Sample ``i`` is asked ``m`` questions: the question column of the answer law takes the
+    values of ``m`` pool samples, every other question column (and the ground truth of the
+    question, ``question_parameters``) those of one more pool sample, the same for all ``m``
+    (:class:`systems.base.AnswerLawSpec`).  With ``angle_of`` the answer law's column is the
+    angle of the answered point, ``atan2(y, x)`` in (-pi, pi].
+    """
     system, spec = ctx.system, ctx.system.answer_law
     if spec is None:
         return pd.DataFrame({"sample": pd.Series(dtype="int64")})
-    m = spec.questions_per_sample
-    fresh = simulate_frame(system, n_samples=spec.n_samples, seed=ctx.config.seed + PROBE_SEED_OFFSET)
-    pool = simulate_frame(system, n_samples=spec.n_samples * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
+    n, m = spec.n_samples, spec.questions_per_sample
+    fresh = simulate_frame(system, n_samples=n, seed=ctx.config.seed + PROBE_SEED_OFFSET)
+    pool = simulate_frame(system, n_samples=n * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
+    held = pool.iloc[np.repeat(np.arange(n) * m, m)].reset_index(drop=True)
+    questions = held.copy()
+    questions[spec.question] = pool[spec.question].to_numpy()
     x = vector(fresh, system.encoder_names, system)
     mean, _ = model.encode(x)
     mean = np.repeat(np.asarray(mean), m, axis=0)
-    q = vector(pool, system.question_names, system)
+    q = vector(questions, system.question_names, system)
     (answer,) = _batched(lambda s: [model.decode(mean[s], q[s])], len(q), ctx.config.export.batch_size)
-    out = pd.DataFrame({"sample": np.repeat(np.arange(spec.n_samples), m)})
+    out = pd.DataFrame({"sample": np.repeat(np.arange(n), m)})
     for name in system.ground_truth_names:
         if system.columns[name].size == 1:
-            out[name] = np.repeat(fresh[name].to_numpy(dtype=float), m)
+            source = held[name] if name in spec.question_parameters else np.repeat(fresh[name].to_numpy(), m)
+            out[name] = np.asarray(source, dtype=float)
     for name in system.question_names:
         if system.columns[name].size == 1:
-            out[name] = pool[name].to_numpy(dtype=float)
+            out[name] = questions[name].to_numpy(dtype=float)
     for i, name in enumerate(system.answer_names):
         out[name] = np.asarray(answer)[:, i].astype(float)
+    if spec.angle_of is not None:
+        out[spec.answer] = np.arctan2(out[spec.angle_of[1]], out[spec.angle_of[0]])
     return out
 
 

@@ -10,7 +10,8 @@ not filtered for homogeneity; see :func:`symreg.search.search`).  Where the syst
 an answer law, the network's answers on fresh samples (``probe.parquet``) are
 fitted as a family of curves in the question (:mod:`symreg.family`), the
 variable set ``law_of_motion``, with the network's held-out mean squared error
-(``history.json``) as the noise floor: a law that fits the answers more
+(``history.json``) as the noise floor (for an answer law on the angle of the
+answered point, ``AnswerLawSpec.angle_of``, a search on the circle): a law that fits the answers more
 closely than the network fits the truth is fitting the network's errors.
 
 The searches are independent; they run in parallel, one process each, on up
@@ -125,29 +126,32 @@ def run(ctx: StageContext) -> None:
     probe = read_probe(ctx) if spec is not None else None
     if spec is not None and probe is not None:
         # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
+        # (an angle of answered coordinates is off by about their error, in radians)
         rms = read_history(ctx).prediction_rms
         noise = float(rms.get(spec.answer, rms.get("all", 0.0))) ** 2
+        parameters = [*spec.parameters, *spec.question_parameters]
         tasks.append(
             {
                 "kind": "family",
                 "backend": cfg.backend,
                 "engine": {**engine, "time_budget": cfg.law_time_budget},
-                "P": probe[list(spec.parameters)].to_numpy(dtype=float),
+                "P": probe[parameters].to_numpy(dtype=float),
                 "t": probe[spec.question].to_numpy(dtype=float),
                 "y": probe[spec.answer].to_numpy(dtype=float),
                 "groups": probe["sample"].to_numpy(),
                 "search": {
-                    "parameter_names": list(spec.parameters),
+                    "parameter_names": parameters,
                     "question_name": spec.question,
                     "noise_variance": noise,
-                    "units": {n: system.columns[n].unit for n in (*spec.parameters, spec.question)},
+                    "units": {n: system.columns[n].unit for n in spec.variables},
+                    "circular": spec.angle_of is not None,
                     "rtol": cfg.constant_rtol,
                     "seed": ctx.config.seed,
                 },
             }
         )
         labels.append((spec.answer, LAW_OF_MOTION))
-        variables[LAW_OF_MOTION] = [*spec.parameters, spec.question]
+        variables[LAW_OF_MOTION] = spec.variables
     workers = min(cfg.workers or os.cpu_count() or 1, max(len(tasks), 1))
     log.info(
         "regress: %d searches (%s), %d at a time, %.0f s budget per search and target transform",

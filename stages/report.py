@@ -163,8 +163,10 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
             "",
             f"The law of motion: the network was asked {spec.questions_per_sample} questions (`{spec.question}`) about each of "
             f"{probe['sample'].nunique()} fresh samples; its answers `{spec.answer}` were fitted as a family of curves in "
-            f"`{spec.question}` whose constants are functions of {', '.join(f'`{p}`' for p in spec.parameters)} "
-            "(`symreg/family.py`).",
+            f"`{spec.question}` whose constants are functions of "
+            f"{', '.join(f'`{p}`' for p in (*spec.parameters, *spec.question_parameters))} (`symreg/family.py`"
+            + (f"; `{spec.answer}` is the angle of the answered point, fitted on the circle" if spec.angle_of else "")
+            + ").",
         ]
     out += ["", "## Pareto fronts", ""]
     for (target, varset), front in equations.groupby(["target", "variables"], sort=False) if not equations.empty else []:
@@ -180,7 +182,8 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
             )
         out.append("")
     out += ["## Figures", ""]
-    out += [f"![{name}](figures/{name}.png)\n" for name in ("latents", "answers", "kl", "pareto")]
+    shown = ("latents", "quantities", "answers", "kl", "pareto") if _held_quantities(ctx.system, verdicts) else None
+    out += [f"![{name}](figures/{name}.png)\n" for name in shown or ("latents", "answers", "kl", "pareto")]
     return "\n".join(out)
 
 
@@ -188,7 +191,7 @@ def _names(varset: str, system) -> list[str]:
     if varset in system.regress:
         return list(system.regress[varset])
     if system.answer_law is not None:
-        return [*system.answer_law.parameters, system.answer_law.question]
+        return system.answer_law.variables
     return []
 
 
@@ -206,7 +209,25 @@ def _label(name: str, system) -> str:
     return f"${sym}$" + (f" [{col.unit}]" if col and col.unit not in ("", "1") else "")
 
 
-def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe) -> None:
+def _held_quantities(system, verdicts: list[Verdict]) -> list[tuple[str, sp.Expr, Verdict]]:
+    """(neuron, quantity, verdict) for every law that assigns a neuron to a quantity and named it."""
+    by_name = {v.name: v for v in verdicts}
+    out = []
+    for law in system.known_laws():
+        v = by_name.get(law.name)
+        if getattr(law, "assigns", False) and v is not None and isinstance(v.latent, str):
+            out.append((v.latent, law.expression, v))
+    return out
+
+
+def _symbol_map(system) -> dict[sp.Symbol, sp.Symbol]:
+    """Ground-truth symbols to their declared LaTeX symbols (``w`` -> ``\\omega``)."""
+    return {
+        sp.Symbol(n, real=True): sp.Symbol(c.symbol, real=True) for n, c in system.columns.items() if c.symbol and c.size == 1
+    }
+
+
+def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts: list[Verdict] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -236,6 +257,18 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     fig.suptitle(f"{system.name}: latent activations against the ground truth (held-out rows)", fontsize=10)
     fig.tight_layout()
     _save(ctx, fig, "latents")
+    held = _held_quantities(system, verdicts)
+    if held:  # as in the paper: each neuron against the quantity a law says it holds
+        fig, axes = plt.subplots(1, len(held), figsize=(3.6 * len(held), 3.2), squeeze=False)
+        for ax, (neuron, expr, verdict) in zip(axes[0], held, strict=True):
+            q = evaluate(expr, [sp.Symbol(n, real=True) for n in gt], test[gt].to_numpy(dtype=float))
+            ax.scatter(q, test[neuron], s=2, alpha=0.4)
+            ax.set_xlabel(f"${sp.latex(expr.xreplace(_symbol_map(system)))}$")
+            ax.set_ylabel(f"neuron {neuron}")
+            ax.set_title(f"{verdict.name}: {verdict.verdict}", fontsize=9)
+        fig.suptitle(f"{system.name}: latent activations against the quantities they hold (held-out rows)", fontsize=10)
+        fig.tight_layout()
+        _save(ctx, fig, "quantities")
 
     answers = system.answer_names
     fig, axes = plt.subplots(
@@ -251,17 +284,24 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
         spec = system.answer_law
         ax = axes[0][-1]
         laws = [law for law in system.known_laws() if hasattr(law, "true_expression")]
-        names = [*spec.parameters, spec.question]
+        names, held = spec.variables, [*spec.parameters, *spec.question_parameters]
         for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
             rows = probe[probe["sample"] == s].sort_values(spec.question)
-            label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in spec.parameters)
-            ax.plot(rows[spec.question], rows[spec.answer], ".", ms=3, color=f"C{k}", label=f"network, {label}")
+            label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in held)
+            answer = rows[spec.answer].to_numpy(dtype=float)
+            true = None
             if laws:  # the true law on the same questions, as a line
-                grid = pd.DataFrame({p: rows[p].iloc[0] for p in spec.parameters}, index=range(400))
+                grid = pd.DataFrame({p: rows[p].iloc[0] for p in held}, index=range(400))
                 grid[spec.question] = np.linspace(rows[spec.question].min(), rows[spec.question].max(), 400)
                 true = evaluate(
                     laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float)
                 )
+            if spec.angle_of is not None:  # an angle: the network's answers continuous along the curve, as the law
+                answer = np.unwrap(answer)
+                if true is not None and np.isfinite(true[0]):
+                    answer -= 2 * np.pi * np.round((answer[0] - true[0]) / (2 * np.pi))
+            ax.plot(rows[spec.question], answer, ".", ms=3, color=f"C{k}", label=f"network, {label}")
+            if true is not None:
                 ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
         ax.set_xlabel(_label(spec.question, system))
         ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
@@ -300,6 +340,6 @@ def run(ctx: StageContext) -> None:
     verdicts, _ = read_verification(ctx)
     history = read_history(ctx)
     probe = read_probe(ctx)
-    figures(ctx, latents, meta, equations, probe)
+    figures(ctx, latents, meta, equations, probe, verdicts)
     write_text(ctx.path("equations.tex"), equations_tex(ctx.system, equations, verdicts))
     write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe))

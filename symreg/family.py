@@ -95,6 +95,23 @@ def _order(P: np.ndarray, start: int) -> list[tuple[int, int]]:
     return out
 
 
+def unwrap_curves(t: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Angles ``y`` made continuous along each curve: each curve is unwrapped in order of ``t``
+    (so successive answers must lie less than pi apart), then moved by the multiple of 2 pi
+    that brings its first answer within pi of the circular mean of all first answers."""
+    y = np.asarray(y, dtype=float).copy()
+    firsts = {}
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        rows = rows[np.argsort(t[rows], kind="stable")]
+        y[rows] = np.unwrap(y[rows])
+        firsts[g] = (rows, y[rows[0]])
+    centre = float(np.angle(np.mean(np.exp(1j * np.array([v for _, v in firsts.values()])))))
+    for rows, first in firsts.values():
+        y[rows] -= 2 * np.pi * np.round((first - centre) / (2 * np.pi))
+    return y
+
+
 def fit_curves(template, params, t_symbol, t, y, groups, P, c0, start):
     """Per-group least-squares constants, by continuation from ``start``.
 
@@ -200,16 +217,23 @@ def search_family(
     form_tolerance: float = 1.5,
     noise_variance: float = 0.0,
     units: Mapping[str, str] | None = None,
+    circular: bool = False,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict]:
     """Front (schema of :mod:`symreg.base`) for ``y(t; params)``; ``groups`` labels the curves.
 
     ``params`` (n, p) must be constant within a group.  ``noise_variance`` is how far
     ``y`` is known to lie from the law (for a network's answers: its held-out mean squared
-    error); fitting closer than that earns nothing.  Returns the front and a record of
-    the steps (form, per-constant equations, curve fits) for the report.
+    error); fitting closer than that earns nothing.  ``circular``: ``y`` is an angle, known
+    only modulo 2 pi; each curve is made continuous first (:func:`unwrap_curves`, which
+    needs the questions of a curve close enough that its answer moves by less than pi from
+    one to the next), and the law is found, and its losses computed, on the unwrapped angles.
+    Returns the front and a record of the steps (form, per-constant equations, curve fits)
+    for the report.
     """
     params, t, y, groups = (np.asarray(a) for a in (params, t, y, groups))
+    if circular:
+        y = unwrap_curves(t.astype(float), y, groups)
     ids, first = np.unique(groups, return_index=True)
     P = params[first].astype(float)
     Pz = (P - P.mean(0)) / np.where(P.std(0) > 0, P.std(0), 1.0)
@@ -308,5 +332,6 @@ def search_family(
         "curves": int(len(ids)),
         "median_curve_mse": median,
         "names": names,
+        "circular": circular,
     }
     return front, record

@@ -75,10 +75,19 @@ class AnswerLawSpec:
     """How to regress the trained network's answer as a function of the physical
     parameters and the question (a law of motion).
 
-    For fresh samples the stages encode each recording and ask the decoder
-    ``questions_per_sample`` questions (drawn from other samples); ``parameters`` are
-    ground-truth columns, ``question`` the one scalar question column that is the
-    independent variable of the family of curves.
+    For each of ``n_samples`` fresh samples the stages encode its recording and ask the
+    decoder ``questions_per_sample`` questions: the ``question`` column (the one scalar
+    question that is the independent variable of the family of curves, a time, say)
+    takes the values of that many other fresh samples, and every other question column
+    is held at the values of one more sample, so that each recording gives one curve.
+    ``parameters`` are ground-truth columns of the recording; ``question_parameters``
+    ground-truth columns that describe the rest of the question (taken from the sample
+    that question was drawn from: the free particle's velocity after a collision, when
+    the question shows its path).
+
+    ``answer`` names the answer column the law is for, or, with ``angle_of = (x, y)``,
+    the angle ``atan2(y, x)`` of the point whose coordinates two answer columns give
+    (a particle on a circle): that law is an angle, fitted and judged on the circle.
     """
 
     answer: str
@@ -86,6 +95,13 @@ class AnswerLawSpec:
     question: str
     n_samples: int = 60
     questions_per_sample: int = 80
+    question_parameters: tuple[str, ...] = ()
+    angle_of: tuple[str, str] | None = None
+
+    @property
+    def variables(self) -> list[str]:
+        """The law's variables: the parameters, those of the question, then the question."""
+        return [*self.parameters, *self.question_parameters, self.question]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import numpy as np
 import sympy as sp
 
 from symreg.engines import make_engine
-from symreg.family import _order, parametrise, search_family
+from symreg.family import _order, parametrise, search_family, unwrap_curves
 from symreg.parse import parse_expression
 
 t, k = sp.symbols("t k", real=True)
@@ -42,3 +42,37 @@ def test_decay_law_is_recovered_exactly_from_noisy_curves():
     best = parse_expression(front[front["selected"]]["sympy_format"].item(), ["k", "t"])
     assert sp.simplify(best - 2 * sp.exp(-k * t)) == 0, (best, record)
     assert record["curves"] == 40
+
+
+def test_unwrap_curves_makes_each_curve_continuous_and_aligns_their_starts():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(5), 50)
+    rate = np.array([-3.0, -1.0, 0.5, 2.0, 4.0])[groups]
+    tt = rng.permutation(np.tile(np.linspace(0, 4, 50), 5))  # questions in any order
+    angle = 3.0 + rate * tt  # starts near the branch cut at pi
+    out = unwrap_curves(tt, np.angle(np.exp(1j * angle)), groups)
+    np.testing.assert_allclose(out, angle - 2 * np.pi * np.round((angle[0] - out[0]) / (2 * np.pi)), atol=1e-9)
+
+
+def test_a_law_of_motion_on_the_circle_is_recovered_from_wrapped_angles():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(30), 40)
+    a, b = rng.uniform(1, 3, 30)[groups], rng.uniform(-2, 2, 30)[groups]
+    tt = rng.uniform(0, 4, len(groups))
+    y = np.angle(np.exp(1j * (np.pi / 2 + (a + b) * tt + 1e-3 * rng.normal(size=len(groups)))))
+    engine = partial(make_engine, "operon", time_budget=2, max_length=10, operators="arithmetic", seed=0, threads=1)
+    front, record = search_family(
+        engine,
+        np.column_stack([a, b]),
+        tt,
+        y,
+        groups,
+        parameter_names=["a", "b"],
+        question_name="t",
+        noise_variance=1e-6,
+        circular=True,
+    )
+    best = parse_expression(front[front["selected"]]["sympy_format"].item(), ["a", "b", "t"])
+    A, B = sp.symbols("a b", real=True)
+    assert sp.simplify(best - (sp.pi / 2 + (A + B) * t)) == 0, (best, record)
+    assert record["circular"]

@@ -7,7 +7,9 @@ form in the parameters and the question (``law_of_motion`` in
 ``equations.parquet``).  The law holds when
 
 * numerically, the law (with its true constants) reproduces the network's
-  answers with R^2 of at least ``verify.r2``, and its true constants are as
+  answers with R^2 of at least ``verify.r2`` (for an angle, ``AnswerLawSpec.angle_of``:
+  on the circle, errors wrapped to (-pi, pi] and R^2 taken against the spread about
+  the circular mean), and its true constants are as
   good as any: with the constants fitted by least squares to the answers the
   mean squared error is lower by at most ``loss_rtol`` (10 %), the rule by which
   symbolic regression accepts an exact constant.  (A constant the answers
@@ -29,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from pipeline.catalog import Verdict
-from pipeline.geometry import fit_constants, symbols, values
+from pipeline.geometry import fit_constants, symbols, values, wrap
 from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
 
 VARIABLE_SET = "law_of_motion"
@@ -39,30 +41,49 @@ VARIABLE_SET = "law_of_motion"
 class AnswerLaw(Law):
     kind = "answer_law"
     expression: sp.Expr = sp.Integer(0)
-    constants: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    constants: Mapping[sp.Symbol, float | sp.Expr] = field(default_factory=dict)
+    """the true constants: a float, or a SymPy number where physics fixes it exactly (``pi/2``)"""
     initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
     loss_rtol: float = 0.1
 
     def true_expression(self) -> sp.Expr:
-        return self.expression.xreplace({k: sp.nsimplify(v, rational=True) for k, v in self.constants.items()})
+        """The law with its true constants, exact: a SymPy number as given (``pi/2``), a float as a rational."""
+        return self.expression.xreplace(
+            {k: v if isinstance(v, sp.Basic) else sp.nsimplify(v, rational=True) for k, v in self.constants.items()}
+        )
 
     def check(self, evidence: Evidence) -> Verdict:
-        true = {k.name: v for k, v in self.constants.items()}
+        true = {k.name: float(v) for k, v in self.constants.items()}
         spec = evidence.system.answer_law
         if spec is None:
             return self.not_checked("the system declares no answer law (PhysicalSystem.answer_law)", true_constants=true)
         reason = too_few(evidence.probe, "probe answers")
         if reason:
             return self.not_checked(reason, true_constants=true)
-        names = [*spec.parameters, spec.question]
+        names = spec.variables
+        circle = spec.angle_of is not None
         answers = evidence.probe[spec.answer].to_numpy(dtype=float)
+
+        def mse(pred: np.ndarray) -> float:
+            if not np.isfinite(pred).all():
+                return float("inf")
+            err = wrap(answers - pred) if circle else answers - pred
+            return float(np.mean(err**2))
+
         law_true = self.true_expression()
-        pred = values(law_true, names, evidence.probe)
-        var = float(np.var(answers))
-        r2 = float(1 - np.mean((answers - pred) ** 2) / var) if var > 0 and np.isfinite(pred).all() else 0.0
+        mse_true = mse(values(law_true, names, evidence.probe))
+        spread = mse(np.full(len(answers), _mean(answers, circle)))
+        r2 = 1 - mse_true / spread if spread > 0 and np.isfinite(mse_true) else 0.0
         free = list(self.constants)
         fitted, m = fit_constants(
-            self.expression, names, evidence.probe, answers, free, {**self.constants, **self.initial}, kind="real", affine=False
+            self.expression,
+            names,
+            evidence.probe,
+            answers,
+            free,
+            {**{k: float(v) for k, v in self.constants.items()}, **self.initial},
+            kind="circle" if circle else "real",
+            affine=False,
         )
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v}
         expr = evidence.selected(spec.answer, VARIABLE_SET)
@@ -72,11 +93,10 @@ class AnswerLaw(Law):
         )
         exact = expr is not None and _simplifies_to_zero(expr - law_true)
         matched_rel = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v and found and k in found}
-        mse_true = float(np.mean((answers - pred) ** 2)) if np.isfinite(pred).all() else float("inf")
-        mse_fitted = float(np.mean((answers - _evaluate_fitted(self.expression, free, fitted, names, evidence.probe)) ** 2))
-        mse_selected = float(np.mean((answers - values(expr, names, evidence.probe)) ** 2)) if expr is not None else float("inf")
+        mse_fitted = mse(_evaluate_fitted(self.expression, free, fitted, names, evidence.probe))
+        mse_selected = mse(values(expr, names, evidence.probe)) if expr is not None else float("inf")
         constants_ok = mse_true <= (1 + self.loss_rtol) * mse_fitted
-        floor = 1e-12 * float(np.var(answers))
+        floor = 1e-12 * spread
         both_ways = (
             mse_true <= (1 + self.loss_rtol) * mse_selected + floor and mse_selected <= (1 + self.loss_rtol) * mse_true + floor
         )
@@ -91,6 +111,7 @@ class AnswerLaw(Law):
             true_constants=true,
             relative_errors=rel,
             checks={
+                "on_circle": circle,
                 "law_r2_on_answers": r2,
                 "law_rms_on_answers": rms,
                 "fitted_r2": m.score,
@@ -108,6 +129,10 @@ class AnswerLaw(Law):
                 "probe_rows": len(evidence.probe),
             },
         )
+
+
+def _mean(answers: np.ndarray, circle: bool) -> float:
+    return float(np.angle(np.mean(np.exp(1j * answers)))) if circle else float(np.mean(answers))
 
 
 def _evaluate_fitted(expr, free, fitted, names, frame) -> np.ndarray:

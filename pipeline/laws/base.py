@@ -189,15 +189,17 @@ def finite(x: float) -> float | None:
 
 def symbolic_match(expr: sp.Expr | None, pattern, variables, wild_names, signs=(1, -1)) -> dict[str, float] | None:
     """SymPy pattern match of ``expr`` against ``pattern(sign, wilds)``: the law's form with the
-    named constants as unknowns.  Returns the matched constants (and the sign), or None."""
+    named constants as unknowns, tried as written and then with both sides expanded
+    (``0.8 w - 0.8 v_x`` is ``a (w - v_x)``).  Returns the matched constants (and the sign), or None."""
     if expr is None:
         return None
-    for sign in signs:
-        wilds = {n: sp.Wild(n, exclude=list(variables)) for n in wild_names}
-        try:
-            found = expr.match(pattern(sign, wilds))
-        except (TypeError, ValueError, RecursionError):
-            found = None
-        if found is not None and all(v.is_number and v.is_real for v in found.values()):
-            return {"sign": sign, **{k.name: float(v) for k, v in found.items()}}
+    for prepare in (lambda e: e, sp.expand):
+        for sign in signs:
+            wilds = {n: sp.Wild(n, exclude=list(variables)) for n in wild_names}
+            try:
+                found = prepare(expr).match(prepare(pattern(sign, wilds)))
+            except (TypeError, ValueError, RecursionError):
+                found = None
+            if found is not None and all(v.is_number and v.is_real for v in found.values()):
+                return {"sign": sign, **{k.name: float(v) for k, v in found.items()}}
     return None
