@@ -266,7 +266,7 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
             ax.set_xlabel(f"${sp.latex(expr.xreplace(_symbol_map(system)))}$")
             ax.set_ylabel(f"neuron {neuron}")
             ax.set_title(f"{verdict.name}: {verdict.verdict}", fontsize=9)
-        fig.suptitle(f"{system.name}: latent activations against the quantities they hold (held-out rows)", fontsize=10)
+        fig.suptitle(f"{system.name}: neurons against their quantities", fontsize=10)
         fig.tight_layout()
         _save(ctx, fig, "quantities")
 

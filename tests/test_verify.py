@@ -222,3 +222,14 @@ def test_latent_affine_checks_r2_and_form(pend):
     evidence.system = system
     (v,) = check_laws([law], evidence)
     assert v.verdict == NOT_DISCOVERED and not v.checks["symbolic_match"]
+
+
+def test_latents_span_takes_an_expression_of_the_ground_truth(pend):
+    from pipeline.laws import LatentsSpan
+
+    law = LatentsSpan(name="span", description="z0 determines 2 b - 0.3 through any smooth map", quantities=(B**2 + 1,))
+    evidence = _pend_evidence(pend, _pend_equations(TRUE_MOTION), active=("z0",))
+    (v,) = check_laws([law], evidence)
+    assert v.verdict == DISCOVERED and v.fitted_constants["r2_b**2 + 1"] > 0.999  # a cubic of z0 = 2 b - 0.3
+    (v,) = check_laws([dataclasses.replace(law, quantities=("kappa",))], evidence)
+    assert v.verdict == NOT_DISCOVERED

@@ -4,17 +4,20 @@ Judged by the R^2 of the affine fit of the neuron on ``q`` (held-out rows, at
 least ``verify.r2``), by the same R^2 for its selected ground-truth equation on
 fresh samples, and by the form of that equation (``a q + c``, any real ``a``,
 ``c``: a SymPy pattern match).  Neurons are assigned to quantities one-to-one,
-best match first, together with ``latent_is_quantity`` laws.
+best match first, together with ``latent_is_quantity`` laws.  The record also
+gives ``cubic_r2``: ``q`` regressed on a cubic polynomial of the neuron (how
+well the neuron determines ``q`` through any smooth map, where it is not affine).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from pipeline.catalog import Verdict
-from pipeline.geometry import affine_fit, symbols, values
+from pipeline.geometry import affine_fit, span_r2, symbols, values
 from pipeline.laws.base import Evidence, Law, symbolic_match
 
 
@@ -32,7 +35,8 @@ class LatentAffine(Law):
             return holder
         gt = evidence.system.ground_truth_names
         q = values(self.expression, gt, evidence.latents)
-        fit = affine_fit(evidence.latents[holder.latent].to_numpy(dtype=float), q)
+        z = evidence.latents[holder.latent].to_numpy(dtype=float)
+        fit = affine_fit(z, q)
         varset = evidence.variable_set_with({s.name for s in self.expression.free_symbols})
         expr = evidence.selected(holder.latent, varset) if varset else None
         e_fit = (
@@ -53,6 +57,8 @@ class LatentAffine(Law):
             fitted_constants={"a": fit.scale, "c": fit.offset},
             checks={
                 "latent_r2": fit.score,
+                # how well the neuron determines q at all, through any smooth map (a cubic in the neuron)
+                "cubic_r2": span_r2(z[:, None], q) if np.isfinite(q).all() else 0.0,
                 "expression_r2": None if e_fit is None else e_fit.score,
                 "symbolic_match": found is not None,
                 "symbolic_constants": found,

@@ -1,5 +1,8 @@
 """``latents_span``: the active neurons together determine the listed quantities.
 
+A quantity is a ground-truth column (``"b"``) or an expression of them (``w - v_x``,
+a SymPy expression or its string).
+
 Each quantity is regressed on the active neurons by a cubic polynomial (least
 squares on half the held-out rows, R^2 on the other half), so a neuron that is
 a smooth, not necessarily linear, mixture of the quantities counts.  The law
@@ -14,16 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from pipeline.catalog import Verdict
-from pipeline.geometry import affine_fit, span_r2
+from pipeline.geometry import affine_fit, span_r2, values
 from pipeline.laws.base import Evidence, Law, too_few
 
 
 @dataclass(frozen=True)
 class LatentsSpan(Law):
     kind = "latents_span"
-    quantities: tuple[str, ...] = ()
+    quantities: tuple[str | sp.Expr, ...] = ()
 
     def check(self, evidence: Evidence) -> Verdict:
         reason = too_few(evidence.latents, "held-out rows")
@@ -34,12 +38,15 @@ class LatentsSpan(Law):
         z = evidence.latents[evidence.active].to_numpy(dtype=float)
         if evidence.kind == "circle":
             z = np.concatenate([np.cos(z), np.sin(z)], axis=1)
-        r2 = {q: span_r2(z, evidence.latents[q].to_numpy(dtype=float)) for q in self.quantities}
-        varset = evidence.variable_set_with(set(self.quantities))
+        gt = [n for n in evidence.system.ground_truth_names if evidence.system.columns[n].size == 1]
+        exprs = {str(q): sp.sympify(q, locals={n: sp.Symbol(n, real=True) for n in gt}) for q in self.quantities}
+        q_values = {name: values(e, gt, evidence.latents) for name, e in exprs.items()}
+        r2 = {q: span_r2(z, v) for q, v in q_values.items()}
+        varset = evidence.variable_set_with({s.name for e in exprs.values() for s in e.free_symbols})
         neurons = {}
         for t in evidence.active:
             zt = evidence.latents[t].to_numpy(dtype=float)
-            fits = {q: affine_fit(zt, evidence.latents[q].to_numpy(dtype=float)).score for q in self.quantities}
+            fits = {q: affine_fit(zt, v).score for q, v in q_values.items()}
             best = max(fits, key=fits.get)
             expr = evidence.selected(t, varset) if varset else None
             neurons[t] = {"follows": best, "affine_r2": fits, "equation": None if expr is None else str(expr)}
