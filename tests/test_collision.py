@@ -209,3 +209,24 @@ def test_the_negative_control_is_not_discovered_where_the_real_system_is(tmp_pat
     assert real["latent_affine_in_L"]["checks"]["latent_r2"] > 0.95  # the settings are enough to find L
     control_r2 = control["latent_affine_in_L"]["checks"].get("latent_r2")
     assert control_r2 is None or control_r2 < 0.5  # unused (no neuron to check) or holding no L
+
+
+def test_the_probe_holds_one_path_per_recording_and_the_angle_of_the_answer(tmp_path):
+    """Each recording is asked about one path of the free particle (with that path's v_x', v_y') at many
+    times t_p; alpha_p is the angle of the answered point."""
+    tiny = ["--set", "simulate.n_samples=300", "--set", "train.epochs=[1]", "--set", "train.encoder_units=[8]"]
+    tiny += ["--set", "train.decoder_units=[8]"]
+    result = CliRunner().invoke(main, ["export", "collision", "--run-dir", str(tmp_path), *tiny], catch_exceptions=False)
+    assert result.exit_code != 0  # export needs its inputs first: the message names the command
+    for stage in ("simulate", "train", "export"):
+        result = CliRunner().invoke(main, [stage, "collision", "--run-dir", str(tmp_path), *tiny], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    probe = pd.read_parquet(tmp_path / "probe.parquet")
+    spec = collision.SYSTEM.answer_law
+    assert probe["sample"].nunique() == spec.n_samples and len(probe) == spec.n_samples * spec.questions_per_sample
+    per_sample = probe.groupby("sample")
+    for name in ("w", "v_x", "v_x_out", "v_y_out"):
+        assert (per_sample[name].nunique() == 1).all(), name  # one recording, one path after the collision
+    assert per_sample["t_p"].nunique().min() == spec.questions_per_sample
+    assert probe.groupby("v_x_out")["w"].nunique().max() == 1  # each path is asked about with one recording
+    np.testing.assert_allclose(probe["alpha_p"], np.arctan2(probe["y_p"], probe["x_p"]))
