@@ -10,9 +10,10 @@ not filtered for homogeneity; see :func:`symreg.search.search`).  Where the syst
 an answer law, the network's answers on fresh samples (``probe.parquet``) are
 fitted as a family of curves in the question (:mod:`symreg.family`), the
 variable set ``law_of_motion``, with the network's held-out mean squared error
-(``history.json``) as the noise floor (for an answer law on the angle of the
-answered point, ``AnswerLawSpec.angle_of``, a search on the circle): a law that fits the answers more
-closely than the network fits the truth is fitting the network's errors.
+(``history.json``) as the noise floor: a law that fits the answers more
+closely than the network fits the truth is fitting the network's errors.  For
+the angle of an answered point (``AnswerLawSpec.angle_of``) the search is on the
+circle and the noise floor is the sum of the two coordinates' errors.
 
 The searches are independent; they run in parallel, one process each, on up
 to ``regress.workers`` cores (0: all), every search with its own time budget
@@ -126,9 +127,13 @@ def run(ctx: StageContext) -> None:
     probe = read_probe(ctx) if spec is not None else None
     if spec is not None and probe is not None:
         # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
-        # (an angle of answered coordinates is off by about their error, in radians)
         rms = read_history(ctx).prediction_rms
-        noise = float(rms.get(spec.answer, rms.get("all", 0.0))) ** 2
+        if spec.angle_of is not None:
+            # the angle of an answered point on the unit circle is off by at most the point's distance from
+            # the truth, in radians: the noise variance is the sum of the two coordinates' mean squared errors
+            noise = sum(float(rms.get(c, rms.get("all", 0.0))) ** 2 for c in spec.angle_of)
+        else:
+            noise = float(rms.get(spec.answer, rms.get("all", 0.0))) ** 2
         parameters = [*spec.parameters, *spec.question_parameters]
         tasks.append(
             {

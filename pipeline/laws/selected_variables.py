@@ -56,6 +56,6 @@ class SelectedVariables(Law):
                 "variables_expected": wanted,
                 "symbolic_match": nonzero,
                 "symbolic_constants": found,
-                "reason": None if expr is not None else f"no selected equation of {holder.latent} on {self.variable_set}",
+                **({} if expr is not None else {"reason": f"no selected equation of {holder.latent} on {self.variable_set}"}),
             },
         )
