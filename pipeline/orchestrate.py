@@ -54,7 +54,12 @@ STAGES: tuple[Stage, ...] = (
         outputs_of("regress"),
         "symbolic regression of latents and answers",
     ),
-    Stage("verify", ("latents.parquet", "equations.parquet", "probe.parquet"), outputs_of("verify"), "check known laws"),
+    Stage(
+        "verify",
+        ("latents.parquet", "equations.parquet", "probe.parquet", "history.json"),
+        outputs_of("verify"),
+        "check known laws",
+    ),
     Stage(
         "report",
         ("latents.parquet", "equations.parquet", "verification.json", "history.json", "probe.parquet"),

@@ -127,13 +127,7 @@ def run(ctx: StageContext) -> None:
     probe = read_probe(ctx) if spec is not None else None
     if spec is not None and probe is not None:
         # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
-        rms = read_history(ctx).prediction_rms
-        if spec.angle_of is not None:
-            # the angle of an answered point on the unit circle is off by at most the point's distance from
-            # the truth, in radians: the noise variance is the sum of the two coordinates' mean squared errors
-            noise = sum(float(rms.get(c, rms.get("all", 0.0))) ** 2 for c in spec.angle_of)
-        else:
-            noise = float(rms.get(spec.answer, rms.get("all", 0.0))) ** 2
+        noise = spec.noise_variance(read_history(ctx).prediction_rms)
         parameters = [*spec.parameters, *spec.question_parameters]
         tasks.append(
             {

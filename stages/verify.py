@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from pipeline.catalog import Verdict, read_equations, read_latents, read_probe, write_verification
+from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, write_verification
 from pipeline.context import StageContext
 from pipeline.laws import Evidence
 from pipeline.simulation import simulate_frame
@@ -63,6 +63,7 @@ def run(ctx: StageContext) -> None:
         kl=dict(meta["kl"]),
         steps=meta.get("latent_steps"),
         probe=probe,
+        answer_noise=0.0 if system.answer_law is None else system.answer_law.noise_variance(read_history(ctx).prediction_rms),
         threshold=cfg.circular_correlation,
         r2=cfg.r2,
         rtol=cfg.constant_rtol,

@@ -98,6 +98,14 @@ class AnswerLawSpec:
     question_parameters: tuple[str, ...] = ()
     angle_of: tuple[str, str] | None = None
 
+    def noise_variance(self, prediction_rms: Mapping[str, float]) -> float:
+        """How far the network's answers lie from the truth, as a variance of the law's target, from the
+        held-out RMS errors per answer column (``history.json``).  The angle of an answered point on the
+        unit circle is off by at most the point's distance from the truth: the sum of the two coordinates'
+        mean squared errors."""
+        columns = self.angle_of if self.angle_of is not None else (self.answer,)
+        return sum(float(prediction_rms.get(c, prediction_rms.get("all", 0.0))) ** 2 for c in columns)
+
     @property
     def variables(self) -> list[str]:
         """The law's variables: the parameters, those of the question, then the question."""

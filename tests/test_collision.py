@@ -230,3 +230,30 @@ def test_the_probe_holds_one_path_per_recording_and_the_angle_of_the_answer(tmp_
     assert per_sample["t_p"].nunique().min() == spec.questions_per_sample
     assert probe.groupby("v_x_out")["w"].nunique().max() == 1  # each path is asked about with one recording
     np.testing.assert_allclose(probe["alpha_p"], np.arctan2(probe["y_p"], probe["x_p"]))
+
+
+def test_an_exact_constant_is_accepted_within_the_networks_own_error(sample):
+    """A network's answers off by a small systematic phase: pi/2 is accepted within half the variance of the
+    network's error (as symbolic regression accepts an exact constant), a phase off by 0.1 rad is not."""
+    frame, fresh, probe = sample
+
+    def motion(offset, noise):
+        shifted = probe.assign(alpha_p=np.angle(np.exp(1j * (probe["alpha_p"] + offset))))
+        evidence = Evidence(
+            system=collision.SYSTEM,
+            latents=frame,
+            equations=pd.DataFrame([{"target": "alpha_p", "variables": "law_of_motion", "selected": True, "expr": TRUE_MOTION}]),
+            fresh=fresh,
+            latent_names=["z0"],
+            active=["z0"],
+            kl={"z0": 5.0},
+            probe=shifted,
+            answer_noise=noise,
+        )
+        (law,) = [law for law in collision.SYSTEM.known_laws() if law.name == "law_of_motion"]
+        return law.check(evidence)
+
+    assert not motion(0.012, 0.0).checks["true_constants_accepted"]  # 0.012 rad costs more than 10 % of the loss
+    accepted = motion(0.012, 2 * 0.02**2)  # a network 0.02 off per coordinate
+    assert accepted.verdict == DISCOVERED and accepted.checks["true_constants_accepted"]
+    assert motion(0.1, 2 * 0.02**2).verdict == NOT_DISCOVERED

@@ -11,14 +11,16 @@ form in the parameters and the question (``law_of_motion`` in
   on the circle, errors wrapped to (-pi, pi] and R^2 taken against the spread about
   the circular mean), and its true constants are as
   good as any: with the constants fitted by least squares to the answers the
-  mean squared error is lower by at most ``loss_rtol`` (10 %), the rule by which
-  symbolic regression accepts an exact constant.  (A constant the answers
+  mean squared error is lower by at most ``loss_rtol`` (10 %) of itself or half
+  the variance of the network's own error (``Evidence.answer_noise``, from its
+  held-out RMS in ``history.json``), whichever is more: the rule by which
+  symbolic regression accepts an exact constant (:mod:`symreg.polish`).  (A constant the answers
   barely determine, such as the ``b^2/4`` in the pendulum's frequency, may
   fit a few per cent off; its fitted value and relative error are reported.)
 * symbolically, the selected equation is the law (a difference SymPy
   simplifies to 0), or has the law's form with the constants as unknowns (a
   SymPy pattern match) and it and the law with the true constants fit the
-  answers equally well, within ``loss_rtol`` either way.  The matched
+  answers equally well, by the same rule either way.  The matched
   constants and their relative errors are recorded.
 """
 
@@ -33,6 +35,7 @@ import sympy as sp
 from pipeline.catalog import Verdict
 from pipeline.geometry import fit_constants, symbols, values, wrap
 from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
+from symreg.polish import NOISE_SHARE
 
 VARIABLE_SET = "law_of_motion"
 
@@ -95,10 +98,12 @@ class AnswerLaw(Law):
         matched_rel = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v and found and k in found}
         mse_fitted = mse(_evaluate_fitted(self.expression, free, fitted, names, evidence.probe))
         mse_selected = mse(values(expr, names, evidence.probe)) if expr is not None else float("inf")
-        constants_ok = mse_true <= (1 + self.loss_rtol) * mse_fitted
-        floor = 1e-12 * spread
-        both_ways = (
-            mse_true <= (1 + self.loss_rtol) * mse_selected + floor and mse_selected <= (1 + self.loss_rtol) * mse_true + floor
+        # the rule by which symbolic regression accepts an exact constant (symreg.polish): the loss may rise by
+        # rtol of itself, or by a share of the noise variance where the answers have noise (a network's error)
+        slack = NOISE_SHARE * evidence.answer_noise + 1e-12 * spread
+        constants_ok = mse_true <= mse_fitted + max(self.loss_rtol * mse_fitted, slack)
+        both_ways = mse_true <= mse_selected + max(self.loss_rtol * mse_selected, slack) and mse_selected <= mse_true + max(
+            self.loss_rtol * mse_true, slack
         )
         symbolic = exact or (found is not None and both_ways)
         ok = r2 >= evidence.r2 and constants_ok and symbolic
@@ -119,6 +124,7 @@ class AnswerLaw(Law):
                 "mse_fitted_constants": mse_fitted,
                 "true_constants_accepted": constants_ok,
                 "loss_rtol": self.loss_rtol,
+                "answer_noise_variance": evidence.answer_noise,
                 "symbolic_match": symbolic,
                 "exact": exact,
                 "symbolic_constants": found,

@@ -52,6 +52,8 @@ class Evidence:
     kl: dict[str, float]
     steps: list[float] | None = None
     probe: pd.DataFrame | None = None
+    answer_noise: float = 0.0
+    """how far the network's answers lie from the truth (a variance of the answer law's target)"""
     threshold: float = 0.999
     r2: float = 0.99
     rtol: float = 0.01
