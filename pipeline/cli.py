@@ -190,8 +190,10 @@ def systems() -> None:
     """List the physical systems."""
     from pipeline.registry import available_systems
 
-    for name, system in available_systems().items():
-        click.echo(f"{name:14s} {system.description}")
+    known = available_systems()
+    width = max((len(name) for name in known), default=0) + 1
+    for name, system in known.items():
+        click.echo(f"{name:{width}s} {system.description}")
 
 
 @main.command()

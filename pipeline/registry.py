@@ -1,4 +1,5 @@
-"""Physical systems: every module in the ``systems`` package that defines ``SYSTEM``.
+"""Physical systems: every module in the ``systems`` package that defines ``SYSTEM`` (or ``SYSTEMS``,
+a tuple of variants: one qubit and two, say).
 
 Third-party packages can add systems through the ``scinet.systems`` entry-point
 group (each entry point names a :class:`systems.base.PhysicalSystem`), and a
@@ -38,9 +39,9 @@ def available_systems() -> dict[str, PhysicalSystem]:
         if info.name == "base" or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"systems.{info.name}")
-        system = getattr(module, "SYSTEM", None)
-        if isinstance(system, PhysicalSystem):
-            found[system.name] = system
+        for system in (getattr(module, "SYSTEM", None), *getattr(module, "SYSTEMS", ())):
+            if isinstance(system, PhysicalSystem):
+                found[system.name] = system
     for ep in entry_points(group="scinet.systems"):
         system = ep.load()
         if isinstance(system, PhysicalSystem):

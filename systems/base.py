@@ -195,7 +195,8 @@ class PhysicalSystem:
         Part of every stage's cache key, so editing ``systems/NAME.py`` re-runs the stages.
         """
         h = hashlib.sha256(repr(self._declaration()).encode())
-        module = sys.modules.get(self.simulator.__module__)
+        simulator = getattr(self.simulator, "func", self.simulator)  # a functools.partial: its function's module
+        module = sys.modules.get(getattr(simulator, "__module__", ""))
         try:
             source = inspect.getsource(module) if module is not None else ""
         except (OSError, TypeError):

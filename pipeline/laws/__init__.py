@@ -8,6 +8,7 @@
 ``step_ratio``          the ratio of two neurons' learned steps
 ``latents_span``        the active neurons together determine the listed quantities
 ``unused_latents``      how many neurons stay at the prior
+``prediction_rms``      the network's held-out answer error is at most a bound
 ``answer_law``          the network's answer as a function of parameters and question (a law of motion)
 =====================  =========================================================
 

@@ -52,6 +52,8 @@ class Evidence:
     kl: dict[str, float]
     steps: list[float] | None = None
     probe: pd.DataFrame | None = None
+    prediction_rms: dict[str, float] = field(default_factory=dict)
+    """the network's held-out RMS error per answer column and ``"all"`` (``history.json``)"""
     answer_noise: float = 0.0
     """how far the network's answers lie from the truth (a variance of the answer law's target)"""
     threshold: float = 0.999

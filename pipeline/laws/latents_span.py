@@ -6,8 +6,9 @@ a SymPy expression or its string).
 Each quantity is regressed on the active neurons by a cubic polynomial (least
 squares on half the held-out rows, R^2 on the other half), so a neuron that is
 a smooth, not necessarily linear, mixture of the quantities counts.  The law
-holds when every quantity reaches ``verify.r2`` and there are exactly as many
-active neurons as quantities (the representation is minimal).  The record also
+holds when every quantity reaches ``verify.r2`` (or the law's own ``r2``) and
+there are exactly as many active neurons as quantities, or as the law's
+``active`` says (the representation is minimal).  The record also
 lists, per active neuron, the quantity it follows best (R^2 of an affine fit)
 and its selected equation on the quantities, from symbolic regression.
 """
@@ -28,6 +29,12 @@ from pipeline.laws.base import Evidence, Law, too_few
 class LatentsSpan(Law):
     kind = "latents_span"
     quantities: tuple[str | sp.Expr, ...] = ()
+    active: int | None = None
+    """how many neurons should be active (default: one per quantity)"""
+    count_active: bool = True
+    """False: any number of active neurons will do (a qubit's network may hold its Bloch vector in three)"""
+    r2: float | None = None
+    """the R^2 each quantity must reach (default ``verify.r2``)"""
 
     def check(self, evidence: Evidence) -> Verdict:
         reason = too_few(evidence.latents, "held-out rows")
@@ -50,16 +57,18 @@ class LatentsSpan(Law):
             best = max(fits, key=fits.get)
             expr = evidence.selected(t, varset) if varset else None
             neurons[t] = {"follows": best, "affine_r2": fits, "equation": None if expr is None else str(expr)}
-        ok = all(v >= evidence.r2 for v in r2.values()) and len(evidence.active) == len(self.quantities)
+        threshold = evidence.r2 if self.r2 is None else self.r2
+        expected = len(self.quantities) if self.active is None else self.active
+        ok = all(v >= threshold for v in r2.values()) and (len(evidence.active) == expected or not self.count_active)
         return self.verdict(
             ok,
             latent=list(evidence.active),
             expression="; ".join(f"{t} = {n['equation']}" for t, n in neurons.items() if n["equation"]) or None,
             fitted_constants={f"r2_{q}": v for q, v in r2.items()},
             checks={
-                "r2_threshold": evidence.r2,
+                "r2_threshold": threshold,
                 "active": len(evidence.active),
-                "expected_active": len(self.quantities),
+                "expected_active": expected if self.count_active else None,
                 "neurons": neurons,
             },
         )
