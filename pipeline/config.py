@@ -43,7 +43,8 @@ class SimulateConfig:
 @dataclass
 class TrainConfig:
     latent_size: int = 0
-    """latent neurons; 0 takes the system's own number"""
+    """latent neurons (the system's own number unless set); 0: none, the decoder sees only the question (a
+    sweep's baseline; question-and-answer systems only)"""
     epochs: list[int] = field(default_factory=lambda: [200])
     """epochs per phase (one phase, or one per curriculum step for a time series)"""
     curriculum: list[int] = field(default_factory=list)
@@ -126,8 +127,15 @@ class Config:
         t = self.train
         if not t.epochs or any(e < 1 for e in t.epochs):
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
-        if t.latent_size < 1 and (system is not None or t.latent_size < 0):
-            raise ConfigError(f"`train.latent_size` must be at least 1. Received: {t.latent_size}.")
+        if t.latent_size < 0:
+            raise ConfigError(f"`train.latent_size` must be at least 0. Received: {t.latent_size}.")
+        if system is not None and t.latent_size == 0 and (system.is_series or not system.questions):
+            raise ConfigError(
+                f"`train.latent_size` = 0 (no latent: the decoder sees only the question) needs a question-and-answer "
+                f"system with questions; {system.name!r} "
+                + ("is a time series, whose latent evolves." if system.is_series else "asks none.")
+                + " Set it to 1 or more."
+            )
         if system is not None and system.is_series:
             if len(t.curriculum) != len(t.epochs) or not t.curriculum:
                 raise ConfigError(
@@ -180,7 +188,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "simulate.series_length": (2, 10**5, "observations per series"),
     "simulate.test_fraction": (1e-6, 1 - 1e-6, "a fraction strictly between 0 and 1"),
     "simulate.noise": (0, 1e6, "a standard deviation"),
-    "train.latent_size": (0, 64, "latent neurons; 0: the system's own"),
+    "train.latent_size": (0, 64, "latent neurons; 0: none, the decoder sees only the question"),
     "train.epochs": (1, 10**6, "epochs per phase"),
     "train.curriculum": (1, 10**5, "series lengths"),
     "train.learning_rate": (1e-12, 10, "a learning rate"),
@@ -345,7 +353,5 @@ def load_config(
         apply(config, *parse_override(text))
     if seed is not None:
         config.seed = seed
-    if config.train.latent_size == 0 and system is not None:
-        config.train.latent_size = system.latent.size
     config.validate(system)
     return config

@@ -84,9 +84,10 @@ class SciNet(keras.Model):
         _check("latent_kind", latent_kind, ("circle", "real"))
         _check("evolution", evolution, ("none", "constant_step"))
         _check("decoder", decoder, ("linear", "mlp"))
-        if int(latent_size) < 1:
+        if int(latent_size) < 0 or (int(latent_size) == 0 and (evolution != "none" or not question_angles)):
             raise ValueError(
-                f"Invalid value received for argument `latent_size`. Expected at least 1. Received: latent_size={latent_size}"
+                "Invalid value received for argument `latent_size`. Expected at least 1 (0, a network whose decoder "
+                f"sees only the question, needs questions and no evolution). Received: latent_size={latent_size}"
             )
         self.encoder_angles = [bool(a) for a in encoder_angles]
         self.question_angles = [bool(a) for a in question_angles]
@@ -105,18 +106,25 @@ class SciNet(keras.Model):
         def glorot(offset):
             return keras.initializers.GlorotUniform(seed=seed + offset)
 
+        # no latent neuron (a sweep's baseline: what the question alone tells): no encoder at all
         self.encoder_hidden = [
             layers.Dense(u, activation="elu", kernel_initializer=glorot(i), name=f"encoder_{i}")
-            for i, u in enumerate(self.encoder_units)
+            for i, u in enumerate(self.encoder_units if self.latent_size else [])
         ]
         mean_width = 2 * self.latent_size if latent_kind == "circle" else self.latent_size
-        self.encoder_mean = layers.Dense(mean_width, kernel_initializer=glorot(50), name="encoder_mean")
+        self.encoder_mean = (
+            layers.Dense(mean_width, kernel_initializer=glorot(50), name="encoder_mean") if self.latent_size else None
+        )
         # a real neuron starts at its prior's width (it must earn its information); a circular one narrow
-        self.encoder_log_sigma = layers.Dense(
-            self.latent_size,
-            kernel_initializer="zeros",
-            bias_initializer=keras.initializers.Constant(-3.0 if latent_kind == "circle" else 0.0),
-            name="encoder_log_sigma",
+        self.encoder_log_sigma = (
+            layers.Dense(
+                self.latent_size,
+                kernel_initializer="zeros",
+                bias_initializer=keras.initializers.Constant(-3.0 if latent_kind == "circle" else 0.0),
+                name="encoder_log_sigma",
+            )
+            if self.latent_size
+            else None
         )
         hidden = self.decoder_units if decoder == "mlp" else []
         self.decoder_hidden = [
@@ -136,8 +144,9 @@ class SciNet(keras.Model):
         for layer in self.encoder_hidden:
             layer.build(shape)
             shape = (None, layer.units)
-        self.encoder_mean.build(shape)
-        self.encoder_log_sigma.build(shape)
+        if self.latent_size:
+            self.encoder_mean.build(shape)
+            self.encoder_log_sigma.build(shape)
         shape = (None, (2 if self.latent_kind == "circle" else 1) * self.latent_size + _width(self.question_angles))
         for layer in self.decoder_hidden:
             layer.build(shape)
@@ -148,6 +157,9 @@ class SciNet(keras.Model):
     # -- parts ------------------------------------------------------------------------------
     def encode(self, x):
         """Latent mean and log-sigma for encoder inputs ``x`` of shape (batch, n_enc)."""
+        if not self.latent_size:
+            none = ops.zeros((ops.shape(x)[0], 0), dtype=self.compute_dtype)
+            return none, none
         h = _features(x, self.encoder_angles)
         for layer in self.encoder_hidden:
             h = layer(h)

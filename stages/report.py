@@ -182,8 +182,10 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
             )
         out.append("")
     out += ["## Figures", ""]
-    shown = ("latents", "quantities", "answers", "kl", "pareto") if _held_quantities(ctx.system, verdicts) else None
-    out += [f"![{name}](figures/{name}.png)\n" for name in shown or ("latents", "answers", "kl", "pareto")]
+    shown = ["latents", "quantities", "answers", "kl", "pareto"]
+    if not _held_quantities(ctx.system, verdicts):
+        shown.remove("quantities")
+    out += [f"![{name}](figures/{name}.png)\n" for name in shown]
     return "\n".join(out)
 
 
@@ -238,7 +240,11 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     test = latents[latents["split"] == "test"]
     test = test.sample(min(len(test), 3000), random_state=0)
     gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
-    if system.heatmap:
+    if not neurons:  # a network without latent neurons (a sweep's baseline): nothing to draw of them
+        fig, ax = plt.subplots(figsize=(3.6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no latent neurons (train.latent_size = 0)", ha="center", va="center", fontsize=9)
+    elif system.heatmap:
         xa, ya = system.heatmap
         fig, axes = plt.subplots(1, len(neurons), figsize=(3.6 * len(neurons), 3.2), squeeze=False)
         for ax, n in zip(axes[0], neurons, strict=True):
@@ -310,7 +316,7 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     _save(ctx, fig, "answers")
 
     fig, ax = plt.subplots(figsize=(3.6, 3.0))
-    kl = [meta["kl"][n] for n in neurons]
+    kl = [meta["kl"][n] for n in neurons]  # (no bars for a network without latent neurons)
     ax.bar(neurons, kl, color=["C0" if n in meta["active"] else "0.6" for n in neurons])
     ax.axhline(meta.get("unused_kl", 0.0), color="k", ls="--", lw=0.8)
     ax.set_yscale("symlog", linthresh=0.01)

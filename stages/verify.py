@@ -50,6 +50,7 @@ def run(ctx: StageContext) -> None:
     latents, meta = read_latents(ctx)
     equations = read_equations(ctx)
     probe = read_probe(ctx)
+    rms = read_history(ctx).prediction_rms
     fresh = simulate_frame(
         system, n_samples=cfg.n_fresh, series_length=ctx.config.simulate.series_length, seed=ctx.config.seed + FRESH_SEED_OFFSET
     )
@@ -63,7 +64,8 @@ def run(ctx: StageContext) -> None:
         kl=dict(meta["kl"]),
         steps=meta.get("latent_steps"),
         probe=probe,
-        answer_noise=0.0 if system.answer_law is None else system.answer_law.noise_variance(read_history(ctx).prediction_rms),
+        prediction_rms=dict(rms),
+        answer_noise=0.0 if system.answer_law is None else system.answer_law.noise_variance(rms),
         threshold=cfg.circular_correlation,
         r2=cfg.r2,
         rtol=cfg.constant_rtol,

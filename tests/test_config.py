@@ -61,3 +61,11 @@ def test_observation_noise_is_its_own_stream_and_spares_the_ground_truth():
     assert list(clean["split"]) == list(noisy["split"])
     with pytest.raises(Exception, match="must be a standard deviation"):
         simulate_frame(COPERNICUS, n_samples=5, series_length=4, seed=3, noise=-1.0)
+
+
+def test_no_latent_is_for_question_and_answer_systems():
+    from systems.copernicus import SYSTEM as COPERNICUS
+
+    assert load_config(None, ["train.latent_size=0"], system=PENDULUM).train.latent_size == 0
+    with pytest.raises(ConfigError, match="is a time series"):
+        load_config(None, ["train.latent_size=0"], system=COPERNICUS)

@@ -89,3 +89,19 @@ def test_invalid_argument_message():
         _series_model(decoder="rnn")
     with pytest.raises(ValueError, match="Received: evolution='rk4'"):
         _series_model(evolution="rk4")
+
+
+def test_no_latent_neuron_answers_from_the_question_alone(tmp_path):
+    model = _question_model(latent_size=0)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    q = np.random.default_rng(1).normal(size=(4, 1)).astype("float32")
+    mean, log_sigma = model.encode(x)
+    assert tuple(mean.shape) == (4, 0) and tuple(log_sigma.shape) == (4, 0)
+    assert not model.encoder_hidden and model.encoder_mean is None  # no encoder at all
+    other = np.random.default_rng(2).normal(size=(4, 5)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model.answer({"x": x, "q": q})), np.asarray(model.answer({"x": other, "q": q})))
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    assert again.latent_size == 0
+    with pytest.raises(ValueError, match="needs questions and no evolution"):
+        _series_model(latent_size=0)

@@ -101,3 +101,16 @@ def test_qubit_laws_on_synthetic_latents():
     assert out["prediction_error"].verdict == NOT_CHECKED  # one neuron is fewer than the state's two degrees of freedom
     system, evidence = _evidence(["z0", "z1", "z2"], 0.03)
     assert check_laws(system.known_laws(), evidence)[0].verdict == NOT_DISCOVERED
+
+
+def test_a_network_without_latent_neurons_runs_end_to_end(tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    tiny = ["--set", "train.latent_size=0", "--set", "simulate.n_samples=400", "--set", "train.epochs=[2]"]
+    tiny += ["--set", "regress.time_budget=1", "--set", "verify.n_fresh=30"]
+    result = CliRunner().invoke(main, ["run", "qubit1", "--run-dir", str(tmp_path), *tiny], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "not checked  prediction_error" in result.output  # the law is for at least two neurons
+    assert (tmp_path / "figures" / "latents.png").exists()
