@@ -219,6 +219,59 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
         click.echo(f"Nothing to do: every stage is up to date in {ctx.run_dir} (use --force to redo).")
 
 
+@main.command()
+@click.argument("system")
+@click.option(
+    "--latent-sizes",
+    default=None,
+    metavar="0..K",
+    help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 to one more than the system's own].",
+)
+@click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1 per latent size.")
+@click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
+@click.option(
+    "--tolerance", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Share of the error range the rule allows."
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    callback=_run_dir,
+    help="Sweep directory [default: data/runs/SYSTEM-sweep].",
+)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TOML file.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting (repeatable).")
+@click.option("-v", "--verbose", is_flag=True, help="More log output.")
+def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose) -> None:
+    """How many latent neurons does SYSTEM need? One run (simulate, train, export) per latent size and seed; the
+    error against the latent size, and the number of degrees of freedom (sweep.md, sweep.parquet, verification.json)."""
+    _setup_logging(verbose)
+    try:
+        from pipeline import sweep as sweeping
+        from pipeline.config import load_config
+        from pipeline.registry import get_system
+
+        found = get_system(system)
+        sweep_dir = run_dir or Path("data/runs") / f"{found.name}-sweep"
+        click.get_current_context().meta[RUN_DIR_KEY] = sweep_dir
+        sizes = sweeping.parse_sizes(latent_sizes) if latent_sizes else list(range(found.latent.size + 2))
+        for size in sizes:  # every setting checked before the first run
+            load_config(config_file, (*overrides, f"train.latent_size={size}"), system=found)
+        jobs_list = [
+            sweeping.Job(found.name, sweep_dir / f"size{size}-seed{seed}", size, seed, tuple(overrides), config_file)
+            for size in sizes
+            for seed in range(seeds)
+        ]
+        table = sweeping.run_sweep(jobs_list, workers=jobs)
+        result = sweeping.verdict(found, table, tolerance)
+        sweeping.write_outputs(sweep_dir, found, table, result, tolerance)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from exc
+    dof = result.fitted_constants.get("degrees_of_freedom")
+    click.echo(f"Swept latent sizes {sizes} x {seeds} seeds; results in {sweep_dir}")
+    click.echo(f"  degrees of freedom: {'none found' if dof is None else int(dof)}  ({result.verdict})")
+
+
 def _echo_verdicts(run_dir: Path, command: str) -> None:
     """Print the verdicts; a law left `not checked` for lack of evidence makes the command fail."""
     import json

@@ -139,6 +139,8 @@ class PhysicalSystem:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     heatmap: tuple[str, str] | None = None
     citation: str = ""
+    degrees_of_freedom: int | None = None
+    """how many real numbers the answer needs from the recording (what ``scinet sweep`` should find)"""
 
     # -- names ----------------------------------------------------------------------
     @property

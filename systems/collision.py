@@ -218,6 +218,7 @@ SYSTEM = PhysicalSystem(
         "train.decoder_units": [100, 100, 100, 100],
     },
     citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 3",
+    degrees_of_freedom=1,
 )
 
 CONTROL = dataclasses.replace(
@@ -225,5 +226,6 @@ CONTROL = dataclasses.replace(
     name="collision_control",
     description="Negative control for `collision`: the rotating particle's new angular velocity is drawn at random",
     simulator=simulate_unconserved,
+    degrees_of_freedom=0,
 )
 """Not registered: a test (or a script, with :func:`pipeline.registry.register`) runs it."""

@@ -133,4 +133,5 @@ SYSTEM = PhysicalSystem(
         "train.encoder_units": [64, 64],
     },
     citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4",
+    degrees_of_freedom=2,
 )

@@ -103,4 +103,5 @@ SYSTEM = PhysicalSystem(
     },
     heatmap=("b", "kappa"),
     citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 2",
+    degrees_of_freedom=2,
 )

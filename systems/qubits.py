@@ -194,6 +194,8 @@ def _system(n_qubits: int, m: int, incomplete: int | None = None) -> PhysicalSys
             "train.decoder_units": [100, 100],
         },
         citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 5",
+        # what the encoder can see of the state is the question only with complete tomography
+        degrees_of_freedom=None if incomplete else dof,
     )
 
 

@@ -1,0 +1,246 @@
+"""``scinet sweep``: how many numbers does a system need?  The error against the latent size.
+
+One run per latent size and seed, each in its own run directory under the sweep's
+(``size{L}-seed{S}``), through the stages ``simulate``, ``train`` and ``export`` (the
+held-out prediction error and the active neurons are what a sweep compares; the
+regression of every run would cost more than the sweep).  A run whose stages are up
+to date is skipped by the ordinary cache, so a sweep that was killed resumes where
+it stopped.  Runs go in parallel, ``jobs`` at a time, each with ``cores / jobs``
+threads (by default one job per two cores, so that two jobs never oversubscribe the
+machine).
+
+The verdict, by a stated rule: per latent size, the held-out RMS error of the
+answer, as the *median over seeds*; the number of degrees of freedom is the smallest
+size whose median error lies within ``tolerance`` (default 5 %) of the way from the
+worst size's median to the best one's, or of the best error itself where that is
+larger (a flat curve: no neuron helps, 0 degrees of freedom):
+``err(L) <= best + tolerance max(worst - best, best)``.  Adding a neuron beyond that
+buys less than 5 % of what the first ones bought.  The
+verdict compares the number with the system's known one
+(``PhysicalSystem.degrees_of_freedom``) in the ``degrees_of_freedom`` record of the
+sweep's ``verification.json``.
+
+Outputs in the sweep directory: ``sweep.parquet`` (latent size, seed, held-out RMS,
+active neurons, wall time, run directory; its metadata say how it was made),
+``sweep.png`` (error against latent size, every seed and the median), ``sweep.md``,
+``sweep.tex`` (a LaTeX table for ``\\input``) and ``verification.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
+from pipeline.errors import ConfigError
+from pipeline.rundir import write_json, write_parquet, write_text
+
+log = logging.getLogger("scinet")
+
+STAGES = ("simulate", "train", "export")
+TOLERANCE = 0.05
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"0..4"`` (inclusive) or ``"0,1,3"``."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d+)\s*\.\.\s*(\d+)", text)
+    if m:
+        lo, hi = int(m[1]), int(m[2])
+        if lo > hi:
+            raise ConfigError(f"--latent-sizes {text!r} runs backwards. Write it low..high, e.g. 0..4.")
+        return list(range(lo, hi + 1))
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 0:
+        raise ConfigError(f"--latent-sizes {text!r} is not a range 0..K or a list such as 0,1,2 of sizes >= 0.")
+    return sizes
+
+
+@dataclass(frozen=True)
+class Job:
+    system: str
+    run_dir: Path
+    size: int
+    seed: int
+    overrides: tuple[str, ...]
+    config_file: Path | None
+
+
+def _threads(n: int) -> None:
+    """Worker initializer: TensorFlow's thread pools, before it is imported."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_job(job: Job) -> dict:
+    """One run of the sweep (the stages skip what is up to date); returns its row of ``sweep.parquet``."""
+    from pipeline.catalog import read_history, read_latents
+    from pipeline.config import load_config
+    from pipeline.orchestrate import StageContext, load_manifest, run_stage
+    from pipeline.registry import get_system
+
+    system = get_system(job.system)
+    overrides = (*job.overrides, f"train.latent_size={job.size}")
+    ctx = StageContext(
+        system=system, config=load_config(job.config_file, overrides, seed=job.seed, system=system), run_dir=job.run_dir
+    )
+    for stage in STAGES:
+        run_stage(ctx, stage)
+    _, meta = read_latents(ctx)
+    records = load_manifest(ctx.run_dir).get("stages", {})
+    return {
+        "latent_size": job.size,
+        "seed": job.seed,
+        "rms": float(read_history(ctx).prediction_rms.get("all", np.nan)),
+        "active": len(meta.get("active", [])),
+        "wall_s": float(sum(records.get(s, {}).get("wall_s", 0.0) for s in STAGES)),
+        "run_dir": str(job.run_dir),
+    }
+
+
+def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
+    """Every job, ``workers`` at a time (in this process where that is one)."""
+    cores = os.cpu_count() or 1
+    workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
+    start = time.perf_counter()
+    if workers == 1:
+        rows = []
+        for i, job in enumerate(jobs):
+            log.info("sweep: run %d of %d: latent size %d, seed %d (%s)", i + 1, len(jobs), job.size, job.seed, job.run_dir)
+            rows.append(run_job(job))
+    else:
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_threads, initargs=(max(1, cores // workers),))
+        try:
+            rows = pool.map(run_job, jobs, chunksize=1)
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
+    log.info("sweep: %d runs in %.0f s, %d at a time", len(jobs), time.perf_counter() - start, workers)
+    return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
+
+
+def degrees_of_freedom(table: pd.DataFrame, tolerance: float = TOLERANCE) -> tuple[int | None, pd.Series]:
+    """The rule of the module docstring: (the number, or None with fewer than two sizes; median error per size)."""
+    median = table.groupby("latent_size")["rms"].median()
+    if len(median) < 2 or not np.isfinite(median).all():
+        return None, median
+    best, worst = float(median.min()), float(median.max())
+    threshold = best + tolerance * max(worst - best, best)
+    return int(min(size for size, err in median.items() if err <= threshold)), median
+
+
+def verdict(system, table: pd.DataFrame, tolerance: float = TOLERANCE) -> Verdict:
+    found, median = degrees_of_freedom(table, tolerance)
+    known = getattr(system, "degrees_of_freedom", None)
+    checks = {
+        "rule": "smallest latent size whose median held-out RMS over seeds is <= best + tolerance * max(worst - best, best)",
+        "tolerance": tolerance,
+        "median_rms": {str(k): float(v) for k, v in median.items()},
+        "seeds": sorted(int(s) for s in table["seed"].unique()),
+    }
+    if found is None:
+        checks["reason"] = "fewer than two latent sizes: nothing to compare"
+        word = NOT_CHECKED
+    elif known is None:
+        checks["reason"] = f"the system declares no known number of degrees of freedom (found {found})"
+        word = NOT_CHECKED
+    else:
+        word = DISCOVERED if found == known else NOT_DISCOVERED
+    return Verdict(
+        name="degrees_of_freedom",
+        kind="degrees_of_freedom",
+        description="the number of latent neurons the answer needs: where the error against the latent size stops falling",
+        verdict=word,
+        fitted_constants={} if found is None else {"degrees_of_freedom": float(found)},
+        true_constants={"degrees_of_freedom": None if known is None else float(known)},
+        checks=checks,
+    )
+
+
+def write_outputs(sweep_dir: Path, system, table: pd.DataFrame, result: Verdict, tolerance: float) -> None:
+    meta = {"kind": "sweep", "system": system.name, "stages": list(STAGES), "tolerance": tolerance, "rule": result.checks["rule"]}
+    write_parquet(sweep_dir / "sweep.parquet", table, meta)
+    write_json(sweep_dir / "verification.json", {"system": system.name, "laws": [dataclasses.asdict(result)]})
+    summary = table.groupby("latent_size").agg(
+        median=("rms", "median"), low=("rms", "min"), high=("rms", "max"), active=("active", "median"), runs=("seed", "count")
+    )
+    found = result.fitted_constants.get("degrees_of_freedom")
+    known = result.true_constants.get("degrees_of_freedom")
+    rows = [
+        f"{size} & {r['median']:.4f} & {r['low']:.4f}--{r['high']:.4f} & {r['active']:.0f} & {int(r['runs'])} \\\\"
+        for size, r in summary.iterrows()
+    ]
+    tex = "\n".join(
+        [
+            "% scinet sweep: held-out RMS error of the answer against the number of latent neurons",
+            "\\begin{tabular}{rrrrr}",
+            "\\hline",
+            "latent neurons & median RMS & range over seeds & active (median) & runs \\\\",
+            "\\hline",
+            *rows,
+            "\\hline",
+            "\\end{tabular}",
+            "",
+        ]
+    )
+    write_text(sweep_dir / "sweep.tex", tex)
+    md = [
+        f"# Sweep: {system.name}",
+        "",
+        f"{system.description}.",
+        "",
+        "| latent neurons | median RMS | range over seeds | active (median) | runs |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {size} | {r['median']:.4g} | {r['low']:.4g} to {r['high']:.4g} | {r['active']:.0f} | {int(r['runs'])} |"
+            for size, r in summary.iterrows()
+        ],
+        "",
+        f"**Degrees of freedom: {'none found' if found is None else int(found)}** "
+        f"(known: {'not declared' if known is None else int(known)}; verdict: {result.verdict}).  Rule: "
+        f"{result.checks['rule']}, tolerance {tolerance:g}.",
+        "",
+        "![error against latent size](sweep.png)",
+        "",
+    ]
+    write_text(sweep_dir / "sweep.md", "\n".join(md))
+    _figure(sweep_dir, system, table, summary, found)
+
+
+def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame, found) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pipeline.rundir import atomic_path
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax.plot(table["latent_size"], table["rms"], "o", color="0.6", ms=4, label="one seed")
+    ax.plot(summary.index, summary["median"], "-o", color="C0", label="median over seeds")
+    if found is not None:
+        ax.axvline(found, color="C3", ls="--", lw=0.8, label=f"degrees of freedom: {int(found)}")
+    ax.set_yscale("log")
+    ax.set_xticks(list(summary.index))
+    ax.set_xlabel("latent neurons")
+    ax.set_ylabel("held-out RMS error of the answer")
+    ax.set_title(system.name, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(sweep_dir / "sweep.png") as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)

@@ -1,0 +1,70 @@
+"""`scinet sweep`: the rule, the outputs, and a sweep that resumes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
+from pipeline.cli import main
+from pipeline.errors import ConfigError
+from pipeline.registry import get_system
+from pipeline.sweep import degrees_of_freedom, parse_sizes, verdict
+
+
+def test_latent_sizes_are_a_range_or_a_list():
+    assert parse_sizes("0..4") == [0, 1, 2, 3, 4]
+    assert parse_sizes("3, 1,1") == [1, 3]
+    for bad in ("4..0", "a", "-1,2", ""):
+        with pytest.raises(ConfigError):
+            parse_sizes(bad)
+
+
+def _table(errors):
+    rows = [{"latent_size": size, "seed": seed, "rms": e * (1 + 0.01 * seed)} for size, e in errors.items() for seed in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_the_rule_finds_where_the_error_stops_falling():
+    found, median = degrees_of_freedom(_table({0: 0.3, 1: 0.1, 2: 0.004, 3: 0.0041, 4: 0.0039}))
+    assert found == 2 and median[2] == pytest.approx(0.00404)
+    assert degrees_of_freedom(_table({0: 0.30, 1: 0.29, 2: 0.295}))[0] == 0  # flat: no neuron helps
+    assert degrees_of_freedom(_table({2: 0.1}))[0] is None  # one size: nothing to compare
+    qubit1 = get_system("qubit1")
+    assert verdict(qubit1, _table({0: 0.3, 1: 0.1, 2: 0.004, 3: 0.004})).verdict == DISCOVERED
+    assert verdict(qubit1, _table({0: 0.3, 1: 0.004, 2: 0.004})).verdict == NOT_DISCOVERED
+    assert verdict(get_system("qubit1_incomplete2"), _table({0: 0.3, 1: 0.004})).verdict == NOT_CHECKED  # none declared
+
+
+def test_a_sweep_writes_its_table_and_resumes_with_only_the_missing_runs(tmp_path):
+    tiny = ["--set", "simulate.n_samples=300", "--set", "train.epochs=[1]", "--set", "train.encoder_units=[4]"]
+    tiny += ["--set", "train.decoder_units=[4]"]
+
+    def sweep(sizes):
+        args = ["sweep", "qubit1", "--run-dir", str(tmp_path), "--latent-sizes", sizes, "--seeds", "2", "--jobs", "1", *tiny]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    sweep("0..1")
+    finished = {p.parent.name: json.loads(p.read_text())["stages"]["train"]["finished"] for p in tmp_path.glob("*/manifest.json")}
+    assert sorted(finished) == ["size0-seed0", "size0-seed1", "size1-seed0", "size1-seed1"]
+    result = sweep("0..2")  # as after a sweep killed before its last size
+    again = {p.parent.name: json.loads(p.read_text())["stages"]["train"]["finished"] for p in tmp_path.glob("*/manifest.json")}
+    assert {k: again[k] for k in finished} == finished  # the runs that were done are not redone
+    assert "size2-seed1" in again
+    table = pd.read_parquet(tmp_path / "sweep.parquet")
+    assert list(table["latent_size"]) == [0, 0, 1, 1, 2, 2] and np.isfinite(table["rms"]).all()
+    assert list(table["active"][:2]) == [0, 0]
+    record = json.loads((tmp_path / "verification.json").read_text())["laws"][0]
+    assert record["name"] == "degrees_of_freedom" and record["true_constants"]["degrees_of_freedom"] == 2
+    assert "degrees of freedom" in result.output
+    assert (tmp_path / "sweep.png").exists() and "\\begin{tabular}" in (tmp_path / "sweep.tex").read_text()
+
+
+def test_a_time_series_cannot_sweep_from_zero(tmp_path):
+    result = CliRunner().invoke(main, ["sweep", "copernicus", "--run-dir", str(tmp_path), "--latent-sizes", "0..2"])
+    assert result.exit_code == 1 and "is a time series" in result.output and "Traceback" not in result.output
+    assert not any(tmp_path.iterdir()) if tmp_path.exists() else True  # checked before the first run
