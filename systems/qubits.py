@@ -186,7 +186,7 @@ def _system(n_qubits: int, m: int, incomplete: int | None = None) -> PhysicalSys
         regress=regress,
         defaults={
             "simulate.n_samples": 40000 if n_qubits == 1 else 100000,
-            "train.epochs": [100],
+            "train.epochs": [300] if n_qubits == 1 else [100],
             "train.batch_size": 512,
             "train.learning_rate": 1e-3,
             "train.beta": 1e-4 if n_qubits == 1 else 1e-5,
