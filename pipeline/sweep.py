@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import os
 import re
 import time
@@ -42,6 +41,7 @@ import pandas as pd
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 from pipeline.errors import ConfigError
+from pipeline.parallel import map_in_processes
 from pipeline.rundir import write_json, write_parquet, write_text
 
 log = logging.getLogger("scinet")
@@ -122,13 +122,7 @@ def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
             log.info("sweep: run %d of %d: latent size %d, seed %d (%s)", i + 1, len(jobs), job.size, job.seed, job.run_dir)
             rows.append(run_job(job))
     else:
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_threads, initargs=(max(1, cores // workers),))
-        try:
-            rows = pool.map(run_job, jobs, chunksize=1)
-            pool.close()
-        finally:
-            pool.terminate()
-            pool.join()
+        rows = map_in_processes(run_job, jobs, workers=workers, setup=_threads, setup_args=(max(1, cores // workers),))
     log.info("sweep: %d runs in %.0f s, %d at a time", len(jobs), time.perf_counter() - start, workers)
     return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
 

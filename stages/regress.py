@@ -25,10 +25,7 @@ searches run at once, on the machine's core count or on its load.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import threading
-import time
 from functools import partial
 from typing import Any
 
@@ -37,6 +34,7 @@ import pandas as pd
 
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
+from pipeline.parallel import map_in_processes
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -55,38 +53,6 @@ def search_task(task: dict[str, Any]) -> pd.DataFrame:
         front["family"] = str(record)
         return front
     return search(engine, task["X"], task["y"], **task["search"])
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: end this worker within a second of its parent's death (even by SIGKILL,
-    which gives the parent no chance to stop it), rather than when its search is done."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="scinet-parent-watch").start()
-
-
-def run_tasks(tasks: list[dict[str, Any]], *, workers: int) -> list[pd.DataFrame]:
-    """Run searches, in ``workers`` processes where that is more than one (results in task order).
-
-    However this ends (an error in one search, Ctrl-C, SIGTERM: the command line turns it into an
-    exit), the workers are terminated before it returns; a parent killed outright takes them with
-    it (:func:`_exit_with_parent`).
-    """
-    if workers <= 1 or len(tasks) <= 1:
-        return [search_task(t) for t in tasks]
-    # spawn, not fork: the parent may hold TensorFlow's threads from the train stage
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
-    try:
-        results = pool.map(search_task, tasks, chunksize=1)
-        pool.close()
-        return results
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 def run(ctx: StageContext) -> None:
@@ -160,7 +126,7 @@ def run(ctx: StageContext) -> None:
         cfg.time_budget,
     )
     fronts = []
-    for (target, varset), front in zip(labels, run_tasks(tasks, workers=workers), strict=True):
+    for (target, varset), front in zip(labels, map_in_processes(search_task, tasks, workers=workers), strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)
         fronts.append(front)

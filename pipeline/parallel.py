@@ -1,0 +1,53 @@
+"""Work in worker processes that never outlive the command: the regress stage's searches, a sweep's runs."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def _exit_with_parent(parent: int, setup: Callable[..., None] | None, args: tuple) -> None:
+    """Worker initializer: end this worker within a second of its parent's death (even by SIGKILL,
+    which gives the parent no chance to stop it), rather than when its work is done; then ``setup``."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="scinet-parent-watch").start()
+    if setup is not None:
+        setup(*args)
+
+
+def map_in_processes(
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    workers: int,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple = (),
+) -> list[Any]:
+    """``[func(item) for item in items]``, in ``workers`` processes where that is more than one (results in order).
+
+    However this ends (an error in one item, Ctrl-C, SIGTERM: the command line turns it into an exit),
+    the workers are terminated before it returns; a parent killed outright takes them with it.  Workers
+    are spawned, not forked: the parent may hold TensorFlow's threads.  ``setup(*setup_args)`` runs in
+    each worker first (e.g. to size TensorFlow's thread pools before it is imported).
+    """
+    if workers <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    pool = multiprocessing.get_context("spawn").Pool(
+        workers, initializer=_exit_with_parent, initargs=(os.getpid(), setup, setup_args)
+    )
+    try:
+        results = pool.map(func, items, chunksize=1)
+        pool.close()
+        return results
+    finally:
+        pool.terminate()
+        pool.join()
