@@ -68,3 +68,13 @@ def test_a_time_series_cannot_sweep_from_zero(tmp_path):
     result = CliRunner().invoke(main, ["sweep", "copernicus", "--run-dir", str(tmp_path), "--latent-sizes", "0..2"])
     assert result.exit_code == 1 and "is a time series" in result.output and "Traceback" not in result.output
     assert not any(tmp_path.iterdir()) if tmp_path.exists() else True  # checked before the first run
+
+
+def test_runs_in_parallel_give_the_same_table(tmp_path):
+    tiny = ["--latent-sizes", "0..1", "--seeds", "1", "--set", "simulate.n_samples=300", "--set", "train.epochs=[1]"]
+    for jobs in ("1", "2"):
+        args = ["sweep", "qubit1", "--run-dir", str(tmp_path / jobs), "--jobs", jobs, *tiny]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    one, two = (pd.read_parquet(tmp_path / j / "sweep.parquet") for j in ("1", "2"))
+    pd.testing.assert_series_equal(one["rms"], two["rms"], rtol=1e-4)
