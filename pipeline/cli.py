@@ -225,7 +225,8 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
     "--latent-sizes",
     default=None,
     metavar="0..K",
-    help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 to one more than the system's own].",
+    help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 (1 for a time series) to one more than the "
+    "system's own].",
 )
 @click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1 per latent size.")
 @click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
@@ -254,7 +255,7 @@ def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, ov
         found = get_system(system)
         sweep_dir = run_dir or Path("data/runs") / f"{found.name}-sweep"
         click.get_current_context().meta[RUN_DIR_KEY] = sweep_dir
-        sizes = sweeping.parse_sizes(latent_sizes) if latent_sizes else list(range(found.latent.size + 2))
+        sizes = sweeping.parse_sizes(latent_sizes) if latent_sizes else sweeping.default_sizes(found)
         for size in sizes:  # every setting checked before the first run
             load_config(config_file, (*overrides, f"train.latent_size={size}"), system=found)
         jobs_list = [

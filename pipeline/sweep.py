@@ -68,6 +68,11 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def default_sizes(system) -> list[int]:
+    """0 to one more than the system's own latent size; from 1 for a time series, which evolves its latents."""
+    return list(range(1 if system.is_series else 0, system.latent.size + 2))
+
+
 @dataclass(frozen=True)
 class Job:
     system: str

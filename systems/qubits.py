@@ -18,7 +18,16 @@ freedom: 2 for one qubit, 6 for two.  *Incomplete tomography*: the encoder's
 reference states are drawn from a random k-dimensional real subspace (random
 real combinations of k columns of a Haar-random unitary, coefficients uniform
 in [-0.5, 0.5], normalised, as in the 2018 code), so the encoder cannot see
-every degree of freedom of ``psi``.
+every degree of freedom of ``psi``.  How many it sees is the rank of the
+Jacobian of ``psi -> (|<phi_i|psi>|^2)_i`` at a generic state
+(:func:`visible_degrees_of_freedom`): with ``a_j = <u_j|psi>`` for the k basis
+vectors, ``|<phi_i|psi>|^2 = c_i^T Re(a a^+) c_i``, and ``Re(a a^+) = Re(a) Re(a)^T +
+Im(a) Im(a)^T`` is a real symmetric k x k matrix of rank ``r = min(k, 2)``: ``k r - r (r - 1) / 2``
+numbers, less one where the k vectors span the whole space (then its trace is
+``|psi|^2 = 1``).  One qubit with k = 1 sees 1 (one Bloch component), with k = 2
+sees 2 (the third component only up to its sign); two qubits with k = 2 see 3,
+with k = 3 see 5 (the paper's two incomplete cases).  That number is each variant's
+``degrees_of_freedom``, what a sweep should find.
 
 Ground truth: the expectation values ``<P> = <psi|P|psi>`` of the ``4^n - 1``
 Pauli operators other than the identity (for one qubit the Bloch vector
@@ -71,6 +80,26 @@ def subspace_states(n: int, dim: int, k: int, rng: np.random.Generator) -> np.nd
     c = rng.uniform(-0.5, 0.5, size=(n, k))
     s = c @ basis.T
     return s / np.linalg.norm(s, axis=1, keepdims=True)
+
+
+def visible_degrees_of_freedom(references: np.ndarray, seed: int = 0) -> int:
+    """How many real numbers of a pure state the probabilities ``|<ref_i|psi>|^2`` determine.
+
+    The rank of the Jacobian of ``x -> probabilities(references, psi(x))`` at a random state, where
+    ``psi(x) = (x_re + i x_im) / |x|`` over the ``2 dim`` real coordinates ``x`` (central differences;
+    the norm and the global phase are directions it cannot see, so the rank is at most ``2 (dim - 1)``).
+    """
+    dim = references.shape[1]
+    x0 = np.random.default_rng(seed).normal(size=2 * dim)
+
+    def measured(x):
+        v = x[:dim] + 1j * x[dim:]
+        return probabilities(references, (v / np.linalg.norm(v))[None, :])[0]
+
+    h = 1e-6
+    jacobian = np.stack([(measured(x0 + h * e) - measured(x0 - h * e)) / (2 * h) for e in np.eye(2 * dim)], axis=1)
+    singular = np.linalg.svd(jacobian, compute_uv=False)
+    return int(np.sum(singular > 1e-6 * singular[0]))
 
 
 def probabilities(references: np.ndarray, states: np.ndarray) -> np.ndarray:
@@ -194,10 +223,16 @@ def _system(n_qubits: int, m: int, incomplete: int | None = None) -> PhysicalSys
             "train.decoder_units": [100, 100],
         },
         citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 5",
-        # what the encoder can see of the state is the question only with complete tomography
-        degrees_of_freedom=None if incomplete else dof,
+        # what the encoder can see of the state: all of it (2 (2^n - 1)) only with complete tomography
+        degrees_of_freedom=visible_degrees_of_freedom(references(n_qubits, m, incomplete)[0]),
     )
 
 
-SYSTEMS = (_system(1, 10), _system(1, 10, incomplete=2), _system(2, 30), _system(2, 30, incomplete=2))
-"""one qubit and two, each with complete and incomplete tomography"""
+SYSTEMS = (
+    _system(1, 10),
+    _system(1, 10, incomplete=1),
+    _system(1, 10, incomplete=2),
+    _system(2, 30),
+    _system(2, 30, incomplete=2),
+)
+"""one qubit and two, with complete tomography and incomplete (reference states from a k-dimensional real subspace)"""

@@ -60,9 +60,44 @@ def test_reference_states_are_fixed_per_system_and_incomplete_ones_span_a_real_s
 
 def test_every_variant_is_registered_with_its_degrees_of_freedom():
     known = available_systems()
-    for name, dof in (("qubit1", 2), ("qubit1_incomplete2", 2), ("qubit2", 6), ("qubit2_incomplete2", 6)):
+    for name, dof, visible in (
+        ("qubit1", 2, 2),
+        ("qubit1_incomplete1", 2, 1),
+        ("qubit1_incomplete2", 2, 2),
+        ("qubit2", 6, 6),
+        ("qubit2_incomplete2", 6, 3),
+    ):
         assert known[name].latent.size == dof + 1
+        assert known[name].degrees_of_freedom == visible
     assert {s.name for s in qubits.SYSTEMS} <= set(known)
+
+
+@pytest.mark.parametrize("n_qubits", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, None])
+def test_visible_degrees_of_freedom_count_the_quadratic_forms_of_the_subspace(n_qubits, k):
+    dim = 2**n_qubits
+    if k is not None and k > dim:
+        pytest.skip("k columns of a dim x dim unitary")
+    rng = np.random.default_rng(6)
+    refs = haar_states(40, dim, rng) if k is None else subspace_states(40, dim, k, rng)
+    # p_i = c_i^T Re(a a^+) c_i with a_j = <u_j|psi>: Re(a a^+) = Re(a) Re(a)^T + Im(a) Im(a)^T is a real symmetric
+    # k x k matrix of rank r = min(k, 2), and those form a manifold of dimension k r - r (r - 1) / 2; less one (the
+    # trace, |psi|^2 = 1) where the k vectors span the space.  k = dim = 4 is complete: 6 = 2 (dim - 1).
+    r = None if k is None else min(k, 2)
+    expected = 2 * (dim - 1) if k is None else k * r - r * (r - 1) // 2 - (k == dim)
+    assert qubits.visible_degrees_of_freedom(refs) == expected
+
+
+def test_visible_degrees_of_freedom_agree_with_the_rank_of_the_probabilities_over_many_states():
+    """independently: near a state, the probabilities of many nearby states span an affine space of that dimension"""
+    refs = subspace_states(30, 4, 2, np.random.default_rng(7))
+    rng = np.random.default_rng(8)
+    psi = haar_states(1, 4, rng)[0]
+    near = psi + 1e-5 * (rng.normal(size=(200, 4)) + 1j * rng.normal(size=(200, 4)))
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    changes = probabilities(refs, near) - probabilities(refs, psi[None, :])
+    singular = np.linalg.svd(changes, compute_uv=False)
+    assert int(np.sum(singular > 1e-3 * singular[0])) == qubits.visible_degrees_of_freedom(refs) == 3
 
 
 def _evidence(latent_names, rms, active=("z0", "z1")):

@@ -1,5 +1,6 @@
 """`scinet sweep`: the rule, the outputs, and a sweep that resumes."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 from pipeline.registry import get_system
-from pipeline.sweep import degrees_of_freedom, parse_sizes, verdict
+from pipeline.sweep import default_sizes, degrees_of_freedom, parse_sizes, verdict
 
 
 def test_latent_sizes_are_a_range_or_a_list():
@@ -35,7 +36,9 @@ def test_the_rule_finds_where_the_error_stops_falling():
     qubit1 = get_system("qubit1")
     assert verdict(qubit1, _table({0: 0.3, 1: 0.1, 2: 0.004, 3: 0.004})).verdict == DISCOVERED
     assert verdict(qubit1, _table({0: 0.3, 1: 0.004, 2: 0.004})).verdict == NOT_DISCOVERED
-    assert verdict(get_system("qubit1_incomplete2"), _table({0: 0.3, 1: 0.004})).verdict == NOT_CHECKED  # none declared
+    undeclared = dataclasses.replace(qubit1, degrees_of_freedom=None)
+    assert verdict(undeclared, _table({0: 0.3, 1: 0.004})).verdict == NOT_CHECKED
+    assert verdict(get_system("qubit1_incomplete1"), _table({0: 0.3, 1: 0.2, 2: 0.2})).verdict == DISCOVERED
 
 
 def test_a_sweep_writes_its_table_and_resumes_with_only_the_missing_runs(tmp_path):
@@ -68,6 +71,12 @@ def test_a_time_series_cannot_sweep_from_zero(tmp_path):
     result = CliRunner().invoke(main, ["sweep", "copernicus", "--run-dir", str(tmp_path), "--latent-sizes", "0..2"])
     assert result.exit_code == 1 and "is a time series" in result.output and "Traceback" not in result.output
     assert not any(tmp_path.iterdir()) if tmp_path.exists() else True  # checked before the first run
+
+
+def test_by_default_a_sweep_starts_from_no_neuron_or_from_one_for_a_time_series():
+    assert default_sizes(get_system("qubit1")) == [0, 1, 2, 3, 4]
+    copernicus = get_system("copernicus")
+    assert default_sizes(copernicus) == list(range(1, copernicus.latent.size + 2))
 
 
 def test_runs_in_parallel_give_the_same_table(tmp_path):
