@@ -33,6 +33,11 @@ def register(system: PhysicalSystem) -> PhysicalSystem:
     return system
 
 
+def registered() -> dict[str, PhysicalSystem]:
+    """The systems made known by :func:`register` in this process (a worker process must be given them)."""
+    return dict(_REGISTERED)
+
+
 def available_systems() -> dict[str, PhysicalSystem]:
     found: dict[str, PhysicalSystem] = {}
     for info in pkgutil.iter_modules(systems.__path__):

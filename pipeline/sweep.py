@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ import pandas as pd
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 from pipeline.errors import ConfigError
 from pipeline.parallel import map_in_processes
+from pipeline.registry import registered
 from pipeline.rundir import write_json, write_parquet, write_text
 
 log = logging.getLogger("scinet")
@@ -83,11 +85,23 @@ class Job:
     config_file: Path | None
 
 
-def _threads(n: int) -> None:
-    """Worker initializer: TensorFlow's thread pools, before it is imported."""
+def _setup_worker(n: int, systems: dict) -> None:
+    """Worker initializer: TensorFlow's thread pools, before it is imported; the parent's registered systems."""
+    from pipeline.registry import register
+
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for system in systems.values():
+        register(system)
+
+
+def _picklable(systems: dict) -> bool:
+    try:
+        pickle.dumps(systems)
+    except Exception:  # noqa: BLE001 - a lambda, a local function, an open file: whatever pickle refuses
+        return False
+    return True
 
 
 def run_job(job: Job) -> dict:
@@ -121,13 +135,24 @@ def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
     start = time.perf_counter()
+    systems = {job.system: registered()[job.system] for job in jobs if job.system in registered()}
+    if workers > 1 and not _picklable(systems):
+        log.warning(
+            "sweep: the system %s was registered in this process with parts that cannot be sent to a worker process "
+            "(a lambda or a local function); its runs go one at a time.  Define its simulator and laws as module-level "
+            "functions, or install it as an entry point, to run it in parallel.",
+            ", ".join(systems),
+        )
+        workers = 1
     if workers == 1:
         rows = []
         for i, job in enumerate(jobs):
             log.info("sweep: run %d of %d: latent size %d, seed %d (%s)", i + 1, len(jobs), job.size, job.seed, job.run_dir)
             rows.append(run_job(job))
     else:
-        rows = map_in_processes(run_job, jobs, workers=workers, setup=_threads, setup_args=(max(1, cores // workers),))
+        rows = map_in_processes(
+            run_job, jobs, workers=workers, setup=_setup_worker, setup_args=(max(1, cores // workers), systems)
+        )
     log.info("sweep: %d runs in %.0f s, %d at a time", len(jobs), time.perf_counter() - start, workers)
     return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
 

@@ -87,3 +87,22 @@ def test_runs_in_parallel_give_the_same_table(tmp_path):
         assert result.exit_code == 0, result.output
     one, two = (pd.read_parquet(tmp_path / j / "sweep.parquet") for j in ("1", "2"))
     pd.testing.assert_series_equal(one["rms"], two["rms"], rtol=1e-4)
+
+
+def test_a_registered_system_is_sent_to_the_workers_or_swept_one_run_at_a_time(tmp_path, monkeypatch, caplog):
+    from pipeline import registry
+    from pipeline.sweep import Job, run_sweep
+
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    tiny = ("simulate.n_samples=300", "train.epochs=[1]")
+    mine = registry.register(dataclasses.replace(get_system("qubit1"), name="qubit1_mine"))
+    jobs = [Job(mine.name, tmp_path / "a" / f"size{size}", size, 0, tiny, None) for size in (0, 1)]
+    table = run_sweep(jobs, workers=2)  # spawned workers know it only because the sweep sends it
+    assert list(table["latent_size"]) == [0, 1] and table["rms"].notna().all()
+
+    original = mine.simulator
+    registry.register(dataclasses.replace(mine, simulator=lambda **kw: original(**kw)))  # pickle refuses a lambda
+    jobs = [dataclasses.replace(job, run_dir=tmp_path / "b" / job.run_dir.name) for job in jobs]
+    with caplog.at_level("WARNING", logger="scinet"):
+        table = run_sweep(jobs, workers=2)
+    assert "one at a time" in caplog.text and len(table) == 2
