@@ -24,6 +24,11 @@ def _exit_with_parent(parent: int, setup: Callable[..., None] | None, args: tupl
         setup(*args)
 
 
+def _indexed(task: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
+    func, i, item = task
+    return i, func(item)
+
+
 def map_in_processes(
     func: Callable[[Any], Any],
     items: Sequence[Any],
@@ -31,21 +36,32 @@ def map_in_processes(
     workers: int,
     setup: Callable[..., None] | None = None,
     setup_args: tuple = (),
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
     """``[func(item) for item in items]``, in ``workers`` processes where that is more than one (results in order).
 
     However this ends (an error in one item, Ctrl-C, SIGTERM: the command line turns it into an exit),
     the workers are terminated before it returns; a parent killed outright takes them with it.  Workers
     are spawned, not forked: the parent may hold TensorFlow's threads.  ``setup(*setup_args)`` runs in
-    each worker first (e.g. to size TensorFlow's thread pools before it is imported).
+    each worker first (e.g. to size TensorFlow's thread pools before it is imported).  ``on_result(i, result)``
+    runs in this process as each item finishes, in the order they finish (for progress).
     """
     if workers <= 1 or len(items) <= 1:
-        return [func(item) for item in items]
+        results = []
+        for i, item in enumerate(items):
+            results.append(func(item))
+            if on_result is not None:
+                on_result(i, results[-1])
+        return results
     pool = multiprocessing.get_context("spawn").Pool(
         workers, initializer=_exit_with_parent, initargs=(os.getpid(), setup, setup_args)
     )
     try:
-        results = pool.map(func, items, chunksize=1)
+        results: list[Any] = [None] * len(items)
+        for i, result in pool.imap_unordered(_indexed, [(func, i, item) for i, item in enumerate(items)], chunksize=1):
+            results[i] = result
+            if on_result is not None:
+                on_result(i, result)
         pool.close()
         return results
     finally:

@@ -111,6 +111,7 @@ def run_job(job: Job) -> dict:
     from pipeline.orchestrate import StageContext, load_manifest, run_stage
     from pipeline.registry import get_system
 
+    log.info("sweep: latent size %d, seed %d (%s)", job.size, job.seed, job.run_dir)
     system = get_system(job.system)
     overrides = (*job.overrides, f"train.latent_size={job.size}")
     ctx = StageContext(
@@ -144,15 +145,30 @@ def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
             ", ".join(systems),
         )
         workers = 1
-    if workers == 1:
-        rows = []
-        for i, job in enumerate(jobs):
-            log.info("sweep: run %d of %d: latent size %d, seed %d (%s)", i + 1, len(jobs), job.size, job.seed, job.run_dir)
-            rows.append(run_job(job))
-    else:
-        rows = map_in_processes(
-            run_job, jobs, workers=workers, setup=_setup_worker, setup_args=(max(1, cores // workers), systems)
+    done = 0
+
+    def progress(i: int, row: dict) -> None:
+        nonlocal done
+        done += 1
+        log.info(
+            "sweep: %d of %d runs done: latent size %d, seed %d, held-out RMS %.4g, %d active (%.0f s)",
+            done,
+            len(jobs),
+            row["latent_size"],
+            row["seed"],
+            row["rms"],
+            row["active"],
+            row["wall_s"],
         )
+
+    rows = map_in_processes(
+        run_job,
+        jobs,
+        workers=workers,
+        setup=_setup_worker if workers > 1 else None,
+        setup_args=(max(1, cores // workers), systems),
+        on_result=progress,
+    )
     log.info("sweep: %d runs in %.0f s, %d at a time", len(jobs), time.perf_counter() - start, workers)
     return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
 
