@@ -178,9 +178,13 @@ def degrees_of_freedom(table: pd.DataFrame, tolerance: float = TOLERANCE) -> tup
     median = table.groupby("latent_size")["rms"].median()
     if len(median) < 2 or not np.isfinite(median).all():
         return None, median
-    best, worst = float(median.min()), float(median.max())
-    threshold = best + tolerance * max(worst - best, best)
+    threshold = _threshold(median, tolerance)
     return int(min(size for size, err in median.items() if err <= threshold)), median
+
+
+def _threshold(median: pd.Series, tolerance: float) -> float:
+    best, worst = float(median.min()), float(median.max())
+    return best + tolerance * max(worst - best, best)
 
 
 def verdict(system, table: pd.DataFrame, tolerance: float = TOLERANCE) -> Verdict:
@@ -190,6 +194,7 @@ def verdict(system, table: pd.DataFrame, tolerance: float = TOLERANCE) -> Verdic
         "rule": "smallest latent size whose median held-out RMS over seeds is <= best + tolerance * max(worst - best, best)",
         "tolerance": tolerance,
         "median_rms": {str(k): float(v) for k, v in median.items()},
+        "threshold": _threshold(median, tolerance) if len(median) and np.isfinite(median).all() else None,
         "seeds": sorted(int(s) for s in table["seed"].unique()),
     }
     if found is None:
@@ -258,10 +263,10 @@ def write_outputs(sweep_dir: Path, system, table: pd.DataFrame, result: Verdict,
         "",
     ]
     write_text(sweep_dir / "sweep.md", "\n".join(md))
-    _figure(sweep_dir, system, table, summary, found)
+    _figure(sweep_dir, system, table, summary, found, known, result.checks["threshold"])
 
 
-def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame, found) -> None:
+def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame, found, known, threshold) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -272,8 +277,12 @@ def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame,
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
     ax.plot(table["latent_size"], table["rms"], "o", color="0.6", ms=4, label="one seed")
     ax.plot(summary.index, summary["median"], "-o", color="C0", label="median over seeds")
+    if threshold is not None:
+        ax.axhline(threshold, color="0.4", ls=":", lw=0.8, label="the rule's threshold")
     if found is not None:
         ax.axvline(found, color="C3", ls="--", lw=0.8, label=f"degrees of freedom: {int(found)}")
+    if known is not None and known != found:
+        ax.axvline(known, color="C2", ls="-.", lw=0.8, label=f"known: {int(known)}")
     ax.set_yscale("log")
     ax.set_xticks(list(summary.index))
     ax.set_xlabel("latent neurons")
