@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
-from pipeline import progress
 from pipeline.parallel import map_in_processes
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine

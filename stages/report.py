@@ -15,7 +15,7 @@ from pipeline.catalog import Verdict, read_equations, read_history, read_latents
 from pipeline.context import StageContext
 from pipeline.geometry import match, wrap
 from pipeline.rundir import atomic_path, write_text
-from pipeline.uncertainty import latex_with_error, round_expression, rounded, with_error
+from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
 
 
@@ -96,7 +96,7 @@ def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
     constants = {c.name: c for c in right.free_symbols if c.name in verdict.fitted_constants}
     equation = f"{latex_of(left, system)} = {latex_of(right, system)}"
     lines = []
-    for name, c in sorted(constants.items()):
+    for name in sorted(constants):
         fitted, true = verdict.fitted_constants.get(name), verdict.true_constants.get(name)
         if fitted is None:
             continue

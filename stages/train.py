@@ -203,7 +203,7 @@ def run(ctx: StageContext) -> None:
     total, done, start = sum(cfg.epochs), 0, time.perf_counter()
     backup = Backup(ctx, _backup_key(ctx))
 
-    pbar = None  # a progress bar on a terminal (pipeline.progress), else log lines
+    pbar: object | None = None  # noqa: F811 - a progress bar on a terminal (pipeline.progress), else log lines
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -228,7 +228,9 @@ def run(ctx: StageContext) -> None:
             if finished is not None and backup.finished(phase + 1) is None:
                 model = backup.model(phase)
                 log.info(
-                    "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it", phase + 1, len(lengths)
+                    "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it",
+                    phase + 1,
+                    len(lengths),
                 )
             if finished is not None:
                 losses, val_losses = finished["loss"], finished["val_loss"]
@@ -276,7 +278,9 @@ def run(ctx: StageContext) -> None:
                         if attempt == 2 or not resumed:
                             raise
                         # a kill while Keras wrote the backup leaves it unreadable: this phase starts again
-                        log.warning("train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1)
+                        log.warning(
+                            "train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1
+                        )
                         backup.discard(phase)
                         done -= resumed
                 losses, val_losses = read_losses(losses_file)
