@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from pipeline import figures as page
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
 from pipeline.context import StageContext
 from pipeline.geometry import match, wrap
-from pipeline.rundir import atomic_path, write_text
+from pipeline.rundir import write_text
 from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
 
@@ -347,26 +348,14 @@ def _names(varset: str, system) -> list[str]:
     return []
 
 
-COLUMN_INCHES = 3.4
-"""one column of a two-column journal page (Physical Review: 3 3/8 in); a figure of several panels side by
-side takes the page's width, two columns"""
-PAGE_INCHES = 7.0
-
-
 def _size(cols: int, rows: int = 1, panel_height: float = 2.4) -> tuple[float, float]:
     """One column wide for one panel, the page's width for several side by side."""
-    return (COLUMN_INCHES if cols == 1 else PAGE_INCHES), panel_height * rows * (1.0 if cols <= 2 else 0.8)
+    return (page.COLUMN_INCHES if cols == 1 else page.PAGE_INCHES), panel_height * rows * (1.0 if cols <= 2 else 0.8)
 
 
 def _save(ctx: StageContext, fig, name: str) -> None:
     """The figure as PNG (for report.md) and as PDF (vector, for a paper)."""
-    import matplotlib.pyplot as plt
-
-    with atomic_path(ctx.path(f"figures/{name}.png")) as tmp:
-        fig.savefig(tmp, dpi=ctx.config.report.dpi, format="png")
-    with atomic_path(ctx.path(f"figures/{name}.pdf")) as tmp:
-        fig.savefig(tmp, format="pdf")
-    plt.close(fig)
+    page.save(fig, ctx.path(f"figures/{name}"), dpi=ctx.config.report.dpi)
 
 
 def _label(name: str, system) -> str:
@@ -399,7 +388,7 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 6}):
+    with plt.rc_context(page.STYLE):
         _figures(ctx, plt, latents, meta, equations, probe, verdicts)
 
 
@@ -410,7 +399,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     test = test.sample(min(len(test), 3000), random_state=0)
     gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
     if not neurons:  # a network without latent neurons (a sweep's baseline): nothing to draw of them
-        fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 1.2))
+        fig, ax = plt.subplots(figsize=(page.COLUMN_INCHES, 1.2))
         ax.axis("off")
         ax.text(0.5, 0.5, "no latent neurons (train.latent_size = 0)", ha="center", va="center", fontsize=9)
     elif system.heatmap:

@@ -203,7 +203,6 @@ def run(ctx: StageContext) -> None:
     total, done, start = sum(cfg.epochs), 0, time.perf_counter()
     backup = Backup(ctx, _backup_key(ctx))
 
-
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             nonlocal done
