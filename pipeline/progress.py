@@ -9,6 +9,7 @@ what a log file or a batch system wants.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 
@@ -36,5 +37,11 @@ def bar(total: int, desc: str, unit: str) -> Iterator[object | None]:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with logging_redirect_tqdm(), tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True) as b:
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        width = 0
+    # a pseudo-terminal that reports no size would get no bar at all (tqdm hides bars below the last row)
+    size = {"dynamic_ncols": True} if width else {"ncols": 100, "nrows": 24}
+    with logging_redirect_tqdm(), tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, **size) as b:
         yield b
