@@ -151,7 +151,8 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
     lines += [
         "\\begin{table}[h]",
         "\\centering",
-        "\\begin{tabular}{lllll}",
+        "\\small",
+        "\\begin{tabular}{@{}lllll@{}}",
         "\\toprule",
         "Law & Quantity & Verdict & Fitted & True \\\\",
         "\\midrule",
