@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, write_verification
 from pipeline.context import StageContext
+from pipeline.geometry import MIN_ROWS
 from pipeline.laws import Evidence
 from pipeline.simulation import simulate_frame
 from pipeline.uncertainty import equation_constants, with_error
@@ -66,6 +67,8 @@ def selected_constants(evidence: Evidence) -> list[dict]:
         elif target in evidence.latents and varset in system.regress:
             frame, names, circle = evidence.latents, list(system.regress[varset]), evidence.kind == "circle"
         else:
+            continue
+        if len(frame) < MIN_ROWS:  # too few rows for an error: the report prints the constants without one
             continue
         fit = equation_constants(row["expr"], names, frame, frame[target].to_numpy(dtype=float), circle=circle)
         out.append({"target": target, "variables": varset, "expression": str(row["expr"]), **fit})
