@@ -99,7 +99,7 @@ class Law:
 
     def printed(self, system) -> tuple[sp.Expr, sp.Expr] | None:
         """The law as an equation ``(left, right)`` in the system's symbols, its constants as symbols (the report
-        substitutes the fitted values); None for a law that is no equation (a neuron holds a quantity)."""
+        prints the fitted values beside it); None for a law that is no equation (a neuron holds a quantity)."""
         return None
 
     def __init_subclass__(cls, **kwargs):
