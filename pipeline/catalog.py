@@ -309,6 +309,10 @@ class Verdict:
     fitted_constants: dict[str, float] = field(default_factory=dict)
     true_constants: dict[str, float | None] = field(default_factory=dict)
     relative_errors: dict[str, float] = field(default_factory=dict)
+    standard_errors: dict[str, float] = field(default_factory=dict)
+    """of the fitted constants (``pipeline.geometry.standard_errors``); NaN where the data do not determine one"""
+    deviations: dict[str, float] = field(default_factory=dict)
+    """(fitted - true) / standard error, per constant with both"""
     checks: dict[str, Any] = field(default_factory=dict)
 
 

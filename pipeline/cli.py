@@ -28,8 +28,12 @@ STAGE_HELP = {
 }
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True)
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    from pipeline import progress
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", force=True)
+    progress.set_quiet(quiet)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -80,6 +84,7 @@ def common_options(func, *, force: bool = True):
         help="Run directory [default: data/runs/SYSTEM].",
     )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="More log output.")(func)
+    func = click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only; no progress bars.")(func)
     return click.argument("system")(func)
 
 
@@ -199,9 +204,9 @@ def systems() -> None:
 @main.command()
 @common_options
 @sr_backend_option
-def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backend) -> None:
+def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend) -> None:
     """Run all stages for SYSTEM (each skipped when up to date)."""
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     if sr_backend:
         overrides = (*overrides, f"regress.backend={sr_backend}")
     try:
@@ -225,8 +230,7 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
     "--latent-sizes",
     default=None,
     metavar="0..K",
-    help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 (1 for a time series) to one more than the "
-    "system's own].",
+    help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 (1 for a time series) to one more than the system's own].",
 )
 @click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1 per latent size.")
 @click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
@@ -243,10 +247,11 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, sr_backen
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TOML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="More log output.")
-def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
+def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet) -> None:
     """How many latent neurons does SYSTEM need? One run (simulate, train, export) per latent size and seed; the
     error against the latent size, and the number of degrees of freedom (sweep.md, sweep.parquet, verification.json)."""
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     try:
         from pipeline import sweep as sweeping
         from pipeline.config import load_config
@@ -299,8 +304,8 @@ def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...])
 
 
 def _make_stage_command(name: str) -> None:
-    def command(system, run_dir, config_file, overrides, seed, force, verbose, sr_backend=None) -> None:
-        _setup_logging(verbose)
+    def command(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend=None) -> None:
+        _setup_logging(verbose, quiet)
         if sr_backend:
             overrides = (*overrides, f"regress.backend={sr_backend}")
         try:
@@ -329,7 +334,7 @@ for _name in STAGE_HELP:
 @main.command()
 @click.argument("stage", type=click.Choice(list(STAGE_HELP)))
 @partial(common_options, force=False)
-def accept(stage, system, run_dir, config_file, overrides, seed, verbose) -> None:
+def accept(stage, system, run_dir, config_file, overrides, seed, verbose, quiet) -> None:
     """Keep STAGE's outputs as they are now (edited on purpose) as its results.
 
     A stage's output that is not what its last completed run wrote (a run killed midway, or an
@@ -338,7 +343,7 @@ def accept(stage, system, run_dir, config_file, overrides, seed, verbose) -> Non
     next `scinet run` keeps it and redoes the stages after it.  Give the same --set, --config and
     --seed as the run.
     """
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     try:
         from pipeline.orchestrate import accept_stage
 

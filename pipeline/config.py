@@ -59,6 +59,8 @@ class TrainConfig:
     """'mlp', or 'linear' (answers as linear combinations of the latent features and the question)"""
     decoder_units: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layers of the 'mlp' decoder"""
+    tensorboard: bool = False
+    """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
 
 
 @dataclass

@@ -84,10 +84,11 @@ def fit_constants(
     *,
     kind: str,
     affine: bool = True,
-) -> tuple[dict[str, float], Match]:
+) -> tuple[dict[str, float], Match, dict[str, float]]:
     """Fit the free constants of ``expr`` (and, if ``affine``, a scale and offset) so that
     ``scale * expr + offset`` matches ``target`` (on the circle for ``kind="circle"``, where
-    the scale is a sign).  Returns the constants and the match of the fitted expression."""
+    the scale is a sign).  Returns the constants, the match of the fitted expression, and the
+    constants' standard errors (:func:`standard_errors`)."""
     func = sp.lambdify([*symbols(names), *free], expr, modules="numpy")
     cols = [frame[n].to_numpy(dtype=float) for n in names]
     target = np.asarray(target, dtype=float)
@@ -110,15 +111,19 @@ def fit_constants(
             r = residual(pred, target, kind)
             return np.where(np.isfinite(r), r, 2.0 * (np.nanstd(target) + 1.0))
 
-        p = least_squares(res, x0, method="trf").x if len(free) else x0
+        fit = least_squares(res, x0, method="trf") if len(free) else None
+        p = fit.x if fit is not None else x0
         cost = float(np.sum(res(p) ** 2))
         if best is None or cost < best[0]:
-            best = (cost, p * 1.0, sign)  # type: ignore[assignment]
+            best = (cost, p * 1.0, sign, None if fit is None else fit.jac)  # type: ignore[assignment]
     assert best is not None  # noqa: S101 (at least one sign is tried)
-    _, p, sign = best  # type: ignore[misc]
+    cost, p, sign, jac = best  # type: ignore[misc]
+    profiled = (1 if kind == "circle" else 2) if affine else 0  # the offset (and scale) solved inside the residual
+    errors = standard_errors(jac, cost, len(target), profiled)
+    se = {k.name: float(v) for k, v in zip(free, errors, strict=True)}
     pred = sign * pred_of(p)
     if not np.isfinite(pred).all():
-        return {k.name: float(v) for k, v in zip(free, p, strict=True)}, Match(0.0, 1.0, 0.0)
+        return {k.name: float(v) for k, v in zip(free, p, strict=True)}, Match(0.0, 1.0, 0.0), se
     if not affine:
         m = (
             Match(_r2(target, pred), 1.0, 0.0)
@@ -128,7 +133,28 @@ def fit_constants(
     else:
         inner = match(target, pred, kind)
         m = Match(inner.score, sign * inner.scale, inner.offset) if kind == "circle" else inner
-    return {k.name: float(v) for k, v in zip(free, p, strict=True)}, m
+    return {k.name: float(v) for k, v in zip(free, p, strict=True)}, m, se
+
+
+def standard_errors(jac, cost: float, n: int, profiled: int = 0) -> np.ndarray:
+    """Standard errors of least-squares constants: the square roots of the diagonal of
+    ``s^2 (J^T J)^-1``, with ``J`` the Jacobian of the residuals at the solution and
+    ``s^2 = cost / (n - p - profiled)`` the residual variance per sample (``cost`` the sum of squared
+    residuals, ``n`` samples, ``p`` constants, ``profiled`` more solved inside the residual, as a
+    scale and offset).  Independent residuals are assumed.  NaN for a constant the data do not
+    determine (a singular ``J^T J``) or when no degrees of freedom are left."""
+    if jac is None:
+        return np.zeros(0)
+    jac = np.asarray(jac.toarray() if hasattr(jac, "toarray") else jac, dtype=float)
+    p = jac.shape[1]
+    dof = n - p - profiled
+    if dof <= 0 or not np.isfinite(jac).all():
+        return np.full(p, np.nan)
+    jtj = jac.T @ jac
+    if np.linalg.matrix_rank(jtj) < p:
+        return np.full(p, np.nan)
+    cov = np.linalg.inv(jtj) * (cost / dof)
+    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
 
 
 def _r2(target: np.ndarray, pred: np.ndarray) -> float:

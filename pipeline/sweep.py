@@ -22,7 +22,7 @@ sweep's ``verification.json``.
 
 Outputs in the sweep directory: ``sweep.parquet`` (latent size, seed, held-out RMS,
 active neurons, wall time, run directory; its metadata say how it was made),
-``sweep.png`` (error against latent size, every seed and the median), ``sweep.md``,
+``sweep.png`` and ``sweep.pdf`` (error against latent size, every seed and the median), ``sweep.md``,
 ``sweep.tex`` (a LaTeX table for ``\\input``) and ``verification.json``.
 """
 
@@ -272,9 +272,10 @@ def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pipeline.rundir import atomic_path
+    from pipeline import figures
 
-    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    plt.rcParams.update(figures.STYLE)
+    fig, ax = plt.subplots(figsize=(figures.COLUMN_INCHES, 2.6))
     ax.plot(table["latent_size"], table["rms"], "o", color="0.6", ms=4, label="one seed")
     ax.plot(summary.index, summary["median"], "-o", color="C0", label="median over seeds")
     if threshold is not None:
@@ -287,9 +288,7 @@ def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame,
     ax.set_xticks(list(summary.index))
     ax.set_xlabel("latent neurons")
     ax.set_ylabel("held-out RMS error of the answer")
-    ax.set_title(system.name, fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(system.name)
+    ax.legend()
     fig.tight_layout()
-    with atomic_path(sweep_dir / "sweep.png") as tmp:
-        fig.savefig(tmp, dpi=150, format="png")
-    plt.close(fig)
+    figures.save(fig, sweep_dir / "sweep")

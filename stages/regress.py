@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from pipeline.parallel import map_in_processes
@@ -126,7 +127,11 @@ def run(ctx: StageContext) -> None:
         cfg.time_budget,
     )
     fronts = []
-    for (target, varset), front in zip(labels, map_in_processes(search_task, tasks, workers=workers), strict=True):
+    with progress.bar(len(tasks), "regress", "search") as pbar:
+        results = map_in_processes(
+            search_task, tasks, workers=workers, on_result=None if pbar is None else lambda i, r: pbar.update(1)
+        )
+    for (target, varset), front in zip(labels, results, strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)
         fronts.append(front)

@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from pipeline import figures as page
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
 from pipeline.context import StageContext
-from pipeline.rundir import atomic_path, write_text
+from pipeline.geometry import match, wrap
+from pipeline.rundir import write_text
+from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
 
 
@@ -48,38 +51,132 @@ def _target_latex(target: str, system) -> str:
     return sp.latex(sp.Symbol(target))
 
 
-def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict]) -> str:
+def _errors_by_value(constants: list[dict] | None, target: str, variables: str) -> dict[float, float]:
+    """value -> standard error of a selected equation's constants (``verification.json``'s ``equations``)."""
+    for entry in constants or []:
+        if entry.get("target") == target and entry.get("variables") == variables:
+            return dict(zip(entry.get("constants", []), entry.get("standard_errors", []), strict=False))
+    return {}
+
+
+def _quantity_latex(name: str, system) -> str:
+    col = system.columns.get(name)
+    sym = col.symbol if col is not None and col.symbol else sp.latex(sp.Symbol(name))
+    unit = rf"~[\mathrm{{{col.unit}}}]" if col is not None and col.unit not in ("", "1") else ""
+    return f"${sym}{unit}$"
+
+
+def _constant_latex(name: str) -> str:
+    """``rho`` -> ``\\rho``, ``A0`` -> ``A_{0}``; a word such as ``ratio`` upright."""
+    text = sp.latex(sp.Symbol(name))
+    return f"\\mathrm{{{text}}}" if text.isalpha() and len(text) > 1 else text
+
+
+def _quantity_of(law, verdict: Verdict, system) -> str | None:
+    """The quantity a law is about, where it names one: the held quantity, or the answer of an answer law."""
+    if law is None:
+        return None
+    name = getattr(law, "quantity", None)
+    expression = getattr(law, "expression", None)
+    if not name and isinstance(expression, sp.Symbol) and expression.name in system.columns:
+        name = expression.name
+    if not name and verdict.kind == "answer_law" and system.answer_law is not None:
+        name = system.answer_law.answer
+    return name or None
+
+
+def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
+    """A law as a physicist writes it, in the system's symbols, and one line per fitted constant: its value to
+    the digits its standard error supports, the error, the true value and the deviation.  The constants stand
+    beside the law rather than inside it: a number put in place of ``rho`` loses its name, and SymPy would
+    rewrite the law around it."""
+    printed = law.printed(system)
+    if printed is None or not verdict.fitted_constants:
+        return None
+    left, right = printed
+    constants = {c.name: c for c in right.free_symbols if c.name in verdict.fitted_constants}
+    equation = f"{latex_of(left, system)} = {latex_of(right, system)}"
+    lines = []
+    for name in sorted(constants):
+        fitted, true = verdict.fitted_constants.get(name), verdict.true_constants.get(name)
+        if fitted is None:
+            continue
+        text = f"{_constant_latex(name)} = {latex_with_error(fitted, verdict.standard_errors.get(name))}"
+        if true is not None:
+            text += rf"\ (\text{{true }} {true:.6g}"
+            if name in verdict.relative_errors:
+                text += rf",\ {100 * verdict.relative_errors[name]:.2g}\,\%"
+            if name in verdict.deviations:
+                text += rf",\ {abs(verdict.deviations[name]):.1f}\,\sigma"
+            text += ")"
+        lines.append(text)
+    return equation, lines
+
+
+def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], constants: list[dict] | None = None) -> str:
+    """The laws in their own notation, the selected equations, and the verdict table (``\\input`` it; needs
+    amsmath and booktabs)."""
     lines = [
-        f"% Discovered equations and verdicts for system '{system.name}', written by scinet.",
+        f"% The laws, discovered equations and verdicts of the system '{system.name}', written by scinet.",
         "% \\input{equations.tex} needs amsmath and booktabs.",
+        "",
     ]
+    by_name = {v.name: v for v in verdicts}
+    printed = [
+        (law, by_name[law.name], law_latex(law, by_name[law.name], system)) for law in system.known_laws() if law.name in by_name
+    ]
+    printed = [(law, v, p) for law, v, p in printed if p is not None]
+    for law, v, (equation, constants_lines) in printed:
+        lines += [
+            f"% {law.heading}: {v.verdict}",
+            "\\begin{equation}",
+            f"  {equation}",
+            f"  \\label{{eq:{system.name}-{law.name}}}",
+            "\\end{equation}",
+        ]
+        if constants_lines:
+            lines += ["with", "\\begin{equation*}", "  " + ",\\qquad ".join(constants_lines), "\\end{equation*}"]
+        lines.append("")
     selected = equations[equations["selected"]] if not equations.empty else equations
     if len(selected):
         lines.append("\\begin{align}")
-        rows = [
-            f"  {_target_latex(r['target'], system)} &= {latex_of(r['expr'], system)} "
-            f"\\label{{eq:{system.name}-{r['target']}-{r['variables']}}}"
-            for _, r in selected.iterrows()
-        ]
+        rows = []
+        for _, r in selected.iterrows():
+            expr = round_expression(r["expr"], _errors_by_value(constants, r["target"], r["variables"]))
+            rows.append(
+                f"  {_target_latex(r['target'], system)} &= {latex_of(expr, system)} "
+                f"\\label{{eq:{system.name}-{r['target']}-{r['variables']}}}"
+            )
         lines += [" \\\\\n".join(rows), "\\end{align}", ""]
     lines += [
         "\\begin{table}[h]",
         "\\centering",
-        "\\begin{tabular}{llll}",
+        "\\small",
+        "\\begin{tabular}{@{}lllll@{}}",
         "\\toprule",
-        "Law & Verdict & Fitted & True \\\\",
+        "Law & Quantity & Verdict & Fitted & True \\\\",
         "\\midrule",
     ]
+    laws = {law.name: law for law in system.known_laws()}
     for v in verdicts:
+        law = laws.get(v.name)
+        heading = law.heading if law is not None else v.name.replace("_", " ")
+        quantity = _quantity_of(law, v, system)
         fitted = ", ".join(
-            f"{_latex_escape(k)} = {x:.5g}" for k, x in v.fitted_constants.items() if k in v.true_constants and x is not None
+            f"${_constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k))}$"
+            for k, x in v.fitted_constants.items()
+            if k in v.true_constants and x is not None
         )
-        true = ", ".join(f"{_latex_escape(k)} = {x:.5g}" for k, x in v.true_constants.items() if x is not None)
-        lines.append(f"{_latex_escape(v.name)} & {v.verdict} & {fitted or '--'} & {true or '--'} \\\\")
+        true = ", ".join(f"${_constant_latex(k)} = {x:.6g}$" for k, x in v.true_constants.items() if x is not None)
+        lines.append(
+            f"{_latex_escape(heading)} & {_quantity_latex(quantity, system) if quantity else '--'} & {v.verdict} & "
+            f"{fitted or '--'} & {true or '--'} \\\\"
+        )
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
-        f"\\caption{{Known laws of the {_latex_escape(system.name)} system checked against what SciNet learned.}}",
+        f"\\caption{{Known laws of the {_latex_escape(system.name)} system checked against what SciNet learned; "
+        "fitted constants with their standard errors.}",
         f"\\label{{tab:{system.name}-verdicts}}",
         "\\end{table}",
         "",
@@ -87,11 +184,51 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict]) -> s
     return "\n".join(lines)
 
 
+FIGURES = ("latents", "quantities", "answers", "kl", "pareto")
+
+
+def paper_tex(system, figures: list[str]) -> str:
+    """A standalone LaTeX document that ``\\input``s ``equations.tex`` and includes the figures (PDF)."""
+    lines = [
+        "% A standalone page of the results of a scinet run: pdflatex paper.tex",
+        "\\documentclass[11pt]{article}",
+        "\\usepackage[T1]{fontenc}",
+        "\\usepackage{amsmath,amssymb,booktabs,graphicx}",
+        "\\usepackage[margin=2.5cm]{geometry}",
+        "\\begin{document}",
+        f"\\section*{{SciNet: {_latex_escape(system.name)}}}",
+        _latex_escape(system.description) + ".",
+        (f"After {_latex_escape(system.citation)}." if system.citation else ""),
+        "",
+        "\\input{equations.tex}",
+        "",
+    ]
+    for name in figures:
+        lines += [
+            "\\begin{figure}[h]",
+            "\\centering",
+            f"\\includegraphics[width=\\linewidth]{{figures/{name}.pdf}}",
+            f"\\caption{{{_latex_escape(FIGURE_CAPTIONS.get(name, name))}}}",
+            "\\end{figure}",
+        ]
+    lines += ["\\end{document}", ""]
+    return "\n".join(lines)
+
+
+FIGURE_CAPTIONS = {
+    "latents": "Latent neurons against the ground truth (held-out samples).",
+    "quantities": "Each neuron against the quantity a law says it holds.",
+    "answers": "The network's answers against the true ones, and the law of motion.",
+    "kl": "KL divergence of each neuron's posterior from the prior; grey: unused.",
+    "pareto": "Pareto fronts of symbolic regression; the star is the selected equation.",
+}
+
+
 def _fmt(x) -> str:
     return f"{x:.5g}" if isinstance(x, int | float) else str(x)
 
 
-def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> str:
+def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, constants: list[dict] | None = None) -> str:
     system = ctx.system
     rms = history.prediction_rms
     out = [f"# SciNet run: {system.name}", "", system.description + ".", ""]
@@ -140,23 +277,37 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
     out += [
         "## Verdicts",
         "",
+        "Fitted constants carry their standard errors (least-squares covariance, scaled by the residual variance; "
+        "`standard_errors_from` in verification.json says which fit); the deviation from the true value is given "
+        "relative and in standard errors.  The verdict uses the relative tolerance.",
+        "",
         "| law | verdict | what it says | equation | fitted | true | rel. error |",
         "|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
-        fitted = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.fitted_constants.items() if x is not None)
+        fitted = ", ".join(
+            f"{k} = {with_error(x, v.standard_errors.get(k)) if k in v.standard_errors else _fmt(x)}"
+            for k, x in v.fitted_constants.items()
+            if x is not None
+        )
         true = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.true_constants.items() if x is not None)
-        rel = ", ".join(f"{k}: {x:.2%}" for k, x in v.relative_errors.items())
+        rel = ", ".join(
+            f"{k}: {x:.2%}" + (f" ({abs(v.deviations[k]):.1f} standard errors)" if k in v.deviations else "")
+            for k, x in v.relative_errors.items()
+        )
         why = f" ({v.checks['reason']})" if "reason" in v.checks else ""
         out.append(f"| {v.name} | **{v.verdict}**{why} | {v.description} | `{v.expression}` | {fitted} | {true} | {rel} |")
     out += ["", "## Selected equations", ""]
     if equations.empty:
         out.append("None: no neuron is active.")
     for _, r in equations[equations["selected"]].iterrows() if not equations.empty else []:
+        errors = _errors_by_value(constants, r["target"], r["variables"])
         out.append(
-            f"- `{r['target']}` from {', '.join(f'`{n}`' for n in _names(r['variables'], system))}: `{r['sympy_format']}` "
-            f"(complexity {r['complexity']}, held-out loss {r['loss']:.3g})"
+            f"- `{r['target']}` from {', '.join(f'`{n}`' for n in _names(r['variables'], system))}: "
+            f"`{round_expression(r['expr'], errors)}` (complexity {r['complexity']}, held-out loss {r['loss']:.3g})"
         )
+        if errors:
+            out.append("  constants: " + ", ".join(with_error(c, e) for c, e in errors.items()))
     if probe is not None and system.answer_law is not None:
         spec = system.answer_law
         out += [
@@ -181,12 +332,13 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe) -> s
                 f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |"
             )
         out.append("")
-    out += ["## Figures", ""]
-    shown = ["latents", "quantities", "answers", "kl", "pareto"]
-    if not _held_quantities(ctx.system, verdicts):
-        shown.remove("quantities")
-    out += [f"![{name}](figures/{name}.png)\n" for name in shown]
+    out += ["## Figures", "", "Each as PNG and as PDF (vector, one journal column wide); `paper.tex` includes the PDFs.", ""]
+    out += [f"![{name}](figures/{name}.png)\n" for name in shown_figures(ctx.system, verdicts)]
     return "\n".join(out)
+
+
+def shown_figures(system, verdicts) -> list[str]:
+    return [name for name in FIGURES if name != "quantities" or _held_quantities(system, verdicts)]
 
 
 def _names(varset: str, system) -> list[str]:
@@ -197,12 +349,14 @@ def _names(varset: str, system) -> list[str]:
     return []
 
 
-def _save(ctx: StageContext, fig, name: str) -> None:
-    import matplotlib.pyplot as plt
+def _size(cols: int, rows: int = 1, panel_height: float = 2.4) -> tuple[float, float]:
+    """One column wide for one panel, the page's width for several side by side."""
+    return (page.COLUMN_INCHES if cols == 1 else page.PAGE_INCHES), panel_height * rows * (1.0 if cols <= 2 else 0.8)
 
-    with atomic_path(ctx.path(f"figures/{name}.png")) as tmp:
-        fig.savefig(tmp, dpi=ctx.config.report.dpi)
-    plt.close(fig)
+
+def _save(ctx: StageContext, fig, name: str) -> None:
+    """The figure as PNG (for report.md) and as PDF (vector, for a paper)."""
+    page.save(fig, ctx.path(f"figures/{name}"), dpi=ctx.config.report.dpi)
 
 
 def _label(name: str, system) -> str:
@@ -235,18 +389,23 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    with plt.rc_context(page.STYLE):
+        _figures(ctx, plt, latents, meta, equations, probe, verdicts)
+
+
+def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts) -> None:
     system = ctx.system
     neurons = list(meta["latent_columns"])
     test = latents[latents["split"] == "test"]
     test = test.sample(min(len(test), 3000), random_state=0)
     gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
     if not neurons:  # a network without latent neurons (a sweep's baseline): nothing to draw of them
-        fig, ax = plt.subplots(figsize=(3.6, 1.2))
+        fig, ax = plt.subplots(figsize=(page.COLUMN_INCHES, 1.2))
         ax.axis("off")
         ax.text(0.5, 0.5, "no latent neurons (train.latent_size = 0)", ha="center", va="center", fontsize=9)
     elif system.heatmap:
         xa, ya = system.heatmap
-        fig, axes = plt.subplots(1, len(neurons), figsize=(3.6 * len(neurons), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(neurons), figsize=_size(len(neurons)), squeeze=False)
         for ax, n in zip(axes[0], neurons, strict=True):
             sc = ax.scatter(test[xa], test[ya], c=test[n], s=6, cmap="viridis")
             fig.colorbar(sc, ax=ax)
@@ -254,31 +413,43 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
             ax.set_ylabel(_label(ya, system))
             ax.set_title(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"), fontsize=9)
     else:
-        fig, axes = plt.subplots(len(neurons), len(gt), figsize=(3.2 * len(gt), 3.0 * len(neurons)), squeeze=False)
+        fig, axes = plt.subplots(len(neurons), len(gt), figsize=_size(len(gt), len(neurons)), squeeze=False)
         for i, n in enumerate(neurons):
             for j, g in enumerate(gt):
                 axes[i, j].scatter(test[g], test[n], s=2, alpha=0.4)
                 axes[i, j].set_xlabel(_label(g, system))
                 axes[i, j].set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
-    fig.suptitle(f"{system.name}: latent activations against the ground truth (held-out rows)", fontsize=10)
+    fig.suptitle(f"{system.name}: latent neurons against the ground truth (held-out rows)")
     fig.tight_layout()
     _save(ctx, fig, "latents")
     held = _held_quantities(system, verdicts)
     if held:  # as in the paper: each neuron against the quantity a law says it holds
-        fig, axes = plt.subplots(1, len(held), figsize=(3.6 * len(held), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(held), figsize=_size(len(held)), squeeze=False)
         for ax, (neuron, expr, verdict) in zip(axes[0], held, strict=True):
             q = evaluate(expr, [sp.Symbol(n, real=True) for n in gt], test[gt].to_numpy(dtype=float))
-            ax.scatter(q, test[neuron], s=2, alpha=0.4)
-            ax.set_xlabel(f"${sp.latex(expr.xreplace(_symbol_map(system)))}$")
-            ax.set_ylabel(f"neuron {neuron}")
+            z = test[neuron].to_numpy(dtype=float)
+            label = f"${sp.latex(expr.xreplace(_symbol_map(system)))}$"
+            if system.latent.kind == "circle":  # no 2 pi seam: the neuron with its fitted sign and offset removed
+                m = match(z, q, "circle")
+                ax.scatter(wrap(q), wrap(m.sign * (z - m.offset)), s=2, alpha=0.4)
+                ax.set_xlabel(f"{label} [rad]")
+                ax.set_ylabel(f"neuron {neuron} [rad]")
+            else:
+                ax.scatter(q, z, s=2, alpha=0.4)
+                ax.set_xlabel(label)
+                ax.set_ylabel(f"neuron {neuron}")
             ax.set_title(f"{verdict.name}: {verdict.verdict}", fontsize=9)
-        fig.suptitle(f"{system.name}: neurons against their quantities", fontsize=10)
+        circle = " (angles wrapped; each neuron's fitted sign and offset removed)" if system.latent.kind == "circle" else ""
+        fig.suptitle(f"{system.name}: neurons against their quantities{circle}")
         fig.tight_layout()
         _save(ctx, fig, "quantities")
 
     answers = system.answer_names
     fig, axes = plt.subplots(
-        1, len(answers) + (1 if probe is not None else 0), figsize=(3.6 * (len(answers) + 1), 3.2), squeeze=False
+        1,
+        len(answers) + (1 if probe is not None else 0),
+        figsize=_size(len(answers) + (1 if probe is not None else 0)),
+        squeeze=False,
     )
     for ax, a in zip(axes[0], answers, strict=False):
         ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
@@ -315,7 +486,7 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     fig.tight_layout()
     _save(ctx, fig, "answers")
 
-    fig, ax = plt.subplots(figsize=(3.6, 3.0))
+    fig, ax = plt.subplots(figsize=_size(1))
     kl = [meta["kl"][n] for n in neurons]  # (no bars for a network without latent neurons)
     ax.bar(neurons, kl, color=["C0" if n in meta["active"] else "0.6" for n in neurons])
     ax.axhline(meta.get("unused_kl", 0.0), color="k", ls="--", lw=0.8)
@@ -325,7 +496,7 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
     _save(ctx, fig, "kl")
 
     groups = list(equations.groupby(["target", "variables"], sort=False)) if not equations.empty else []
-    fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(3.4 * max(len(groups), 1), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, max(len(groups), 1), figsize=_size(max(len(groups), 1)), squeeze=False)
     for ax, ((target, varset), front) in zip(axes[0], groups, strict=False):
         ax.plot(front["complexity"], np.maximum(front["loss"], 1e-16), "o-")
         sel = front[front["selected"]]
@@ -343,9 +514,11 @@ def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFr
 def run(ctx: StageContext) -> None:
     latents, meta = read_latents(ctx)
     equations = read_equations(ctx)
-    verdicts, _ = read_verification(ctx)
+    verdicts, record = read_verification(ctx)
+    constants = record.get("equations", [])
     history = read_history(ctx)
     probe = read_probe(ctx)
     figures(ctx, latents, meta, equations, probe, verdicts)
-    write_text(ctx.path("equations.tex"), equations_tex(ctx.system, equations, verdicts))
-    write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe))
+    write_text(ctx.path("equations.tex"), equations_tex(ctx.system, equations, verdicts, constants))
+    write_text(ctx.path("paper.tex"), paper_tex(ctx.system, shown_figures(ctx.system, verdicts)))
+    write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe, constants))

@@ -11,10 +11,11 @@ import time
 
 import numpy as np
 
+from pipeline import progress
 from pipeline.arrays import angle_mask, answer_errors, model_arrays, split
 from pipeline.catalog import History, artifact_hash, read_observations, write_model
 from pipeline.context import StageContext
-from pipeline.errors import TrainingError
+from pipeline.errors import ConfigError, TrainingError
 from pipeline.rundir import atomic_path, text_hash, write_json, write_text
 
 log = logging.getLogger("scinet")
@@ -169,6 +170,25 @@ def _backup_key(ctx: StageContext) -> str:
     )
 
 
+def _tensorboard(ctx: StageContext, phase: int) -> list:
+    """Keras' TensorBoard callback writing to ``tensorboard/phase{N}`` in the run directory, where
+    ``train.tensorboard = true`` (view with ``tensorboard --logdir RUN_DIR/tensorboard``)."""
+    if not ctx.config.train.tensorboard:
+        return []
+    import importlib.util
+
+    import keras
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "train.tensorboard = true needs the tensorboard package, which TensorFlow no longer installs. "
+            "Install it with `pip install 'scinet[tensorboard]'` (or `pip install tensorboard`), or leave "
+            "train.tensorboard false."
+        )
+
+    return [keras.callbacks.TensorBoard(log_dir=str(ctx.path(f"tensorboard/phase{phase}")), histogram_freq=0)]
+
+
 def run(ctx: StageContext) -> None:
     import keras
 
@@ -188,7 +208,10 @@ def run(ctx: StageContext) -> None:
             nonlocal done
             done += 1
             loss = float((logs or {}).get("loss", math.nan))
-            if math.isfinite(loss) and (done % max(1, total // 20) == 0 or done == total):
+            if pbar is not None:
+                pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{float((logs or {}).get('val_loss', math.nan)):.3g}")
+                pbar.update(1)
+            elif math.isfinite(loss) and (done % max(1, total // 20) == 0 or done == total):
                 log.info(
                     "train: epoch %d/%d  loss %.3g  val_loss %.3g",
                     done,
@@ -197,72 +220,80 @@ def run(ctx: StageContext) -> None:
                     float((logs or {}).get("val_loss", math.nan)),
                 )
 
-    for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
-        finished = backup.finished(phase)
-        if finished is not None and backup.finished(phase + 1) is None:
-            model = backup.model(phase)
-            log.info(
-                "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it", phase + 1, len(lengths)
-            )
-        if finished is not None:
-            losses, val_losses = finished["loss"], finished["val_loss"]
-            done += epochs
-        else:
-            model.series_length = length
-            last = phase == len(lengths) - 1
-            steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
-            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
-            model.compile(optimizer=keras.optimizers.Adam(lr))
-            model(_head(train_in))  # built, so that a backup of this phase can be restored into it
-            losses_file = backup.root / f"phase{phase}.losses"
-            resumed = backup.epochs_done(phase)
-            if resumed:
+    with progress.bar(total, "train", "epoch") as pbar:
+        for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
+            finished = backup.finished(phase)
+            if finished is not None and backup.finished(phase + 1) is None:
+                model = backup.model(phase)
                 log.info(
-                    "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
+                    "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it",
                     phase + 1,
                     len(lengths),
-                    resumed + 1,
-                    epochs,
                 )
-                done += resumed
-            for attempt in (1, 2):
-                try:
-                    model.fit(
-                        train_in,
-                        train_y,
-                        validation_data=(test_in, test_y),
-                        batch_size=cfg.batch_size,
-                        epochs=epochs,
-                        shuffle=True,
-                        verbose=0,
-                        callbacks=[
-                            keras.callbacks.TerminateOnNaN(),
-                            losses_callback(losses_file),
-                            backup.callback(phase),
-                            Progress(),
-                        ],
+            if finished is not None:
+                losses, val_losses = finished["loss"], finished["val_loss"]
+                done += epochs
+            else:
+                model.series_length = length
+                last = phase == len(lengths) - 1
+                steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
+                lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
+                model.compile(optimizer=keras.optimizers.Adam(lr))
+                model(_head(train_in))  # built, so that a backup of this phase can be restored into it
+                losses_file = backup.root / f"phase{phase}.losses"
+                resumed = backup.epochs_done(phase)
+                if resumed:
+                    log.info(
+                        "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
+                        phase + 1,
+                        len(lengths),
+                        resumed + 1,
+                        epochs,
                     )
-                    break
-                except OSError:
-                    if attempt == 2 or not resumed:
-                        raise
-                    # a kill while Keras wrote the backup leaves it unreadable: this phase starts again
-                    log.warning("train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1)
-                    backup.discard(phase)
-                    done -= resumed
-            losses, val_losses = read_losses(losses_file)
-            if len(losses) < epochs or not all(math.isfinite(v) for v in losses):
-                backup.remove()
-                where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
-                raise TrainingError(
-                    f"Training diverged: the loss became NaN{where}. Nothing was saved. "
-                    f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
-                    "or check the observations for NaN."
-                )
-            backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
-        history.loss += [float(v) for v in losses]
-        history.val_loss += [float(v) for v in val_losses]
-        history.phase += [phase] * len(losses)
+                    done += resumed
+                    if pbar is not None:
+                        pbar.update(resumed)
+                for attempt in (1, 2):
+                    try:
+                        model.fit(
+                            train_in,
+                            train_y,
+                            validation_data=(test_in, test_y),
+                            batch_size=cfg.batch_size,
+                            epochs=epochs,
+                            shuffle=True,
+                            verbose=0,
+                            callbacks=[
+                                keras.callbacks.TerminateOnNaN(),
+                                losses_callback(losses_file),
+                                backup.callback(phase),
+                                Progress(),
+                                *_tensorboard(ctx, phase),
+                            ],
+                        )
+                        break
+                    except OSError:
+                        if attempt == 2 or not resumed:
+                            raise
+                        # a kill while Keras wrote the backup leaves it unreadable: this phase starts again
+                        log.warning(
+                            "train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1
+                        )
+                        backup.discard(phase)
+                        done -= resumed
+                losses, val_losses = read_losses(losses_file)
+                if len(losses) < epochs or not all(math.isfinite(v) for v in losses):
+                    backup.remove()
+                    where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
+                    raise TrainingError(
+                        f"Training diverged: the loss became NaN{where}. Nothing was saved. "
+                        f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
+                        "or check the observations for NaN."
+                    )
+                backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
+            history.loss += [float(v) for v in losses]
+            history.val_loss += [float(v) for v in val_losses]
+            history.phase += [phase] * len(losses)
 
     model.series_length = lengths[-1]
     history.prediction_rms = prediction_rms(model, test_in, test_y, system)

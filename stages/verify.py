@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, write_verification
 from pipeline.context import StageContext
+from pipeline.geometry import MIN_ROWS
 from pipeline.laws import Evidence
 from pipeline.simulation import simulate_frame
+from pipeline.uncertainty import equation_constants, with_error
 
 log = logging.getLogger("scinet")
 
@@ -38,11 +40,39 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
             fitted = v.fitted_constants.get(k)
             err = v.relative_errors.get(k)
             if fitted is not None and true is not None:
-                parts.append(f"{k} = {fitted:.5g} (true {true:.5g}" + (f", rel. err. {err:.2%})" if err is not None else ")"))
+                dev = v.deviations.get(k)
+                parts.append(
+                    f"{k} = {with_error(fitted, v.standard_errors.get(k))} (true {true:.5g}"
+                    + (f", rel. err. {err:.2%}" if err is not None else "")
+                    + (f", {abs(dev):.1f} standard errors" if dev is not None else "")
+                    + ")"
+                )
         if "reason" in v.checks:
             parts.append(str(v.checks["reason"]))
         lines.append(f"{v.name:28s} {v.verdict:15s} {'; '.join(parts)}")
     return "\n".join(lines)
+
+
+def selected_constants(evidence: Evidence) -> list[dict]:
+    """Every selected equation's numeric constants with standard errors (:mod:`pipeline.uncertainty`), refitted
+    to what the equation describes on data symbolic regression did not see: a neuron on the held-out rows, the
+    answer law's target on the probe."""
+    system, eq = evidence.system, evidence.equations
+    out = []
+    for _, row in (eq[eq["selected"]] if not eq.empty else eq).iterrows():
+        target, varset = str(row["target"]), str(row["variables"])
+        spec = system.answer_law
+        if spec is not None and target == spec.answer and evidence.probe is not None:
+            frame, names, circle = evidence.probe, spec.variables, spec.angle_of is not None
+        elif target in evidence.latents and varset in system.regress:
+            frame, names, circle = evidence.latents, list(system.regress[varset]), evidence.kind == "circle"
+        else:
+            continue
+        if len(frame) < MIN_ROWS:  # too few rows for an error: the report prints the constants without one
+            continue
+        fit = equation_constants(row["expr"], names, frame, frame[target].to_numpy(dtype=float), circle=circle)
+        out.append({"target": target, "variables": varset, "expression": str(row["expr"]), **fit})
+    return out
 
 
 def run(ctx: StageContext) -> None:
@@ -71,6 +101,6 @@ def run(ctx: StageContext) -> None:
         rtol=cfg.constant_rtol,
     )
     verdicts = check_laws(system.known_laws(), evidence)
-    write_verification(ctx, verdicts, active=evidence.active, kl=evidence.kl)
+    write_verification(ctx, verdicts, active=evidence.active, kl=evidence.kl, equations=selected_constants(evidence))
     for line in verdict_table(verdicts).splitlines():
         log.info("verify: %s", line)

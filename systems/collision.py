@@ -136,22 +136,26 @@ def _laws():
     return (
         LatentAffine(
             name="latent_affine_in_L",
+            title="A neuron linear in the angular momentum",
             description="the active neuron is an affine function of the total angular momentum L = w - v_x",
             expression=w - v_x,
         ),
         LatentsSpan(
             name="latent_determines_L",
+            title="A neuron determines the angular momentum",
             description="one neuron is active and determines L = w - v_x through a smooth map (a cubic polynomial of it)",
             quantities=(w - v_x,),
         ),
         SelectedVariables(
             name="selects_w_and_v_x",
+            title="The neuron's equation uses w and v_x only",
             description="regressed on all eight ground-truth variables, the neuron's selected equation uses exactly w and "
             "v_x, as a (w - v_x) + c",
             expression=w - v_x,
         ),
         AnswerLaw(
             name="law_of_motion",
+            title="Motion after the collision",
             description="after the collision the rotating particle is at angle phi_0 + (w - v_x + v_x') t_p, phi_0 = pi/2 "
             "(the rotating particle turns at w' = L + v_x')",
             expression=phi0 + (w - v_x + v_x_out) * t_p,

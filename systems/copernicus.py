@@ -76,16 +76,19 @@ def _laws():
     return (
         LatentIsQuantity(
             name="latent_holds_phi_E",
+            title="A neuron holds Earth's heliocentric angle",
             description="one latent neuron holds the heliocentric angle of Earth (+-phi_E + const, mod 2 pi)",
             expression=phi_e,
         ),
         LatentIsQuantity(
             name="latent_holds_phi_M",
+            title="A neuron holds Mars' heliocentric angle",
             description="one latent neuron holds the heliocentric angle of Mars (+-phi_M + const, mod 2 pi)",
             expression=phi_m,
         ),
         LatentFormula(
             name="mars_heliocentric_angle",
+            title="Mars' angle from the sky (law of sines)",
             description="phi_M = theta_M - asin(sin(theta_S - theta_M) / rho), rho = R_M/R_E (law of sines)",
             expression=theta_m - sp.asin(sp.sin(theta_s - theta_m) / rho),
             quantity="phi_M",
@@ -94,6 +97,7 @@ def _laws():
         ),
         StepRatio(
             name="step_ratio",
+            title="Ratio of the angular steps (Kepler periods)",
             description="ratio of learned angular steps omega_M/omega_E = T_E/T_M (Kepler periods)",
             expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
             quantities=("phi_M", "phi_E"),

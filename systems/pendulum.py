@@ -60,14 +60,19 @@ def _laws():
     return (
         LatentsSpan(
             name="latents_span_b_kappa",
+            title="Two neurons hold damping and spring constant",
             description="two active neurons together determine the damping b and the spring constant kappa",
             quantities=("b", "kappa"),
         ),
         UnusedLatents(
-            name="one_unused_latent", description="the third neuron is unused (its posterior stays at the prior)", count=1
+            name="one_unused_latent",
+            title="The third neuron is unused",
+            description="the third neuron is unused (its posterior stays at the prior)",
+            count=1,
         ),
         AnswerLaw(
             name="law_of_motion",
+            title="Damped oscillation",
             description="the network's answer is x = A0 exp(-gamma b t) cos(sqrt(kappa - h b^2) t), A0 = 1, gamma = 1/2, h = 1/4",
             expression=a0 * sp.exp(-gamma * b * t) * sp.cos(sp.sqrt(kappa - h * b**2) * t),
             constants={a0: 1.0, gamma: 0.5, h: 0.25},

@@ -165,6 +165,7 @@ def _laws(n_qubits: int, incomplete: int | None):
         laws.append(
             PredictionRms(
                 name="prediction_error",
+                title="Prediction error",
                 description=f"with at least {dof} latent neurons, the held-out RMS error of |<omega|psi>|^2 is at most "
                 f"{0.01 if n_qubits == 1 else 0.02} (the data are noise-free)",
                 max_rms=0.01 if n_qubits == 1 else 0.02,
@@ -174,6 +175,7 @@ def _laws(n_qubits: int, incomplete: int | None):
         laws.append(
             LatentsSpan(
                 name="latents_determine_the_state",
+                title="The neurons determine the state",
                 description=f"the active neurons together determine the {len(quantities)} Pauli expectation values "
                 "(a cubic polynomial of them, R^2 >= 0.95 each); how many degrees of freedom that takes is the "
                 "sweep's question (error against latent size)",

@@ -55,6 +55,10 @@ class AnswerLaw(Law):
             {k: v if isinstance(v, sp.Basic) else sp.nsimplify(v, rational=True) for k, v in self.constants.items()}
         )
 
+    def printed(self, system) -> tuple[sp.Expr, sp.Expr] | None:
+        spec = system.answer_law
+        return None if spec is None else (sp.Symbol(spec.answer, real=True), self.expression)
+
     def check(self, evidence: Evidence) -> Verdict:
         true = {k.name: float(v) for k, v in self.constants.items()}
         spec = evidence.system.answer_law
@@ -78,7 +82,7 @@ class AnswerLaw(Law):
         spread = mse(np.full(len(answers), _mean(answers, circle)))
         r2 = 1 - mse_true / spread if spread > 0 and np.isfinite(mse_true) else 0.0
         free = list(self.constants)
-        fitted, m = fit_constants(
+        fitted, m, se = fit_constants(
             self.expression,
             names,
             evidence.probe,
@@ -115,7 +119,9 @@ class AnswerLaw(Law):
             fitted_constants=fitted,
             true_constants=true,
             relative_errors=rel,
+            standard_errors=se,
             checks={
+                "standard_errors_from": f"the law least-squares fitted to the network's {len(answers)} probe answers",
                 "on_circle": circle,
                 "law_r2_on_answers": r2,
                 "law_rms_on_answers": rms,

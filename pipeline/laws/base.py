@@ -90,6 +90,17 @@ class Law:
     """checks run by increasing order (laws that assign neurons first), results keep declaration order"""
     name: str
     description: str
+    title: str = ""
+    """a short plain-language name for tables in a paper (default: the name, in words)"""
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
+
+    def printed(self, system) -> tuple[sp.Expr, sp.Expr] | None:
+        """The law as an equation ``(left, right)`` in the system's symbols, its constants as symbols (the report
+        prints the fitted values beside it); None for a law that is no equation (a neuron holds a quantity)."""
+        return None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -107,6 +118,13 @@ class Law:
         if ok is not None and undefined:
             reason = MissingEvidence(f"undefined statistic ({', '.join(undefined)} is not a finite number)")
             return self.not_checked(reason, **{k: v for k, v in fields.items() if k != "checks"})
+        fitted, true, se = fields.get("fitted_constants", {}), fields.get("true_constants", {}), fields.get("standard_errors", {})
+        if se and "deviations" not in fields:
+            fields["deviations"] = {
+                k: (fitted[k] - true[k]) / se[k]
+                for k in se
+                if fitted.get(k) is not None and true.get(k) is not None and np.isfinite(se[k]) and se[k] > 0
+            }
         word = NOT_CHECKED if ok is None else DISCOVERED if ok else NOT_DISCOVERED
         return Verdict(name=self.name, kind=self.kind, description=self.description, verdict=word, **fields)
 

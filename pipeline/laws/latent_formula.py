@@ -30,6 +30,9 @@ class LatentFormula(Law):
     initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
     fixed: Mapping[sp.Symbol, float] = field(default_factory=dict)
 
+    def printed(self, system) -> tuple[sp.Expr, sp.Expr]:
+        return sp.Symbol(self.quantity, real=True), self.expression
+
     def check(self, evidence: Evidence) -> Verdict:
         true = {k.name: v for k, v in self.constants.items() if k not in self.fixed}
         true_all = {**true, **{k.name: v for k, v in self.fixed.items()}}
@@ -56,7 +59,12 @@ class LatentFormula(Law):
         e = values(expr, names, evidence.fresh)
         law = self.expression.xreplace({k: sp.Float(v) for k, v in self.fixed.items()})
         free = [k for k in self.constants if k not in self.fixed]
-        fitted, m = fit_constants(law, names, evidence.fresh, e, free, self.initial, kind=evidence.kind)
+        fitted, m, _ = fit_constants(law, names, evidence.fresh, e, free, self.initial, kind=evidence.kind)
+        # how well the network determines the constants: the same law fitted to the neuron itself (held-out rows);
+        # the selected equation's constants were fitted to that neuron, so they share its scatter
+        z = evidence.latents[holder.latent].to_numpy(dtype=float)
+        start = {**self.initial, **{k: fitted[k.name] for k in free}}
+        on_neuron, _, se = fit_constants(law, names, evidence.latents, z, free, start, kind=evidence.kind)
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
         free_names = [k.name for k in free]
         if evidence.kind == "circle":
@@ -75,7 +83,12 @@ class LatentFormula(Law):
             fitted_constants={**fitted, "scale": m.scale, "offset": m.offset},
             true_constants=true_all,
             relative_errors=rel,
+            standard_errors=se,
             checks={
+                "standard_errors_from": f"the law least-squares fitted to neuron {holder.latent} on "
+                f"{len(z)} held-out rows (constants fitted there: "
+                + ", ".join(f"{k} = {v:.6g}" for k, v in on_neuron.items())
+                + ")",
                 "expression_score": m.score,
                 "symbolic_match": found is not None,
                 "symbolic_constants": found,
