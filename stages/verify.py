@@ -27,7 +27,10 @@ FRESH_SEED_OFFSET = 1_000_003
 def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
     results: dict[int, Verdict] = {}
     for i, law in sorted(enumerate(laws), key=lambda p: (type(p[1]).order, p[0])):
-        results[i] = law.check(evidence)
+        results[i] = verdict = law.check(evidence)
+        for name, value in verdict.fitted_constants.items():  # physical constants, for laws that relate them
+            if name in verdict.true_constants and value is not None:
+                evidence.fitted[name] = (float(value), verdict.name, verdict.verdict)
     return [results[i] for i in range(len(laws))]
 
 

@@ -70,6 +70,7 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 
 def _laws():
     from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
+    from pipeline.laws.constant_relation import ConstantRelation
 
     theta_s, theta_m, phi_e, phi_m = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
     rho = sp.Symbol("rho", positive=True)
@@ -102,6 +103,16 @@ def _laws():
             expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
             quantities=("phi_M", "phi_E"),
             true_value=T_E_DAYS / T_M_DAYS,
+        ),
+        ConstantRelation(
+            name="kepler_third_law",
+            title="Kepler's third law",
+            description="(omega_E/omega_M)^2 = rho^3: the squared ratio of the periods, from the learned steps, equals "
+            "the cubed ratio of the radii, from the Mars law, within 2 %",
+            left=(sp.Symbol("omega_phi_E") / sp.Symbol("omega_phi_M")) ** 2,
+            right=rho**3,
+            tolerance=0.02,
+            true_value=(T_M_DAYS / T_E_DAYS) ** 2,
         ),
     )
 

@@ -116,6 +116,7 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
         "latent_holds_phi_M",
         "mars_heliocentric_angle",
         "step_ratio",
+        "kepler_third_law",
     }
     assert all(law["verdict"] in ("discovered", "not discovered", "not checked") for law in verification["laws"])
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -146,7 +147,7 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     result = invoke("run", "copernicus", "--run-dir", tmp_path / "run")
     assert result.exit_code == 0, result.output
     laws = json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]
-    assert [law["verdict"] for law in laws] == ["discovered"] * 4
+    assert [law["verdict"] for law in laws] == ["discovered"] * 5
     # the Mars law in closed form: its only constants are R_E/R_M and the neuron's offset
     equations = pd.read_parquet(tmp_path / "run" / "equations.parquet")
     mars = equations[(equations["target"] == "z1") & (equations["variables"] == "observations") & equations["selected"]]

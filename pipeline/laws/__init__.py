@@ -10,6 +10,7 @@
 ``unused_latents``      how many neurons stay at the prior
 ``prediction_rms``      the network's held-out answer error is at most a bound
 ``answer_law``          the network's answer as a function of parameters and question (a law of motion)
+``constant_relation``   learned steps and constants other laws fitted obey a relation (Kepler's third law)
 =====================  =========================================================
 
 A new kind is one new module here defining a subclass of :class:`Law` with a

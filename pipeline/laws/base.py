@@ -60,6 +60,8 @@ class Evidence:
     r2: float = 0.99
     rtol: float = 0.01
     holders: dict[str, Holder] = field(default_factory=dict)
+    fitted: dict[str, tuple[float, str, str]] = field(default_factory=dict)
+    """filled as laws are checked: constant name -> (fitted value, the law that fitted it, its verdict)"""
     _assignment: dict[str, Holder] | None = field(default=None, repr=False)
 
     @property

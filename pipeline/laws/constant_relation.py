@@ -1,0 +1,73 @@
+"""``constant_relation``: a relation between learned steps and constants that earlier laws fitted.
+
+``left = right`` within ``tolerance`` (relative), where the expressions may use
+
+* ``omega_Q``: the learned step of the neuron holding quantity ``Q`` (sign taken
+  from how it holds it), for a latent that evolves by constant steps;
+* any constant another law of the system fitted (``rho`` of the Mars law), by name.
+
+Kepler's third law for circular orbits, ``(omega_E / omega_M)^2 = rho^3``:
+the periods come from the network's learned steps, the radius ratio from the
+law the Mars neuron computes, and nothing else connects the two.  A constant
+fitted by a law that was not discovered leaves this law `not checked`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from pipeline.catalog import DISCOVERED, Verdict
+from pipeline.laws.base import Evidence, Law
+
+
+@dataclass(frozen=True)
+class ConstantRelation(Law):
+    kind = "constant_relation"
+    order = 3  # after the laws that fit the constants (1) and the step ratio (2)
+    left: sp.Expr = sp.Integer(0)
+    right: sp.Expr = sp.Integer(0)
+    tolerance: float = 0.02
+    true_value: float | None = None
+    """the value of both sides that physics gives (reported, not used by the check)"""
+
+    def check(self, evidence: Evidence) -> Verdict:
+        true = {"left": self.true_value, "right": self.true_value}
+        values: dict[sp.Symbol, float] = {}
+        neurons: list[str] = []
+        for symbol in sorted((self.left - self.right).free_symbols, key=str):
+            name = symbol.name
+            if name.startswith("omega_"):
+                if evidence.steps is None:
+                    return self.not_checked("the latent has no learned steps (evolution 'none')", true_constants=true)
+                holder = evidence.holders.get(name[len("omega_") :])
+                if holder is None:
+                    return self.not_checked(
+                        f"no neuron was found to hold {name[len('omega_') :]} (the check that assigns it did not pass)",
+                        true_constants=true,
+                    )
+                index = evidence.latent_names.index(holder.latent)
+                values[symbol] = holder.match.sign * float(evidence.steps[index])
+                neurons.append(holder.latent)
+            elif name in evidence.fitted:
+                value, law, word = evidence.fitted[name]
+                if word != DISCOVERED:
+                    return self.not_checked(f"{name} comes from the law {law}, which was {word}", true_constants=true)
+                values[symbol] = value
+            else:
+                return self.not_checked(f"no law of this system fitted a constant {name}", true_constants=true)
+        left = float(self.left.xreplace({k: sp.Float(v) for k, v in values.items()}))
+        right = float(self.right.xreplace({k: sp.Float(v) for k, v in values.items()}))
+        rel = abs(left - right) / abs(right) if right else float("inf")
+        return self.verdict(
+            bool(np.isfinite(rel) and rel <= self.tolerance),
+            latent=neurons or None,
+            expression=f"{self.left} = {self.right}",
+            latex=f"{sp.latex(self.left)} = {sp.latex(self.right)}",
+            fitted_constants={"left": left, "right": right, **{k.name: v for k, v in values.items()}},
+            true_constants=true,
+            relative_errors={"left_vs_right": rel},
+            checks={"tolerance": self.tolerance},
+        )
