@@ -59,6 +59,8 @@ class TrainConfig:
     """'mlp', or 'linear' (answers as linear combinations of the latent features and the question)"""
     decoder_units: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layers of the 'mlp' decoder"""
+    harmonics: int = 1
+    """circular latents: the decoder sees cos(k z), sin(k z) for k = 1..harmonics (an ellipse as epicycles)"""
     tensorboard: bool = False
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
 
@@ -131,6 +133,8 @@ class Config:
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
         if t.latent_size < 0:
             raise ConfigError(f"`train.latent_size` must be at least 0. Received: {t.latent_size}.")
+        if t.harmonics < 1:
+            raise ConfigError(f"`train.harmonics` must be at least 1 (1: one circle per neuron). Received: {t.harmonics}.")
         if system is not None and t.latent_size == 0 and (system.is_series or not system.questions):
             raise ConfigError(
                 f"`train.latent_size` = 0 (no latent: the decoder sees only the question) needs a question-and-answer "

@@ -75,6 +75,7 @@ class SciNet(keras.Model):
         encoder_units: list[int] | tuple[int, ...] = (64, 64),
         decoder: str = "mlp",
         decoder_units: list[int] | tuple[int, ...] = (64, 64),
+        harmonics: int = 1,
         series_length: int = 1,
         beta: float = 1e-3,
         seed: int = 0,
@@ -98,6 +99,9 @@ class SciNet(keras.Model):
         self.encoder_units = [int(u) for u in encoder_units]
         self.decoder_kind = decoder
         self.decoder_units = [int(u) for u in decoder_units]
+        if int(harmonics) < 1:
+            raise ValueError(f"Invalid value received for argument `harmonics`. Expected at least 1. Received: {harmonics}")
+        self.harmonics = int(harmonics)
         self.series_length = int(series_length)
         self.beta = float(beta)
         self.seed = int(seed)
@@ -147,7 +151,10 @@ class SciNet(keras.Model):
         if self.latent_size:
             self.encoder_mean.build(shape)
             self.encoder_log_sigma.build(shape)
-        shape = (None, (2 if self.latent_kind == "circle" else 1) * self.latent_size + _width(self.question_angles))
+        shape = (
+            None,
+            (2 * self.harmonics if self.latent_kind == "circle" else 1) * self.latent_size + _width(self.question_angles),
+        )
         for layer in self.decoder_hidden:
             layer.build(shape)
             shape = (None, layer.units)
@@ -178,7 +185,10 @@ class SciNet(keras.Model):
 
     def decode(self, z, q=None):
         """The answer for latent states ``z`` (..., latent) and questions ``q`` (..., n_q)."""
-        h = ops.concatenate([ops.cos(z), ops.sin(z)], axis=-1) if self.latent_kind == "circle" else z
+        if self.latent_kind == "circle":  # harmonics k = 1..K of each angle: epicycles on epicycles
+            h = ops.concatenate([f(k * z) for k in range(1, self.harmonics + 1) for f in (ops.cos, ops.sin)], axis=-1)
+        else:
+            h = z
         if self.question_angles:
             h = ops.concatenate([h, ops.cast(_features(q, self.question_angles), h.dtype)], axis=-1)
         for layer in self.decoder_hidden:
@@ -240,6 +250,7 @@ class SciNet(keras.Model):
             "encoder_units": self.encoder_units,
             "decoder": self.decoder_kind,
             "decoder_units": self.decoder_units,
+            "harmonics": self.harmonics,
             "series_length": self.series_length,
             "beta": self.beta,
             "seed": self.seed,

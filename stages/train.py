@@ -35,6 +35,7 @@ def build_model(ctx: StageContext, series_length: int):
         encoder_units=cfg.encoder_units,
         decoder=cfg.decoder,
         decoder_units=cfg.decoder_units,
+        harmonics=cfg.harmonics,
         series_length=series_length,
         beta=cfg.beta,
         seed=ctx.config.seed,

@@ -29,6 +29,8 @@ class LatentFormula(Law):
     constants: Mapping[sp.Symbol, float | None] = field(default_factory=dict)
     initial: Mapping[sp.Symbol, float] = field(default_factory=dict)
     fixed: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    rtol: float | None = None
+    """the constants' relative tolerance (default: ``verify.constant_rtol``), for a law true only to some order"""
 
     def printed(self, system) -> tuple[sp.Expr, sp.Expr]:
         return sp.Symbol(self.quantity, real=True), self.expression
@@ -73,7 +75,8 @@ class LatentFormula(Law):
         else:
             pattern = lambda s, w: w["a"] * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
             found = symbolic_match(expr, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
-        ok = m.score >= evidence.threshold and found is not None and all(r <= evidence.rtol for r in rel.values())
+        rtol = evidence.rtol if self.rtol is None else self.rtol
+        ok = m.score >= evidence.threshold and found is not None and all(r <= rtol for r in rel.values())
         return self.verdict(
             ok,
             latent=holder.latent,
@@ -93,6 +96,6 @@ class LatentFormula(Law):
                 "symbolic_match": found is not None,
                 "symbolic_constants": found,
                 "threshold": evidence.threshold,
-                "rtol": evidence.rtol,
+                "rtol": rtol,
             },
         )
