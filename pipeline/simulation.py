@@ -11,7 +11,8 @@ from pipeline.errors import ScinetError
 def simulate_frame(
     system, *, n_samples: int, seed: int, series_length: int | None = None, test_fraction: float = 0.2, noise: float = 0.0
 ) -> pd.DataFrame:
-    """Simulate ``n_samples`` samples (series) and mark a seeded ``test_fraction`` of them ``test``.
+    """Simulate ``n_samples`` samples (series) and mark a seeded ``test_fraction`` of them ``test`` (unless the
+    simulator returns its own ``split`` column, "train" or "test" per row, which is kept).
 
     ``noise`` is the standard deviation of Gaussian noise added to every column the network
     sees (encoder inputs, questions, answers; angles wrapped to (-pi, pi]); the ground truth
@@ -63,6 +64,15 @@ def simulate_frame(
                 arr = np.angle(np.exp(1j * arr))
             data[col.name] = arr if col.size == 1 else list(arr)
     frame = pd.DataFrame(data)
+    if "split" in columns:  # the simulator's own hold-out (the real sky: train on the past, test on the future)
+        given = np.asarray(columns["split"]).astype(str)
+        if len(given) != len(frame) or not set(given) <= {"train", "test"}:
+            raise ScinetError(
+                f"The simulator of system {system.name!r} returned a `split` column that is not 'train' or 'test' "
+                "for every row. Fix its module."
+            )
+        frame.insert(len(keys), "split", given)
+        return frame
     n_units = n_samples
     unit = frame["series"].to_numpy() if system.is_series else np.arange(len(frame))
     n_test = max(1, round(test_fraction * n_units))

@@ -1,0 +1,191 @@
+"""The real sky: the Sun and Mars seen from Earth, from the JPL ephemeris DE421 (``copernicus-sky``).
+
+Positions come from DE421 through the ``jplephem`` and ``de421`` packages, offline.  They are
+barycentric, equatorial ICRF and in km, at TDB Julian dates.
+- Earth is the Earth-Moon barycentre minus the Moon's share:
+  ``earth = emb - moon_geocentric / (1 + EMRAT)``.
+- The geocentric direction of the Sun is ``sun - earth``, of Mars ``mars - earth``; these are geometric positions,
+  with no light time or aberration.
+- The heliocentric directions of the Earth-Moon barycentre and of Mars are ``emb - sun`` and ``mars - sun``.
+
+Every vector is rotated into the ecliptic and equinox of J2000 by the obliquity
+``epsilon = 84381.448"`` about the x axis, ``y' = cos(eps) y + sin(eps) z``; its
+longitude is ``atan2(y', x')``.  The mean longitude of a planet is a straight
+line fitted to its unwrapped heliocentric longitude against time over
+1900-2050.
+
+Samples are windows of ``series_length`` weekly observations whose first day lies on a
+weekly grid from 1900-01-01.
+- A window that ends by 2030-01-01 is for training.
+- A window that starts on or after 2030-01-01 is held out (``split``).
+- The network learns from the past and is tested on the future.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+JD_1900 = 2415020.5  # 1900-01-01 0h TDB
+JD_2030 = 2462502.5  # 2030-01-01
+JD_2050 = 2469807.5  # 2050-01-01
+OBLIQUITY = np.deg2rad(84381.448 / 3600)
+DT_DAYS = 7.0
+T_E_DAYS = 365.256
+T_M_DAYS = 686.97959
+
+
+@cache
+def _ephemeris():
+    try:
+        import de421
+        from jplephem import Ephemeris
+    except ImportError as exc:  # pragma: no cover - both are dependencies
+        raise ImportError("copernicus-sky needs the packages jplephem and de421: pip install jplephem de421") from exc
+    return Ephemeris(de421)
+
+
+def ecliptic_longitude(vectors: np.ndarray) -> np.ndarray:
+    """Longitude in the ecliptic of J2000 of equatorial ICRF vectors, shape (3, n)."""
+    x, y, z = vectors
+    return np.arctan2(np.cos(OBLIQUITY) * y + np.sin(OBLIQUITY) * z, x)
+
+
+def positions(jd: np.ndarray) -> dict[str, np.ndarray]:
+    """Barycentric ICRF positions (km) of the Sun, the Earth, the Earth-Moon barycentre and Mars at TDB dates ``jd``."""
+    eph = _ephemeris()
+    jd = np.asarray(jd, dtype=float)
+    emb = eph.position("earthmoon", jd)
+    earth = emb - eph.position("moon", jd) * eph.earth_share
+    return {"sun": eph.position("sun", jd), "earth": earth, "emb": emb, "mars": eph.position("mars", jd)}
+
+
+def sky(jd: np.ndarray) -> dict[str, np.ndarray]:
+    """Geocentric longitudes of the Sun and Mars, heliocentric ones of the Earth-Moon barycentre and Mars."""
+    p = positions(jd)
+    return {
+        "theta_S": ecliptic_longitude(p["sun"] - p["earth"]),
+        "theta_M": ecliptic_longitude(p["mars"] - p["earth"]),
+        "lambda_E": ecliptic_longitude(p["emb"] - p["sun"]),
+        "lambda_M": ecliptic_longitude(p["mars"] - p["sun"]),
+    }
+
+
+@cache
+def mean_longitude_lines() -> dict[str, tuple[float, float]]:
+    """``(L0, n)`` per planet: the least-squares line ``L0 + n (jd - JD_1900)`` through the unwrapped heliocentric
+    longitude, weekly over 1900-2050."""
+    jd = np.arange(JD_1900, JD_2050, DT_DAYS)
+    s = sky(jd)
+    out = {}
+    for name in ("lambda_E", "lambda_M"):
+        n, l0 = np.polyfit(jd - JD_1900, np.unwrap(s[name]), 1)
+        out[name] = (float(l0), float(n))
+    return out
+
+
+def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt_days: float = DT_DAYS):
+    """``n_samples`` windows of weekly observations: 80 % start at random in the past (ending by 2030), 20 % in the
+    held-out future (starting in 2030 or later, ending by 2050)."""
+    span = (series_length - 1) * dt_days
+    past = np.arange(JD_1900, JD_2030 - span, dt_days)
+    future = np.arange(JD_2030, JD_2050 - span, dt_days)
+    n_test = max(1, round(0.2 * n_samples))
+    starts = np.concatenate(
+        [rng.choice(past, n_samples - n_test, replace=True), rng.choice(future, n_test, replace=n_test > len(future))]
+    )
+    jd = starts[:, None] + np.arange(series_length)[None, :] * dt_days
+    s = sky(jd.ravel())
+    lines = mean_longitude_lines()
+    mean = {name: np.angle(np.exp(1j * (lines[name][0] + lines[name][1] * (jd.ravel() - JD_1900)))) for name in lines}
+    split = np.repeat(np.where(np.arange(n_samples) < n_samples - n_test, "train", "test"), series_length)
+    return {
+        "series": np.repeat(np.arange(n_samples), series_length),
+        "step": np.tile(np.arange(series_length), n_samples),
+        "t_days": np.tile(np.arange(series_length) * dt_days, n_samples),
+        "jd": jd.ravel(),
+        "theta_S": s["theta_S"],
+        "theta_M": s["theta_M"],
+        "lambda_E": s["lambda_E"],
+        "lambda_M": s["lambda_M"],
+        "L_E": mean["lambda_E"],
+        "L_M": mean["lambda_M"],
+        "split": split,
+    }
+
+
+def _laws():
+    import sympy as sp
+
+    from pipeline.laws import LatentIsQuantity, StepRatio
+
+    return (
+        LatentIsQuantity(
+            name="latent_holds_L_E",
+            title="A neuron holds Earth's mean longitude",
+            description="one latent neuron holds the mean longitude of the Earth-Moon barycentre (+-L_E + const, mod 2 pi)",
+            expression=sp.Symbol("L_E", real=True),
+        ),
+        LatentIsQuantity(
+            name="latent_holds_L_M",
+            title="A neuron holds Mars' mean longitude",
+            description="one latent neuron holds the mean longitude of Mars (+-L_M + const, mod 2 pi)",
+            expression=sp.Symbol("L_M", real=True),
+        ),
+        StepRatio(
+            name="step_ratio",
+            title="Ratio of the angular steps (Kepler periods)",
+            description="ratio of the learned steps omega_M/omega_E = T_E/T_M",
+            expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
+            quantities=("L_M", "L_E"),
+            true_value=T_E_DAYS / T_M_DAYS,
+        ),
+    )
+
+
+def _system():
+    from systems.base import Column, LatentSpec, PhysicalSystem
+
+    def angle(name, doc, symbol):
+        return Column(name, "rad", angle=True, doc=doc, symbol=symbol)
+
+    sky_columns = (
+        angle("theta_S", "geocentric ecliptic longitude of the Sun (J2000), DE421", r"\theta_S"),
+        angle("theta_M", "geocentric ecliptic longitude of Mars (J2000), DE421", r"\theta_M"),
+    )
+    return PhysicalSystem(
+        name="copernicus-sky",
+        description="The Sun and Mars seen from Earth, weekly, from the JPL ephemeris DE421 (1900-2050; "
+        "trained on the years before 2030, tested on 2030-2050)",
+        encoder=sky_columns,
+        answers=sky_columns,
+        ground_truth=(
+            angle("lambda_E", "heliocentric ecliptic longitude of the Earth-Moon barycentre", r"\lambda_E"),
+            angle("lambda_M", "heliocentric ecliptic longitude of Mars", r"\lambda_M"),
+            angle("L_E", "mean longitude of the Earth-Moon barycentre (a line fitted to lambda_E)", "L_E"),
+            angle("L_M", "mean longitude of Mars (a line fitted to lambda_M)", "L_M"),
+            Column("jd", "d", doc="TDB Julian date of the observation", symbol="t"),
+        ),
+        time=Column("t_days", "d", doc="time since the first observation of the window"),
+        latent=LatentSpec(size=2, kind="circle", evolution="constant_step"),
+        simulator=simulate,
+        laws=_laws,
+        regress={"observations": ("theta_S", "theta_M"), "longitudes": ("lambda_E", "lambda_M")},
+        defaults={
+            "simulate.n_samples": 2000,
+            "simulate.series_length": 50,
+            "train.curriculum": [5, 20, 50],
+            "train.epochs": [40, 40, 140],
+            "train.batch_size": 64,
+            "train.beta": 1e-4,
+            "train.decoder": "linear",
+            "train.harmonics": 3,
+            "train.encoder_units": [64, 64],
+        },
+        citation="JPL planetary ephemeris DE421 (Folkner et al. 2008), read with jplephem",
+        degrees_of_freedom=2,
+    )
+
+
+SYSTEM = _system()
