@@ -166,7 +166,11 @@ def _system():
         latent=LatentSpec(size=2, kind="circle", evolution="constant_step"),
         simulator=simulate,
         laws=_laws,
-        regress={"observations": ("theta_S", "theta_M"), "anomalies": ("nu_E", "nu_M")},
+        regress={
+            "observations": ("theta_S", "theta_M"),
+            "mean_anomalies": ("M_E", "M_M"),
+            "true_anomalies": ("nu_E", "nu_M"),
+        },
         defaults={
             "simulate.n_samples": 2000,
             "simulate.series_length": 50,
@@ -177,6 +181,7 @@ def _system():
             "train.decoder": "linear",
             "train.harmonics": 3,
             "train.encoder_units": [64, 64],
+            "regress.time_budget": 40.0,
         },
         citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4; "
         "elliptic elements of its public code",
