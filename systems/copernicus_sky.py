@@ -171,7 +171,11 @@ def _system():
         latent=LatentSpec(size=2, kind="circle", evolution="constant_step"),
         simulator=simulate,
         laws=_laws,
-        regress={"observations": ("theta_S", "theta_M"), "longitudes": ("lambda_E", "lambda_M")},
+        regress={
+            "observations": ("theta_S", "theta_M"),
+            "mean_longitudes": ("L_E", "L_M"),
+            "longitudes": ("lambda_E", "lambda_M"),
+        },
         defaults={
             "simulate.n_samples": 2000,
             "simulate.series_length": 50,
