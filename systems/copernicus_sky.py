@@ -34,6 +34,7 @@ OBLIQUITY = np.deg2rad(84381.448 / 3600)
 DT_DAYS = 7.0
 T_E_DAYS = 365.256
 T_M_DAYS = 686.97959
+E_M_J2000 = 0.0934006  # Mars' eccentricity at J2000 (Standish, JPL approximate elements)
 
 
 @cache
@@ -118,8 +119,10 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     import sympy as sp
 
-    from pipeline.laws import LatentIsQuantity, StepRatio
+    from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
 
+    lam_m = sp.Symbol("lambda_M", real=True)
+    e, varpi = sp.Symbol("e", positive=True), sp.Symbol("varpi", real=True)
     return (
         LatentIsQuantity(
             name="latent_holds_L_E",
@@ -140,6 +143,17 @@ def _laws():
             expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
             quantities=("L_M", "L_E"),
             true_value=T_E_DAYS / T_M_DAYS,
+        ),
+        LatentFormula(
+            name="equation_of_the_centre",
+            title="Equation of the centre of Mars",
+            description="the Mars neuron's equation in the heliocentric longitude is L = lambda - 2 e sin(lambda - varpi) "
+            "to first order in e, with e within 10 % of Mars' 0.0934 (varpi, the perihelion longitude, J2000: 336.06 deg)",
+            expression=lam_m - 2 * e * sp.sin(lam_m - varpi),
+            quantity="L_M",
+            constants={e: E_M_J2000, varpi: None},
+            initial={e: 0.05, varpi: 0.0},
+            rtol=0.10,
         ),
     )
 

@@ -213,11 +213,12 @@ def finite(x: float) -> float | None:
 
 def symbolic_match(expr: sp.Expr | None, pattern, variables, wild_names, signs=(1, -1)) -> dict[str, float] | None:
     """SymPy pattern match of ``expr`` against ``pattern(sign, wilds)``: the law's form with the
-    named constants as unknowns, tried as written and then with both sides expanded
-    (``0.8 w - 0.8 v_x`` is ``a (w - v_x)``).  Returns the matched constants (and the sign), or None."""
+    named constants as unknowns, tried as written, then with both sides expanded
+    (``0.8 w - 0.8 v_x`` is ``a (w - v_x)``), then with cosines written as sines
+    (``0.19 cos(x - 1.16)`` is ``2 e sin(x - varpi)``).  Returns the matched constants (and the sign), or None."""
     if expr is None:
         return None
-    for prepare in (lambda e: e, sp.expand):
+    for prepare in (lambda e: e, sp.expand, lambda e: sp.expand(e.rewrite(sp.sin))):  # cos(x) as sin(x + pi/2)
         for sign in signs:
             wilds = {n: sp.Wild(n, exclude=list(variables)) for n in wild_names}
             try:
