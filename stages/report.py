@@ -184,7 +184,7 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
     return "\n".join(lines)
 
 
-FIGURES = ("latents", "quantities", "answers", "kl", "pareto")
+FIGURES = ("latents", "quantities", "answers", "series", "kl", "pareto")
 
 
 def paper_tex(system, figures: list[str]) -> str:
@@ -219,6 +219,8 @@ FIGURE_CAPTIONS = {
     "latents": "Latent neurons against the ground truth (held-out samples).",
     "quantities": "Each neuron against the quantity a law says it holds.",
     "answers": "The network's answers against the true ones, and the law of motion.",
+    "series": "Held-out series: the observations (lines) and the network's predictions from the first one (dots); "
+    "the series shown are those whose answers turn back most often (for Mars: its retrograde loops).",
     "kl": "KL divergence of each neuron's posterior from the prior; grey: unused.",
     "pareto": "Pareto fronts of symbolic regression; the star is the selected equation.",
 }
@@ -338,7 +340,48 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
 
 
 def shown_figures(system, verdicts) -> list[str]:
-    return [name for name in FIGURES if name != "quantities" or _held_quantities(system, verdicts)]
+    return [
+        name
+        for name in FIGURES
+        if (name != "quantities" or _held_quantities(system, verdicts)) and (name != "series" or system.is_series)
+    ]
+
+
+def _series_figure(ctx: StageContext, plt, test: pd.DataFrame, count: int = 3) -> None:
+    """A few held-out series over time, each answer observed and predicted; the series chosen are those whose answers
+    change direction most often (angles unwrapped first): where a prediction has most to get right."""
+    system = ctx.system
+    if test.empty:
+        return
+    answers = system.answer_names
+
+    def turns(rows: pd.DataFrame) -> int:
+        total = 0
+        for name in answers:
+            v = rows.sort_values("step")[name].to_numpy(dtype=float)
+            v = np.unwrap(v) if system.columns[name].angle else v
+            total += int(np.sum(np.diff(np.sign(np.diff(v))) != 0))
+        return total
+
+    groups = dict(list(test.groupby("series")))
+    chosen = sorted(groups, key=lambda k: (-turns(groups[k]), k))[:count]
+    time = system.time.name if system.time is not None else "step"
+    fig, axes = plt.subplots(1, len(answers), figsize=_size(len(answers)), squeeze=False)
+    for ax, name in zip(axes[0], answers, strict=True):
+        for i, key in enumerate(chosen):
+            rows = groups[key].sort_values("step")
+            true, pred = rows[name].to_numpy(dtype=float), rows[f"{name}_pred"].to_numpy(dtype=float)
+            if system.columns[name].angle:  # continuous in time, the prediction on the same turn as the truth
+                true = np.unwrap(true)
+                pred = true + np.angle(np.exp(1j * (pred - true)))
+            ax.plot(rows[time], true, "-", lw=0.8, color=f"C{i}", label=f"series {key}")
+            ax.plot(rows[time], pred, ".", ms=2.5, color=f"C{i}")
+        ax.set_xlabel(_label(time, system))
+        ax.set_ylabel(_label(name, system))
+    axes[0][0].legend()
+    fig.suptitle(f"{system.name}: held-out series, observed (lines) and predicted (dots)")
+    fig.tight_layout()
+    _save(ctx, fig, "series")
 
 
 def _names(varset: str, system) -> list[str]:
@@ -485,6 +528,8 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
         ax.legend(fontsize=6)
     fig.tight_layout()
     _save(ctx, fig, "answers")
+    if system.is_series and "series" in latents:
+        _series_figure(ctx, plt, latents[latents["split"] == "test"])
 
     fig, ax = plt.subplots(figsize=_size(1))
     kl = [meta["kl"][n] for n in neurons]  # (no bars for a network without latent neurons)
