@@ -72,17 +72,16 @@ def _constant_latex(name: str) -> str:
     return f"\\mathrm{{{text}}}" if text.isalpha() and len(text) > 1 else text
 
 
-def _quantity_of(law, verdict: Verdict, system) -> str | None:
-    """The quantity a law is about, where it names one: the held quantity, or the answer of an answer law."""
+def _quantity_of(law, system) -> str | None:
+    """The quantity a law is about, where it names one: the left side of a law that is an equation, or the
+    quantity a neuron holds."""
     if law is None:
         return None
-    name = getattr(law, "quantity", None)
+    printed = law.printed(system)
+    if printed is not None and isinstance(printed[0], sp.Symbol):
+        return printed[0].name
     expression = getattr(law, "expression", None)
-    if not name and isinstance(expression, sp.Symbol) and expression.name in system.columns:
-        name = expression.name
-    if not name and verdict.kind == "answer_law" and system.answer_law is not None:
-        name = system.answer_law.answer
-    return name or None
+    return expression.name if isinstance(expression, sp.Symbol) and expression.name in system.columns else None
 
 
 def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
@@ -161,7 +160,7 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
     for v in verdicts:
         law = laws.get(v.name)
         heading = law.heading if law is not None else v.name.replace("_", " ")
-        quantity = _quantity_of(law, v, system)
+        quantity = _quantity_of(law, system)
         fitted = ", ".join(
             f"${_constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k))}$"
             for k, x in v.fitted_constants.items()

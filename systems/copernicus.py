@@ -30,6 +30,17 @@ R_M_AU = 1.52366231
 T_E_DAYS = 365.256
 T_M_DAYS = 686.97959
 DT_DAYS = 7.0
+SERIES_DEFAULTS = {
+    "simulate.n_samples": 2000,
+    "simulate.series_length": 50,
+    "train.curriculum": [5, 20, 50],
+    "train.epochs": [40, 40, 140],
+    "train.batch_size": 64,
+    "train.beta": 1e-4,
+    "train.decoder": "linear",
+    "train.encoder_units": [64, 64],
+}
+"""the training of a Sun-and-Mars time series (also copernicus-elliptic's and copernicus-sky's)"""
 
 
 def sky_angles(phi_e: np.ndarray, phi_m: np.ndarray, *, r_e: float = R_E_AU, r_m: float = R_M_AU):
@@ -137,16 +148,7 @@ SYSTEM = PhysicalSystem(
     simulator=simulate,
     laws=_laws,
     regress={"observations": ("theta_S", "theta_M"), "ground_truth": ("phi_E", "phi_M")},
-    defaults={
-        "simulate.n_samples": 2000,
-        "simulate.series_length": 50,
-        "train.curriculum": [5, 20, 50],
-        "train.epochs": [40, 40, 140],
-        "train.batch_size": 64,
-        "train.beta": 1e-4,
-        "train.decoder": "linear",
-        "train.encoder_units": [64, 64],
-    },
+    defaults=dict(SERIES_DEFAULTS),
     citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4",
     degrees_of_freedom=2,
 )

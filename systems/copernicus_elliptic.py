@@ -139,6 +139,7 @@ def _laws():
 
 def _system():
     from systems.base import Column, LatentSpec, PhysicalSystem
+    from systems.copernicus import SERIES_DEFAULTS
 
     def angle(name, doc, symbol):
         return Column(name, "rad", angle=True, doc=doc, symbol=symbol)
@@ -171,18 +172,7 @@ def _system():
             "mean_anomalies": ("M_E", "M_M"),
             "true_anomalies": ("nu_E", "nu_M"),
         },
-        defaults={
-            "simulate.n_samples": 2000,
-            "simulate.series_length": 50,
-            "train.curriculum": [5, 20, 50],
-            "train.epochs": [40, 40, 140],
-            "train.batch_size": 64,
-            "train.beta": 1e-4,
-            "train.decoder": "linear",
-            "train.harmonics": 3,
-            "train.encoder_units": [64, 64],
-            "regress.time_budget": 40.0,
-        },
+        defaults={**SERIES_DEFAULTS, "train.harmonics": 3, "regress.time_budget": 40.0},
         citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4; "
         "elliptic elements of its public code",
         degrees_of_freedom=2,

@@ -160,6 +160,7 @@ def _laws():
 
 def _system():
     from systems.base import Column, LatentSpec, PhysicalSystem
+    from systems.copernicus import SERIES_DEFAULTS
 
     def angle(name, doc, symbol):
         return Column(name, "rad", angle=True, doc=doc, symbol=symbol)
@@ -190,17 +191,7 @@ def _system():
             "mean_longitudes": ("L_E", "L_M"),
             "longitudes": ("lambda_E", "lambda_M"),
         },
-        defaults={
-            "simulate.n_samples": 2000,
-            "simulate.series_length": 50,
-            "train.curriculum": [5, 20, 50],
-            "train.epochs": [40, 40, 140],
-            "train.batch_size": 64,
-            "train.beta": 1e-4,
-            "train.decoder": "linear",
-            "train.harmonics": 3,
-            "train.encoder_units": [64, 64],
-        },
+        defaults={**SERIES_DEFAULTS, "train.harmonics": 3},
         citation="JPL planetary ephemeris DE421 (Folkner et al. 2008), read with jplephem",
         degrees_of_freedom=2,
     )

@@ -75,6 +75,10 @@ class Evidence:
         rows = eq[(eq["target"] == target) & (eq["variables"] == variables) & eq["selected"]]
         return None if rows.empty else rows["expr"].iloc[0]
 
+    def signed_step(self, holder: Holder) -> float:
+        """The learned step of the neuron ``holder`` names, with the sign it holds its quantity by."""
+        return holder.match.sign * float(self.steps[self.latent_names.index(holder.latent)])
+
     def variable_set_with(self, names: set[str]) -> str | None:
         """The first regression variable set that holds every name in ``names``."""
         for key, cols in self.system.regress.items():

@@ -48,8 +48,7 @@ class ConstantRelation(Law):
                         f"no neuron was found to hold {name[len('omega_') :]} (the check that assigns it did not pass)",
                         true_constants=true,
                     )
-                index = evidence.latent_names.index(holder.latent)
-                values[symbol] = holder.match.sign * float(evidence.steps[index])
+                values[symbol] = evidence.signed_step(holder)
                 neurons.append(holder.latent)
             elif name in evidence.fitted:
                 value, law, word = evidence.fitted[name]

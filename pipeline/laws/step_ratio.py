@@ -34,9 +34,7 @@ class StepRatio(Law):
                 f"no neuron was found to hold each of {list(self.quantities)} (the checks that assign them did not pass)",
                 true_constants=true,
             )
-        index = {t: i for i, t in enumerate(evidence.latent_names)}
-        omega_a = a.match.sign * evidence.steps[index[a.latent]]
-        omega_b = b.match.sign * evidence.steps[index[b.latent]]
+        omega_a, omega_b = evidence.signed_step(a), evidence.signed_step(b)
         ratio = omega_a / omega_b if omega_b else float("inf")
         rel = abs(ratio - self.true_value) / abs(self.true_value)
         return self.verdict(
