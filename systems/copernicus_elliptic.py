@@ -62,6 +62,33 @@ def orbit(mean_anomaly, *, a: float, e: float, varpi: float) -> dict[str, np.nda
     return {"nu": _wrap(nu), "r": r, "longitude": _wrap(nu + varpi)}
 
 
+def kepler_sky_model(earth: str, mars: str, *, mean_longitudes: bool):
+    """Mars' geocentric longitude ``theta_M`` from the planets' mean anomalies (or, with ``mean_longitudes``, their
+    mean longitudes ``L = M + varpi``), on coplanar Kepler ellipses to second order in the eccentricities.
+
+    Returns ``(expression, definitions, constants)``: ``theta_M`` in the symbols ``lambda_P`` (true longitude) and
+    ``r_P`` (radius, semi-major axis of the Earth = 1), their definitions in the mean anomaly ``M``, and the
+    constants ``rho = a_M / a_E``, ``e_E``, ``e_M``, ``varpi_E``, ``varpi_M``.  The series (``M = E - e sin E``
+    expanded in ``e``) are ``nu = M + 2 e sin M + 5/4 e^2 sin 2M`` and ``r/a = 1 - e cos M + e^2/2 (1 - cos 2M)``,
+    both with an error of order ``e^3`` (Mars: about 1e-3)."""
+    import sympy as sp
+
+    rho = sp.Symbol("rho", positive=True)
+    definitions, constants = [], [rho]
+    for planet, name, a in (("E", earth, sp.Integer(1)), ("M", mars, rho)):
+        e, varpi = sp.Symbol(f"e_{planet}", positive=True), sp.Symbol(f"varpi_{planet}", real=True)
+        q = sp.Symbol(name, real=True)
+        m = q - varpi if mean_longitudes else q
+        definitions += [
+            (sp.Symbol(f"lambda_{planet}", real=True), varpi + m + 2 * e * sp.sin(m) + sp.Rational(5, 4) * e**2 * sp.sin(2 * m)),
+            (sp.Symbol(f"r_{planet}", positive=True), a * (1 - e * sp.cos(m) + e**2 / 2 * (1 - sp.cos(2 * m)))),
+        ]
+        constants += [e, varpi]
+    (lam_e, r_e), (lam_m, r_m) = [(definitions[i][0], definitions[i + 1][0]) for i in (0, 2)]
+    expression = sp.atan2(r_m * sp.sin(lam_m) - r_e * sp.sin(lam_e), r_m * sp.cos(lam_m) - r_e * sp.cos(lam_e))
+    return expression, tuple(definitions), constants
+
+
 def _wrap(angle):
     return np.angle(np.exp(1j * np.asarray(angle, dtype=float)))
 
@@ -100,6 +127,7 @@ def _laws():
 
     from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
 
+    sky_law, kepler = orbit_laws("M_E", "M_M", mean_longitudes=False, a_ratio=A_M_AU / A_E_AU, e_m=E_M)
     m_e, m_m, nu_m = sp.symbols("M_E M_M nu_M", real=True)
     e = sp.Symbol("e", positive=True)
     return (
@@ -134,7 +162,51 @@ def _laws():
             initial={e: 0.05},
             rtol=0.10,
         ),
+        sky_law,
+        kepler,
     )
+
+
+def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, e_m: float):
+    """Two laws for a system whose neurons hold the planets' mean anomalies or mean longitudes: Mars' observed
+    longitude follows from the two neurons on Kepler ellipses (:func:`kepler_sky_model`, fitting ``rho = a_M / a_E``
+    within 2 % and Mars' eccentricity within 10 %), and Kepler's third law ``(omega_E / omega_M)^2 = rho^3`` with
+    the learned steps and that ``rho``."""
+    import sympy as sp
+
+    from pipeline.laws.constant_relation import ConstantRelation
+    from pipeline.laws.observation_model import ObservationModel
+
+    expression, definitions, (rho, e_e, varpi_e, e_mars, varpi_m) = kepler_sky_model(
+        earth, mars, mean_longitudes=mean_longitudes
+    )
+    angles = (-np.pi / 2, 0.0, np.pi / 2, np.pi)
+    sky_law = ObservationModel(
+        name="orbits_from_the_sky",
+        title="Mars' direction from Kepler ellipses",
+        description=f"theta_M follows from the two neurons ({earth}, {mars}) on coplanar Kepler ellipses (to second "
+        "order in e), with the ratio of the semi-major axes rho = a_M/a_E within 2 % and Mars' eccentricity within 10 %",
+        observation="theta_M",
+        expression=expression,
+        definitions=definitions,
+        quantities=(earth, mars),
+        constants={rho: a_ratio, e_e: None, e_mars: e_m, varpi_e: None, varpi_m: None},
+        initial={rho: 1.3, e_e: 0.01, e_mars: 0.05},
+        starts={varpi_e: angles, varpi_m: angles},
+        tolerances={rho: 0.02, e_mars: 0.10},
+        angles=(varpi_e, varpi_m),
+    )
+    kepler = ConstantRelation(
+        name="kepler_third_law",
+        title="Kepler's third law",
+        description="(omega_E/omega_M)^2 = rho^3: the squared ratio of the periods, from the learned steps, equals "
+        "the cubed ratio of the semi-major axes, from Mars' direction on the ellipses, within 2 %",
+        left=(sp.Symbol(f"omega_{earth}") / sp.Symbol(f"omega_{mars}")) ** 2,
+        right=rho**3,
+        tolerance=0.02,
+        true_value=(T_M_DAYS / T_E_DAYS) ** 2,
+    )
+    return sky_law, kepler
 
 
 def _system():

@@ -35,6 +35,8 @@ DT_DAYS = 7.0
 T_E_DAYS = 365.256
 T_M_DAYS = 686.97959
 E_M_J2000 = 0.0934006  # Mars' eccentricity at J2000 (Standish, JPL approximate elements)
+A_E_J2000 = 1.00000261  # semi-major axes (AU) of the Earth-Moon barycentre and Mars, same source
+A_M_J2000 = 1.52371034
 
 
 @cache
@@ -120,6 +122,7 @@ def _laws():
     import sympy as sp
 
     from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
+    from systems.copernicus_elliptic import orbit_laws
 
     lam_m = sp.Symbol("lambda_M", real=True)
     e, varpi = sp.Symbol("e", positive=True), sp.Symbol("varpi", real=True)
@@ -155,6 +158,7 @@ def _laws():
             initial={e: 0.05, varpi: 0.0},
             rtol=0.10,
         ),
+        *orbit_laws("L_E", "L_M", mean_longitudes=True, a_ratio=A_M_J2000 / A_E_J2000, e_m=E_M_J2000),
     )
 
 

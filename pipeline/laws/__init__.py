@@ -11,6 +11,7 @@
 ``prediction_rms``      the network's held-out answer error is at most a bound
 ``answer_law``          the network's answer as a function of parameters and question (a law of motion)
 ``constant_relation``   learned steps and constants other laws fitted obey a relation (Kepler's third law)
+``observation_model``   an observation follows from the quantities the neurons hold by a model with fitted constants
 =====================  =========================================================
 
 A new kind is one new module here defining a subclass of :class:`Law` with a
