@@ -177,9 +177,7 @@ def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, 
     from pipeline.laws.constant_relation import ConstantRelation
     from pipeline.laws.observation_model import ObservationModel
 
-    expression, definitions, (rho, e_e, varpi_e, e_mars, varpi_m) = kepler_sky_model(
-        earth, mars, mean_longitudes=mean_longitudes
-    )
+    expression, definitions, (rho, e_e, varpi_e, e_mars, varpi_m) = kepler_sky_model(earth, mars, mean_longitudes=mean_longitudes)
     angles = (-np.pi / 2, 0.0, np.pi / 2, np.pi)
     sky_law = ObservationModel(
         name="orbits_from_the_sky",

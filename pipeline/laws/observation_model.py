@@ -83,7 +83,9 @@ class ObservationModel(Law):
         smoothed = evidence.steps is not None and {"series", "step"} <= set(evidence.latents.columns)
         frame = pd.DataFrame({q: h.match.sign * _neuron(evidence, h.latent, smoothed) for q, h in holders.items()})
         offsets = {q: sp.Symbol(f"d_{q}", real=True) for q in self.quantities}
-        model = self.full_expression().xreplace({sp.Symbol(q, real=True): sp.Symbol(q, real=True) + d for q, d in offsets.items()})
+        model = self.full_expression().xreplace(
+            {sp.Symbol(q, real=True): sp.Symbol(q, real=True) + d for q, d in offsets.items()}
+        )
         free = [*self.constants, *offsets.values()]
         initial = {
             **{k: float(v) for k, v in self.constants.items() if v is not None},
@@ -138,7 +140,6 @@ class ObservationModel(Law):
                 "definitions": {str(k): str(v) for k, v in self.definitions},
             },
         )
-
 
 
 def _neuron(evidence: Evidence, latent: str, smoothed: bool) -> np.ndarray:
