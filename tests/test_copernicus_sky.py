@@ -48,3 +48,40 @@ def test_the_past_trains_and_the_future_is_held_out():
     assert test["series"].nunique() == 10
     # mean longitudes: Mars' mean motion is 360 deg per 686.98 days
     assert cs.mean_longitude_lines()["lambda_M"][1] == pytest.approx(2 * np.pi / 686.98, rel=2e-3)
+
+
+def _chebyshev_position(name: str, jd: np.ndarray) -> tuple[np.ndarray, float]:
+    """DE421's position of ``name`` (km, ICRF), and the Earth-Moon mass ratio, evaluated here from its Chebyshev coefficients with NumPy, not with
+    jplephem: the granule that holds each date, its time mapped to [-1, 1], ``chebval`` per axis."""
+    import os
+
+    import de421
+
+    folder = os.path.dirname(de421.__file__)
+    constants = {k.decode(): v for k, v in np.load(os.path.join(folder, "constants.npy"))}
+    sets = np.load(os.path.join(folder, f"jpl-{name}.npy"))  # (granules, 3 axes, coefficients)
+    span = (constants["jomega"] - constants["jalpha"]) / len(sets)
+    out = np.empty((3, len(jd)))
+    for i, t in enumerate(jd):
+        k = min(int((t - constants["jalpha"]) // span), len(sets) - 1)
+        x = 2 * (t - constants["jalpha"] - k * span) / span - 1
+        out[:, i] = [np.polynomial.chebyshev.chebval(x, sets[k, axis]) for axis in range(3)]
+    return out, constants["EMRAT"]
+
+
+def test_the_observations_agree_with_an_independent_evaluation_of_de421_to_a_microradian():
+    """Geocentric ecliptic longitudes of the Sun and Mars: the Earth from the Earth-Moon barycentre and the Moon,
+    the equator of the ICRF turned into the ecliptic of J2000 by a rotation matrix about the equinox."""
+    jd = np.linspace(cs.JD_1900 + 1, cs.JD_2050 - 1, 60)
+    sun, _ = _chebyshev_position("sun", jd)
+    mars, _ = _chebyshev_position("mars", jd)
+    emb, emrat = _chebyshev_position("earthmoon", jd)
+    moon, _ = _chebyshev_position("moon", jd)  # geocentric
+    earth = emb - moon / (1 + emrat)
+    eps = np.deg2rad(84381.448 / 3600)
+    to_ecliptic = np.array([[1, 0, 0], [0, np.cos(eps), np.sin(eps)], [0, -np.sin(eps), np.cos(eps)]])
+    ours = cs.sky(jd)
+    for column, vector in (("theta_S", sun - earth), ("theta_M", mars - earth), ("lambda_M", mars - sun)):
+        x, y, _ = to_ecliptic @ vector
+        difference = np.angle(np.exp(1j * (ours[column] - np.arctan2(y, x))))
+        assert np.abs(difference).max() < 1e-9, column
