@@ -60,7 +60,8 @@ class TrainConfig:
     decoder_units: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layers of the 'mlp' decoder"""
     harmonics: int = 1
-    """circular latents: the decoder sees cos(k z), sin(k z) for k = 1..harmonics (an ellipse as epicycles)"""
+    """circular latents: the decoder sees cos(k z), sin(k z) for k = 1..harmonics (an ellipse as epicycles);
+    the harmonics above the first join in the curriculum's last stage"""
     tensorboard: bool = False
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
 

@@ -102,6 +102,7 @@ class SciNet(keras.Model):
         if int(harmonics) < 1:
             raise ValueError(f"Invalid value received for argument `harmonics`. Expected at least 1. Received: {harmonics}")
         self.harmonics = int(harmonics)
+        self.active_harmonics = self.harmonics
         self.series_length = int(series_length)
         self.beta = float(beta)
         self.seed = int(seed)
@@ -186,7 +187,14 @@ class SciNet(keras.Model):
     def decode(self, z, q=None):
         """The answer for latent states ``z`` (..., latent) and questions ``q`` (..., n_q)."""
         if self.latent_kind == "circle":  # harmonics k = 1..K of each angle: epicycles on epicycles
-            h = ops.concatenate([f(k * z) for k in range(1, self.harmonics + 1) for f in (ops.cos, ops.sin)], axis=-1)
+            h = ops.concatenate(
+                [
+                    f(k * z) if k <= self.active_harmonics else ops.zeros_like(z)
+                    for k in range(1, self.harmonics + 1)
+                    for f in (ops.cos, ops.sin)
+                ],
+                axis=-1,
+            )
         else:
             h = z
         if self.question_angles:
@@ -205,6 +213,21 @@ class SciNet(keras.Model):
                 preds.append(out[..., k : k + 1])
                 k += 1
         return ops.concatenate(preds, axis=-1)
+
+    def use_harmonics(self, n: int) -> None:
+        """Let the decoder see only the harmonics ``1..n`` of each circular neuron (at most ``harmonics``).
+
+        The first decoder layer's weights on the harmonics above ``n`` are set to zero, so that harmonics switched
+        on later start from nothing and the decoder's function does not jump.  Training switches the higher
+        harmonics on in the curriculum's last stage: with them from the start, a neuron can settle on half an
+        angle (``cos 2z`` at ``z = M/2`` is ``cos M``), a minimum of the loss the network does not leave."""
+        n = max(1, min(int(n), self.harmonics))
+        if self.latent_kind == "circle" and n < self.harmonics:
+            first = self.decoder_hidden[0] if self.decoder_hidden else self.decoder_out
+            kernel = ops.convert_to_numpy(first.kernel).copy()
+            kernel[2 * self.latent_size * n : 2 * self.latent_size * self.harmonics] = 0.0
+            first.kernel.assign(kernel)
+        self.active_harmonics = n
 
     def kl(self, mean, log_sigma):
         """KL divergence from the prior, per neuron."""

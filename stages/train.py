@@ -237,6 +237,7 @@ def run(ctx: StageContext) -> None:
             else:
                 model.series_length = length
                 last = phase == len(lengths) - 1
+                model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
                 steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
                 lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
                 model.compile(optimizer=keras.optimizers.Adam(lr))

@@ -105,3 +105,21 @@ def test_no_latent_neuron_answers_from_the_question_alone(tmp_path):
     assert again.latent_size == 0
     with pytest.raises(ValueError, match="needs questions and no evolution"):
         _series_model(latent_size=0)
+
+
+def test_higher_harmonics_are_off_until_switched_on_and_then_start_from_zero():
+    model = _series_model(harmonics=3)
+    x = np.random.default_rng(0).uniform(-3, 3, size=(6, 2)).astype("float32")
+    full = np.asarray(model.answer({"x": x}))
+    model.use_harmonics(1)
+    first = np.asarray(model.answer({"x": x}))
+    assert not np.allclose(full, first)  # the harmonics 2 and 3 contributed before
+    kernel = np.asarray(model.decoder_out.kernel)
+    assert np.all(kernel[4:] == 0) and np.any(kernel[:4] != 0)  # 2 neurons x (cos, sin) of harmonic 1 kept
+    # a weight change on a switched-off harmonic does not reach the answer
+    model.decoder_out.kernel.assign(np.where(np.arange(12)[:, None] >= 4, 5.0, kernel).astype("float32"))
+    np.testing.assert_allclose(np.asarray(model.answer({"x": x})), first, atol=1e-6)
+    model.use_harmonics(1)  # zeroed again on the way in
+    model.use_harmonics(3)  # switched on: they start from nothing, so the answer does not jump
+    np.testing.assert_allclose(np.asarray(model.answer({"x": x})), first, atol=1e-6)
+    assert model.active_harmonics == 3
