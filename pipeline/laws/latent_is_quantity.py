@@ -4,7 +4,10 @@ Judged three ways: the neuron (held-out rows) matches ``q`` with a score of at
 least ``verify.circular_correlation`` (:mod:`pipeline.geometry`: circular
 correlation for a circle, R^2 of the affine fit for a real neuron); its selected
 equation on the ground truth matches ``q`` as well on fresh samples; and that
-equation has the form ``+-q + c`` (SymPy pattern match).  Neurons are assigned
+equation has the form ``a q + c`` (SymPy pattern match) with the slope ``a``
+within ``verify.constant_rtol`` of +-1.  Physics fixes the slope at +-1 (for an
+angle it is a winding number), but a regression on angles cut at +-pi may leave
+it a little off (``1.00035 M_M``), as it leaves any constant.  Neurons are assigned
 one-to-one to the quantities of every law of this kind and of ``latent_affine``,
 best match first.
 """
@@ -37,8 +40,11 @@ class LatentIsQuantity(Law):
         expr = evidence.selected(holder.latent, varset) if varset else None
         q_fresh = values(self.expression, gt, evidence.fresh)
         e_score = match(values(expr, gt, evidence.fresh), q_fresh, evidence.kind).score if expr is not None else 0.0
-        found = symbolic_match(expr, lambda s, w: s * self.expression + w["c"], symbols(gt), ("c",))
-        ok = holder.match.score >= evidence.threshold and e_score >= evidence.threshold and found is not None
+        found = symbolic_match(expr, lambda s, w: w["a"] * self.expression + w["c"], symbols(gt), ("a", "c"), signs=(1,))
+        slope = None if found is None else found["a"]
+        # the slope is a constant physics fixes at +-1 (for an angle, a winding number): within verify.constant_rtol
+        form = slope is not None and abs(abs(slope) - 1) <= evidence.rtol
+        ok = holder.match.score >= evidence.threshold and e_score >= evidence.threshold and form
         if ok:
             evidence.holders[str(self.expression)] = holder
         return self.verdict(
@@ -52,7 +58,9 @@ class LatentIsQuantity(Law):
                 "latent_score": holder.match.score,
                 "expression_score": e_score,
                 "score": "circular correlation" if evidence.kind == "circle" else "R^2 of an affine fit",
-                "symbolic_match": found is not None,
+                "symbolic_match": form,
+                "slope": slope,
+                "slope_rtol": evidence.rtol,
                 "threshold": evidence.threshold,
             },
         )
