@@ -233,3 +233,15 @@ def test_latents_span_takes_an_expression_of_the_ground_truth(pend):
     assert v.verdict == DISCOVERED and v.fitted_constants["r2_b**2 + 1"] > 0.999  # a cubic of z0 = 2 b - 0.3
     (v,) = check_laws([dataclasses.replace(law, quantities=("kappa",))], evidence)
     assert v.verdict == NOT_DISCOVERED
+
+
+@pytest.mark.parametrize(
+    ("slope", "verdict"), [(sp.Float(1.00035), DISCOVERED), (sp.Float(-0.9996), DISCOVERED), (2, NOT_DISCOVERED)]
+)
+def test_a_neuron_equation_holds_its_angle_when_its_slope_is_one_within_the_constant_tolerance(data, slope, verdict):
+    """A regression on angles may leave the slope a little off 1; twice the angle (a neuron holding half of it) is
+    another quantity."""
+    law = next(law for law in SYSTEM.known_laws() if law.name == "latent_holds_phi_M")
+    out = _verify(data, _equations(TRUE_Z1, gt_z1=slope * PM - 1.0), laws=[law])
+    assert out["latent_holds_phi_M"].verdict == verdict
+    assert out["latent_holds_phi_M"].checks["slope"] == pytest.approx(float(slope))
