@@ -161,6 +161,7 @@ def _laws():
             constants={e: E_M},
             initial={e: 0.05},
             rtol=0.10,
+            first_order=True,
         ),
         sky_law,
         kepler,

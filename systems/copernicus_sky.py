@@ -157,6 +157,7 @@ def _laws():
             constants={e: E_M_J2000, varpi: None},
             initial={e: 0.05, varpi: 0.0},
             rtol=0.10,
+            first_order=True,
         ),
         *orbit_laws("L_E", "L_M", mean_longitudes=True, a_ratio=A_M_J2000 / A_E_J2000, e_m=E_M_J2000),
     )

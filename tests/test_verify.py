@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
-from pipeline.laws import Evidence, LatentAffine, make_law
+from pipeline.geometry import Match
+from pipeline.laws import Evidence, Holder, LatentAffine, make_law
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import pendulum
@@ -245,3 +246,45 @@ def test_a_neuron_equation_holds_its_angle_when_its_slope_is_one_within_the_cons
     out = _verify(data, _equations(TRUE_Z1, gt_z1=slope * PM - 1.0), laws=[law])
     assert out["latent_holds_phi_M"].verdict == verdict
     assert out["latent_holds_phi_M"].checks["slope"] == pytest.approx(float(slope))
+
+
+def test_the_first_order_form_reads_an_odd_function_of_a_small_argument_as_the_argument():
+    from pipeline.laws.latent_formula import first_order_form
+
+    x = sp.Symbol("x", real=True)
+    frame = pd.DataFrame({"x": np.linspace(-np.pi, np.pi, 50)})
+    assert first_order_form(x + sp.asin(sp.Float(0.18) * sp.cos(x + 2)), ["x"], frame) == x + sp.Float(0.18) * sp.cos(x + 2)
+    nested = sp.asin(sp.tanh(sp.Float(0.05) * x))
+    assert first_order_form(nested, ["x"], frame) == sp.Float(0.05) * x
+    kept = sp.sin(sp.atan(sp.Float(0.2) * x))  # atan(0.2 x) reaches 0.56: no first-order quantity
+    assert first_order_form(kept, ["x"], frame) == kept
+    assert first_order_form(sp.sin(x) + sp.asin(x / 4), ["x"], frame) == sp.sin(x) + sp.asin(x / 4)  # not small
+
+
+def test_the_equation_of_the_centre_holds_in_any_form_equal_to_first_order():
+    from systems import copernicus_sky as cs
+
+    law = next(law for law in cs.SYSTEM.known_laws() if law.name == "equation_of_the_centre")
+    lam = sp.Symbol("lambda_M", real=True)
+    frame = pd.DataFrame({"lambda_M": np.linspace(-np.pi, np.pi, 400), "lambda_E": np.zeros(400)})
+    frame["L_M"] = frame["lambda_M"] - 2 * 0.0934 * np.sin(frame["lambda_M"] - 5.865)
+    frame["z1"] = frame["L_M"] + 0.3
+
+    def check(selected):
+        evidence = Evidence(
+            system=cs.SYSTEM,
+            latents=frame,
+            equations=pd.DataFrame([{"target": "z1", "variables": "longitudes", "selected": True, "expr": selected}]),
+            fresh=frame,
+            latent_names=["z0", "z1"],
+            active=["z0", "z1"],
+            kl={},
+        )
+        evidence.holders["L_M"] = Holder("z1", Match(1.0, 1.0, 0.3))
+        return law.check(evidence)
+
+    assert check(lam + sp.asin(sp.Float(0.1868) * sp.cos(lam - 5.865 + sp.pi / 2)) + 0.3).verdict == DISCOVERED
+    # the same numbers in a form that is no equation of the centre (a tanh of an argument up to 3) fail
+    other = lam - sp.Float(0.1868) * sp.sin(lam - 5.865) + sp.Float(1e-3) * sp.tanh(3 * sp.sin(lam)) + 0.3
+    v = check(other)
+    assert v.verdict == NOT_DISCOVERED and not v.checks["symbolic_match"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from pipeline.catalog import Verdict
@@ -31,6 +32,10 @@ class LatentFormula(Law):
     fixed: Mapping[sp.Symbol, float] = field(default_factory=dict)
     rtol: float | None = None
     """the constants' relative tolerance (default: ``verify.constant_rtol``), for a law true only to some order"""
+    first_order: bool = False
+    """the law holds to first order in a small constant (an eccentricity): the selected equation counts in its
+    first-order form, each odd function with unit slope at 0 of a small argument (``asin(u)``, ``tanh(u)``, ...,
+    ``|u| <= SMALL`` on the fresh samples) read as its argument, an error of order ``u^3``"""
 
     def printed(self, system) -> tuple[sp.Expr, sp.Expr]:
         return sp.Symbol(self.quantity, real=True), self.expression
@@ -69,12 +74,13 @@ class LatentFormula(Law):
         on_neuron, _, se = fit_constants(law, names, evidence.latents, z, free, start, kind=evidence.kind)
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
         free_names = [k.name for k in free]
+        form = first_order_form(expr, names, evidence.fresh) if self.first_order else expr
         if evidence.kind == "circle":
             pattern = lambda s, w: s * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
-            found = symbolic_match(expr, pattern, symbols(names), [*free_names, "c"])
+            found = symbolic_match(form, pattern, symbols(names), [*free_names, "c"])
         else:
             pattern = lambda s, w: w["a"] * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
-            found = symbolic_match(expr, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
+            found = symbolic_match(form, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
         rtol = evidence.rtol if self.rtol is None else self.rtol
         ok = m.score >= evidence.threshold and found is not None and all(r <= rtol for r in rel.values())
         return self.verdict(
@@ -94,8 +100,29 @@ class LatentFormula(Law):
                 + ")",
                 "expression_score": m.score,
                 "symbolic_match": found is not None,
+                "first_order_form": str(form) if self.first_order else None,
                 "symbolic_constants": found,
                 "threshold": evidence.threshold,
                 "rtol": rtol,
             },
         )
+
+
+SMALL = 0.3
+"""an argument this small (in absolute value, everywhere on the fresh samples) counts as first order"""
+_ODD_UNIT_SLOPE = (sp.sin, sp.tan, sp.asin, sp.atan, sp.sinh, sp.tanh, sp.asinh, sp.atanh)
+
+
+def first_order_form(expr: sp.Expr, names, frame) -> sp.Expr:
+    """``expr`` with every odd function of unit slope at 0 whose argument stays within ``SMALL`` on ``frame``
+    replaced by its argument (``asin(0.18 cos x)`` -> ``0.18 cos x``): equal to ``expr`` to second order."""
+    while True:
+        small = {}
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, _ODD_UNIT_SLOPE) and node.args[0].free_symbols:
+                u = values(node.args[0], names, frame)
+                if np.isfinite(u).all() and np.abs(u).max() <= SMALL:
+                    small[node] = node.args[0]
+        if not small:
+            return expr
+        expr = expr.xreplace(small)
