@@ -97,6 +97,28 @@ def sr_backend_option(func):
     )(func)
 
 
+def executor_options(func):
+    """``--executor`` and ``--address``: where independent jobs run (the same as --set executor.name=..., executor.address=...)."""
+    from pipeline.executors import EXECUTORS
+
+    func = click.option(
+        "--address",
+        default=None,
+        metavar="HOST:PORT",
+        help="A Ray cluster's head (with --executor ray) [default: RAY_ADDRESS, else Ray started for this command].",
+    )(func)
+    return click.option(
+        "--executor",
+        type=click.Choice(EXECUTORS),
+        default=None,
+        help="Where independent jobs run: local worker processes [default] or a Ray cluster (pip install 'scinet[ray]').",
+    )(func)
+
+
+def _executor_overrides(executor: str | None, address: str | None) -> tuple[str, ...]:
+    return tuple(f"executor.{key}={value}" for key, value in (("name", executor), ("address", address)) if value is not None)
+
+
 _SUGGESTED = re.compile(r"`scinet (?P<stage>[a-z]+) (?P<system>[A-Za-z0-9_]+)(?P<rest>(?: --force)?)`")
 
 
@@ -204,9 +226,11 @@ def systems() -> None:
 @main.command()
 @common_options
 @sr_backend_option
-def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend) -> None:
+@executor_options
+def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend, executor, address) -> None:
     """Run all stages for SYSTEM (each skipped when up to date)."""
     _setup_logging(verbose, quiet)
+    overrides = (*overrides, *_executor_overrides(executor, address))
     if sr_backend:
         overrides = (*overrides, f"regress.backend={sr_backend}")
     try:
@@ -248,7 +272,16 @@ def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="More log output.")
 @click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
-def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet) -> None:
+@executor_options
+@click.option(
+    "--gpus-per-job",
+    type=click.FloatRange(0),
+    default=None,
+    help="GPUs each run asks Ray for (with --executor ray) [default 0].",
+)
+def sweep(
+    system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet, executor, address, gpus_per_job
+) -> None:
     """How many latent neurons does SYSTEM need? One run (simulate, train, export) per latent size and seed; the
     error against the latent size, and the number of degrees of freedom (sweep.md, sweep.parquet, verification.json)."""
     _setup_logging(verbose, quiet)
@@ -261,14 +294,20 @@ def sweep(system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, ov
         sweep_dir = run_dir or Path("data/runs") / f"{found.name}-sweep"
         click.get_current_context().meta[RUN_DIR_KEY] = sweep_dir
         sizes = sweeping.parse_sizes(latent_sizes) if latent_sizes else sweeping.default_sizes(found)
+        overrides = (*overrides, *_executor_overrides(executor, address))
+        if gpus_per_job is not None:
+            overrides = (*overrides, f"executor.gpus_per_job={gpus_per_job}")
         for size in sizes:  # every setting checked before the first run
-            load_config(config_file, (*overrides, f"train.latent_size={size}"), system=found)
+            config = load_config(config_file, (*overrides, f"train.latent_size={size}"), system=found)
         jobs_list = [
             sweeping.Job(found.name, sweep_dir / f"size{size}-seed{seed}", size, seed, tuple(overrides), config_file)
             for size in sizes
             for seed in range(seeds)
         ]
-        table = sweeping.run_sweep(jobs_list, workers=jobs)
+        from pipeline.executors import get_executor
+
+        where = get_executor(config.executor.name, address=config.executor.address or None)
+        table = sweeping.run_sweep(jobs_list, workers=jobs, executor=where, gpus_per_job=config.executor.gpus_per_job)
         result = sweeping.verdict(found, table, tolerance)
         sweeping.write_outputs(sweep_dir, found, table, result, tolerance)
     except USER_ERRORS as exc:
@@ -304,8 +343,11 @@ def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...])
 
 
 def _make_stage_command(name: str) -> None:
-    def command(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend=None) -> None:
+    def command(
+        system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend=None, executor=None, address=None
+    ) -> None:
         _setup_logging(verbose, quiet)
+        overrides = (*overrides, *_executor_overrides(executor, address))
         if sr_backend:
             overrides = (*overrides, f"regress.backend={sr_backend}")
         try:
@@ -323,7 +365,7 @@ def _make_stage_command(name: str) -> None:
 
     command.__doc__ = STAGE_HELP[name]
     if name == "regress":
-        command = sr_backend_option(command)
+        command = executor_options(sr_backend_option(command))
     main.command(name=name)(common_options(command))
 
 

@@ -115,6 +115,17 @@ class ReportConfig:
 
 
 @dataclass
+class ExecutorConfig:
+    name: str = "local"
+    """where independent jobs (a sweep's runs, regress's searches) run: 'local' (worker processes on this machine)
+    or 'ray' (a Ray cluster; ``pip install 'scinet[ray]'``).  Results do not depend on it, nor do stages' caches"""
+    address: str = ""
+    """a Ray cluster's address, host:port of its head (empty: RAY_ADDRESS, else Ray started for the command)"""
+    gpus_per_job: float = 0.0
+    """GPUs each of a sweep's trainings asks Ray for (0: none; Ray gives GPU tasks fresh worker processes)"""
+
+
+@dataclass
 class Config:
     seed: int = 0
     simulate: SimulateConfig = field(default_factory=SimulateConfig)
@@ -123,12 +134,19 @@ class Config:
     regress: RegressConfig = field(default_factory=RegressConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def validate(self, system=None) -> None:
         _check_ranges(self)
+        from pipeline.executors import EXECUTORS
+
+        if self.executor.name not in EXECUTORS:
+            raise ConfigError(f"`executor.name` must be one of {', '.join(EXECUTORS)}. Received: {self.executor.name!r}.")
+        if self.executor.gpus_per_job < 0:
+            raise ConfigError(f"`executor.gpus_per_job` must be at least 0. Received: {self.executor.gpus_per_job}.")
         t = self.train
         if not t.epochs or any(e < 1 for e in t.epochs):
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")

@@ -42,7 +42,7 @@ import pandas as pd
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 from pipeline.errors import ConfigError
-from pipeline.parallel import map_in_processes
+from pipeline.executors import Executor, get_executor
 from pipeline.registry import registered
 from pipeline.rundir import write_json, write_parquet, write_text
 
@@ -131,8 +131,10 @@ def run_job(job: Job) -> dict:
     }
 
 
-def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
-    """Every job, ``workers`` at a time (in this process where that is one)."""
+def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None, gpus_per_job: float = 0) -> pd.DataFrame:
+    """Every job, ``workers`` at a time (in this process where that is one) on the local executor; on Ray, as many as
+    the cluster holds, each job asking for one CPU (and ``gpus_per_job`` GPUs)."""
+    executor = executor or get_executor("local")
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
     start = time.perf_counter()
@@ -161,15 +163,23 @@ def run_sweep(jobs: list[Job], *, workers: int) -> pd.DataFrame:
             row["wall_s"],
         )
 
-    rows = map_in_processes(
+    local = executor.name == "local"
+    rows = executor.map(
         run_job,
         jobs,
         workers=workers,
-        setup=_setup_worker if workers > 1 else None,
-        setup_args=(max(1, cores // workers), systems),
+        setup=_setup_worker if workers > 1 or not local else None,
+        setup_args=(max(1, cores // workers) if local else 1, systems),
         on_result=progress,
+        num_cpus=1,
+        num_gpus=gpus_per_job,
     )
-    log.info("sweep: %d runs in %.0f s, %d at a time", len(jobs), time.perf_counter() - start, workers)
+    log.info(
+        "sweep: %d runs in %.0f s, %s",
+        len(jobs),
+        time.perf_counter() - start,
+        f"{workers} at a time" if local else f"on {executor.name}",
+    )
     return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
 
 

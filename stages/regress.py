@@ -35,7 +35,7 @@ import pandas as pd
 from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
-from pipeline.parallel import map_in_processes
+from pipeline.executors import get_executor
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -128,7 +128,8 @@ def run(ctx: StageContext) -> None:
     )
     fronts = []
     with progress.bar(len(tasks), "regress", "search") as pbar:
-        results = map_in_processes(
+        executor = get_executor(ctx.config.executor.name, address=ctx.config.executor.address or None)
+        results = executor.map(
             search_task, tasks, workers=workers, on_result=None if pbar is None else lambda i, r: pbar.update(1)
         )
     for (target, varset), front in zip(labels, results, strict=True):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from pipeline.parallel import map_in_processes
+from pipeline.executors.local import map_in_processes
 
 
 @pytest.mark.parametrize("workers", [1, 2])

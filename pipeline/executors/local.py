@@ -1,4 +1,4 @@
-"""Work in worker processes that never outlive the command: the regress stage's searches, a sweep's runs."""
+"""The local executor: worker processes on this machine that never outlive the command."""
 
 from __future__ import annotations
 
@@ -67,3 +67,12 @@ def map_in_processes(
     finally:
         pool.terminate()
         pool.join()
+
+
+class LocalExecutor:
+    """Jobs in worker processes on this machine (:func:`map_in_processes`); in this process where ``workers`` is one."""
+
+    name = "local"
+
+    def map(self, func, items, *, workers, setup=None, setup_args=(), on_result=None, num_cpus=1, num_gpus=0):
+        return map_in_processes(func, items, workers=workers, setup=setup, setup_args=setup_args, on_result=on_result)

@@ -1,0 +1,75 @@
+"""Executors: local processes by default, Ray when chosen; the same results either way."""
+
+import builtins
+import math
+import operator
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.errors import ConfigError
+from pipeline.executors import get_executor
+
+
+def _square(x):
+    return x * x
+
+
+def test_the_local_executor_maps_in_order_and_reports_each_result():
+    seen = []
+    assert get_executor("local").map(_square, [1, 2, 3], workers=2, on_result=lambda i, r: seen.append((i, r))) == [1, 4, 9]
+    assert sorted(seen) == [(0, 1), (1, 4), (2, 9)]
+
+
+def test_unknown_executors_and_a_cluster_address_without_ray_are_errors_that_say_what_to_do():
+    with pytest.raises(ConfigError, match="local, ray"):
+        get_executor("slurm")
+    with pytest.raises(ConfigError, match="--executor ray"):
+        get_executor("local", address="10.0.0.1:6379")
+    result = CliRunner().invoke(main, ["run", "copernicus", "--set", "executor.name=dask"])
+    assert result.exit_code == 1 and "executor.name" in result.output and "Traceback" not in result.output
+
+
+def test_without_ray_installed_the_error_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "pipeline.executors.ray_cluster", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ConfigError, match=r"scinet\[ray\]"):
+        get_executor("ray")
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_maps_in_order_and_raises_a_job_error_as_itself(ray_local):
+    # functions Ray's workers can import (this test module is not on their path)
+    executor = get_executor("ray")
+    seen = []
+    assert executor.map(operator.neg, list(range(5)), workers=1, on_result=lambda i, r: seen.append(i)) == [0, -1, -2, -3, -4]
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="math domain error"):
+        executor.map(math.sqrt, [1.0, 4.0, -1.0], workers=1)
+
+
+def test_a_sweep_on_ray_gives_the_local_table(ray_local, tmp_path):
+    tiny = ["--latent-sizes", "0..1", "--seeds", "1", "--set", "simulate.n_samples=300", "--set", "train.epochs=[1]"]
+    for executor in ("local", "ray"):
+        args = ["sweep", "qubit1", "--run-dir", str(tmp_path / executor), "--executor", executor, *tiny]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    local, ray = (pd.read_parquet(tmp_path / e / "sweep.parquet") for e in ("local", "ray"))
+    pd.testing.assert_series_equal(local["rms"], ray["rms"], rtol=1e-4)
