@@ -26,8 +26,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # a cluster on this machine's own addresses, for the test
+
+
 def _ray(*args: str) -> None:
-    subprocess.run([str(BIN / "ray"), *args], check=True, capture_output=True, timeout=120)
+    subprocess.run([str(BIN / "ray"), *args], check=True, capture_output=True, timeout=120, env=ENV)
 
 
 def _raylets() -> dict[int, str]:
@@ -50,6 +53,7 @@ def _sweep(run_dir: Path, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=ENV,
     )
 
 
@@ -78,7 +82,7 @@ def test_a_sweep_survives_the_loss_of_a_node_with_the_local_verdict(tmp_path):
         output, _ = sweep.communicate(timeout=900)
         assert sweep.returncode == 0, output
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120)
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120, env=ENV)
 
     local = _sweep(tmp_path / "local", "--jobs", "2")
     output, _ = local.communicate(timeout=900)
