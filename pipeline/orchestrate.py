@@ -202,8 +202,17 @@ def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
     }
     if "keras" in sys.modules:
         record["backend"] = sys.modules["keras"].backend.backend()
+        record["devices"] = _devices(sys.modules["keras"])
     manifest.setdefault("stages", {})[stage.name] = record
     write_json(ctx.run_dir / MANIFEST, manifest)
+
+
+def _devices(keras) -> list[str]:
+    """The devices Keras' backend computes on (``cpu:0``, ``gpu:0``, ...)."""
+    try:
+        return [str(d) for d in keras.distribution.list_devices()]
+    except Exception:  # noqa: BLE001 - a backend without the listing: the record says nothing rather than fail
+        return []
 
 
 def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:

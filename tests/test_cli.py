@@ -123,6 +123,7 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
     assert set(manifest["stages"]) == {"simulate", "train", "export", "regress", "verify", "report"}
     train = manifest["stages"]["train"]
     assert train["seed"] == 0 and "keras" in train["versions"] and train["backend"]
+    assert train["devices"] and all(":" in d for d in train["devices"])  # e.g. cpu:0
     latents = pd.read_parquet(run_dir / "latents.parquet")
     assert {"z0", "z1", "z0_log_sigma", "z1_log_sigma", "theta_S", "phi_M", "split"} <= set(latents.columns)
     assert latents.attrs["scinet"]["units"]["z0"] == "rad"
