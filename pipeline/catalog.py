@@ -150,6 +150,8 @@ class History:
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     phase: list[int] = field(default_factory=list)
+    epoch: list[int] = field(default_factory=list)
+    """the epoch (counted over the whole training) at which each loss was recorded (once per ``train.epoch_group``)"""
     steps: list[float] | None = None
     prediction_rms: dict[str, float] = field(default_factory=dict)
     latent_size: int = 0

@@ -64,6 +64,13 @@ class TrainConfig:
     the harmonics above the first join in the curriculum's last stage"""
     tensorboard: bool = False
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
+    epoch_group: int = 10
+    """epochs run as one Keras epoch over the training data repeated: the fixed cost of an epoch (the input
+    pipeline, validation, callbacks, the backup) is paid once per group.  A phase of E epochs groups gcd(E,
+    epoch_group) of them; its losses, held-out losses and backups come once per group (``history.epoch``)"""
+    steps_per_execution: int = 32
+    """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
+    the same results)"""
 
 
 @dataclass
@@ -152,6 +159,10 @@ class Config:
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
         if t.latent_size < 0:
             raise ConfigError(f"`train.latent_size` must be at least 0. Received: {t.latent_size}.")
+        if t.epoch_group < 1:
+            raise ConfigError(f"`train.epoch_group` must be at least 1 (1: every epoch on its own). Received: {t.epoch_group}.")
+        if t.steps_per_execution < 1:
+            raise ConfigError(f"`train.steps_per_execution` must be at least 1. Received: {t.steps_per_execution}.")
         if t.harmonics < 1:
             raise ConfigError(f"`train.harmonics` must be at least 1 (1: one circle per neuron). Received: {t.harmonics}.")
         if system is not None and t.latent_size == 0 and (system.is_series or not system.questions):

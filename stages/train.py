@@ -205,14 +205,19 @@ def run(ctx: StageContext) -> None:
     backup = Backup(ctx, _backup_key(ctx))
 
     class Progress(keras.callbacks.Callback):
+        def __init__(self, group: int):
+            super().__init__()
+            self.group = group
+
         def on_epoch_end(self, epoch, logs=None):
             nonlocal done
-            done += 1
+            before, done = done, done + self.group
             loss = float((logs or {}).get("loss", math.nan))
+            every = max(1, total // 20)
             if pbar is not None:
                 pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{float((logs or {}).get('val_loss', math.nan)):.3g}")
-                pbar.update(1)
-            elif math.isfinite(loss) and (done % max(1, total // 20) == 0 or done == total):
+                pbar.update(self.group)
+            elif math.isfinite(loss) and (done // every > before // every or done == total):
                 log.info(
                     "train: epoch %d/%d  loss %.3g  val_loss %.3g",
                     done,
@@ -238,12 +243,17 @@ def run(ctx: StageContext) -> None:
                 model.series_length = length
                 last = phase == len(lengths) - 1
                 model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
-                steps = epochs * math.ceil(len(train_y) / cfg.batch_size)
+                # a group of epochs is one Keras epoch over the data repeated (train.epoch_group)
+                group = math.gcd(epochs, cfg.epoch_group)
+                calls = epochs // group
+                x_fit = {k: np.concatenate([v] * group) for k, v in train_in.items()} if group > 1 else train_in
+                y_fit = np.concatenate([train_y] * group) if group > 1 else train_y
+                steps = calls * math.ceil(len(y_fit) / cfg.batch_size)
                 lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
-                model.compile(optimizer=keras.optimizers.Adam(lr))
+                model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=cfg.steps_per_execution)
                 model(_head(train_in))  # built, so that a backup of this phase can be restored into it
                 losses_file = backup.root / f"phase{phase}.losses"
-                resumed = backup.epochs_done(phase)
+                resumed = backup.epochs_done(phase) * group
                 if resumed:
                     log.info(
                         "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
@@ -258,18 +268,18 @@ def run(ctx: StageContext) -> None:
                 for attempt in (1, 2):
                     try:
                         model.fit(
-                            train_in,
-                            train_y,
+                            x_fit,
+                            y_fit,
                             validation_data=(test_in, test_y),
                             batch_size=cfg.batch_size,
-                            epochs=epochs,
+                            epochs=calls,
                             shuffle=True,
                             verbose=0,
                             callbacks=[
                                 keras.callbacks.TerminateOnNaN(),
                                 losses_callback(losses_file),
                                 backup.callback(phase),
-                                Progress(),
+                                Progress(group),
                                 *_tensorboard(ctx, phase),
                             ],
                         )
@@ -284,7 +294,7 @@ def run(ctx: StageContext) -> None:
                         backup.discard(phase)
                         done -= resumed
                 losses, val_losses = read_losses(losses_file)
-                if len(losses) < epochs or not all(math.isfinite(v) for v in losses):
+                if len(losses) < calls or not all(math.isfinite(v) for v in losses):
                     backup.remove()
                     where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
                     raise TrainingError(
@@ -293,6 +303,8 @@ def run(ctx: StageContext) -> None:
                         "or check the observations for NaN."
                     )
                 backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
+            first = sum(cfg.epochs[:phase])
+            history.epoch += [first + round((i + 1) * epochs / len(losses)) for i in range(len(losses))]
             history.loss += [float(v) for v in losses]
             history.val_loss += [float(v) for v in val_losses]
             history.phase += [phase] * len(losses)

@@ -159,6 +159,18 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     assert 1 / abs(float(ratio)) == pytest.approx(1.5237, rel=0.01)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["prediction_rms"]["all"] <= 0.02
+    assert len(history["loss"]) == 22 and history["epoch"][-1] == 220  # epochs [40, 40, 140] in groups of 10
+
+
+def test_epochs_run_in_groups_that_divide_each_phase(tmp_path):
+    """train.epoch_group: a phase of E epochs runs gcd(E, group) epochs as one pass over the repeated data."""
+    run_dir = tmp_path / "g"
+    grouped = [*TINY, "--set", "train.epochs=[3, 20]", "--set", "train.epoch_group=10"]
+    for stage in ("simulate", "train"):
+        assert invoke(stage, "copernicus", "--run-dir", run_dir, *grouped).exit_code == 0
+    history = json.loads((run_dir / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3, 13, 23] and history["phase"] == [0, 0, 0, 1, 1]
+    assert len(history["loss"]) == len(history["val_loss"]) == 5
 
 
 PENDULUM_TINY = [

@@ -90,7 +90,7 @@ def _epoch(metadata: Path) -> int:
 
 def test_a_killed_training_resumes_where_it_was(tmp_path):
     run_dir = tmp_path / "t"
-    long = [*TINY, "--set", "train.epochs=[3, 60]", "--set", "simulate.n_samples=300"]
+    long = [*TINY, "--set", "train.epochs=[3, 60]", "--set", "simulate.n_samples=300", "--set", "train.epoch_group=1"]
     assert invoke("simulate", "copernicus", "--run-dir", run_dir, *long).exit_code == 0
     cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "train", "copernicus", "--run-dir", str(run_dir), *long]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
