@@ -45,6 +45,7 @@ import sympy as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import ScinetError  # noqa: E402
+from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
 from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
@@ -249,6 +250,17 @@ def benchmark(equation: dict, engine: str, args) -> dict:
     }
 
 
+def run_job(job: tuple[dict, str, argparse.Namespace]) -> dict:
+    """One (equation, engine) search, scored; a failed search is a result (not recovered), and the run goes on."""
+    eq, engine, args = job
+    try:
+        return benchmark(eq, engine, args)
+    except Exception as exc:  # noqa: BLE001
+        return {"id": eq["id"], "engine": engine, "exact": False, "srbench_exact": False, "r2": -math.inf,
+                "complexity": 0, "seconds": 0.0, "expression": None, "true": eq["formula"],
+                "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+
+
 def data(equation: dict, seed: int, n_train: int, n_test: int):
     """The benchmark's rows for one equation: training and test inputs and targets (seeded by the run's seed and the id)."""
     names = equation["names"]
@@ -339,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--units", type=Path, default=None, help="units table (AI Feynman layout) for dimensional analysis")
+    parser.add_argument("--jobs", type=int, default=1, help="searches at a time on the local executor (each with --threads)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local", help="where the searches run (ray: a Ray cluster)")
+    parser.add_argument("--address", default=None, help="a Ray cluster's head, host:port (with --executor ray)")
+    parser.add_argument("--resume", action="store_true", help="keep the records --out holds and run only the rest")
     parser.add_argument(
         "--rejudge", type=Path, default=None, help="score the records of an earlier --out file again, without searching"
     )
@@ -363,9 +379,14 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(records, indent=1))
         print(summary(records))
         return 0
-    records = []
+    # a job is one (equation, engine) pair; one whose record --out already holds (an interrupted run) is skipped
+    records = json.loads(args.out.read_text()) if args.resume and args.out.exists() else []
+    done = {(r["id"], r["engine"]) for r in records}
+    if done:
+        print(f"resuming: {len(done)} records in {args.out} are kept", flush=True)
+    pending = [(eq, engine) for eq in equations if "error" not in eq for engine in engines if (eq["id"], engine) not in done]
     for eq in equations:
-        if "error" in eq:  # unreadable: reported, skipped, counted as not recovered
+        if "error" in eq and all((eq["id"], engine) not in done for engine in engines):
             for engine in engines:
                 records.append(
                     {
@@ -383,25 +404,25 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(f"{eq['id']:<12} skipped: cannot read it ({eq['error']})", flush=True)
             save(records, args.out)
-            continue
-        for engine in engines:
-            try:
-                rec = benchmark(eq, engine, args)
-            except Exception as exc:  # a failed search is a result (not recovered), and the run goes on
-                rec = {"id": eq["id"], "engine": engine, "exact": False, "srbench_exact": False, "r2": -math.inf,
-                       "complexity": 0, "seconds": 0.0, "expression": None, "true": eq["formula"],
-                       "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-                print(f"{eq['id']:<12} {engine:<9} failed: {rec['error']}", flush=True)
-                records.append(rec)
-                save(records, args.out)
-                continue
-            records.append(rec)
+
+    def report(i: int, rec: dict) -> None:
+        records.append(rec)
+        if "error" in rec:
+            print(f"{rec['id']:<12} {rec['engine']:<9} failed: {rec['error']}", flush=True)
+        else:
             mark = "EXACT" if rec["exact"] else ("srbench" if rec["srbench_exact"] else "-")
             print(
-                f"{rec['id']:<12} {engine:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}",
+                f"{rec['id']:<12} {rec['engine']:<9} {mark:<8} R2={rec['r2']:.6f} {rec['seconds']:6.1f}s  {rec['expression']}",
                 flush=True,
             )
-            save(records, args.out)
+        save(records, args.out)
+
+    try:
+        executor = get_executor(args.executor, address=args.address)
+    except ScinetError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    executor.map(run_job, [(eq, engine, args) for eq, engine in pending], workers=args.jobs, on_result=report)
     print()
     print(summary(records))
     return 0

@@ -94,3 +94,23 @@ def test_judge_sees_identities_between_hyperbolic_and_exponential_forms():
     X = np.random.default_rng(0).uniform(1, 5, size=(50, 4))
     assert feynman.judge(via_coth, planck, X, [h, w, T, kb]) == (True, True)
     assert feynman.judge(via_coth * 1.01, planck, X, [h, w, T, kb])[0] is False
+
+
+def test_an_interrupted_benchmark_resumes_with_only_the_missing_searches(tmp_path, capsys):
+    import json
+
+    csv = tmp_path / "eq.csv"
+    csv.write_text(
+        "Filename,Number,Output,Formula,# variables,v1_name,v1_low,v1_high,v2_name,v2_low,v2_high\nX.1,1,F,a*b/2,2,a,1,2,b,3,4\n"
+    )
+    out = tmp_path / "results.json"
+    common = ["--csv", str(csv), "--budget", "1", "--out", str(out), "--n-train", "200", "--n-test", "100"]
+    assert feynman.main([*common, "--engines", "scinet"]) == 0
+    first = json.loads(out.read_text())
+    capsys.readouterr()
+    assert feynman.main([*common, "--resume", "--jobs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming: 1 records" in printed and "X.1          scinet" not in printed
+    records = json.loads(out.read_text())
+    assert [(r["id"], r["engine"]) for r in records] == [("X.1", "scinet"), ("X.1", "pyoperon")]
+    assert records[0] == first[0]  # kept as it was
