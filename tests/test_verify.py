@@ -288,3 +288,16 @@ def test_the_equation_of_the_centre_holds_in_any_form_equal_to_first_order():
     other = lam - sp.Float(0.1868) * sp.sin(lam - 5.865) + sp.Float(1e-3) * sp.tanh(3 * sp.sin(lam)) + 0.3
     v = check(other)
     assert v.verdict == NOT_DISCOVERED and not v.checks["symbolic_match"]
+
+
+def test_a_number_multiplying_an_angle_is_read_as_the_integer_it_lies_within_the_tolerance_of():
+    from pipeline.laws.latent_formula import integer_frequencies
+
+    nu = sp.Symbol("nu_M", real=True)
+    near = nu - sp.Float(0.185476) * sp.sin(sp.Float(0.985579) * nu) - sp.Float(1.59519)
+    assert integer_frequencies(near, [nu], 0.1) == nu - sp.Float(0.185476) * sp.sin(nu) - sp.Float(1.59519)
+    assert integer_frequencies(near, [nu], 0.01) == near  # 1.4 % off: beyond a 1 % tolerance
+    surrogate = sp.Float(-1.28464) * nu + sp.tanh(sp.Float(0.47387) * nu)
+    assert integer_frequencies(surrogate, [nu], 0.1) == surrogate  # no integer near 1.28 or 0.47
+    other = sp.Symbol("x", real=True)
+    assert integer_frequencies(sp.Float(0.99) * other, [nu], 0.1) == sp.Float(0.99) * other  # not an angle

@@ -75,13 +75,15 @@ class LatentFormula(Law):
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
         free_names = [k.name for k in free]
         form = first_order_form(expr, names, evidence.fresh) if self.first_order else expr
+        rtol = evidence.rtol if self.rtol is None else self.rtol
+        angles = [sp.Symbol(n, real=True) for n in names if evidence.system.columns[n].angle]
         if evidence.kind == "circle":
+            form = integer_frequencies(form, angles, rtol)
             pattern = lambda s, w: s * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
             found = symbolic_match(form, pattern, symbols(names), [*free_names, "c"])
         else:
             pattern = lambda s, w: w["a"] * law.xreplace({k: w[k.name] for k in free}) + w["c"]  # noqa: E731
             found = symbolic_match(form, pattern, symbols(names), [*free_names, "a", "c"], signs=(1,))
-        rtol = evidence.rtol if self.rtol is None else self.rtol
         ok = m.score >= evidence.threshold and found is not None and all(r <= rtol for r in rel.values())
         return self.verdict(
             ok,
@@ -100,7 +102,7 @@ class LatentFormula(Law):
                 + ")",
                 "expression_score": m.score,
                 "symbolic_match": found is not None,
-                "first_order_form": str(form) if self.first_order else None,
+                "compared_form": str(form),
                 "symbolic_constants": found,
                 "threshold": evidence.threshold,
                 "rtol": rtol,
@@ -126,3 +128,18 @@ def first_order_form(expr: sp.Expr, names, frame) -> sp.Expr:
         if not small:
             return expr
         expr = expr.xreplace(small)
+
+
+def integer_frequencies(expr: sp.Expr, angles, rtol: float) -> sp.Expr:
+    """``expr`` with each number that multiplies an angle read as the nearest nonzero integer where it lies within
+    ``rtol`` of it (``sin(0.9856 nu)`` -> ``sin(nu)``).  An equation between angles is 2 pi-periodic in each, so
+    these numbers are integers that physics fixes; a regression over angles cut at +-pi leaves them a little off."""
+    swap = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Mul) and len(node.args) == 2:
+            number, other = node.args
+            if number.is_Float and other in angles:
+                n = round(float(number))
+                if n and abs(float(number) - n) <= rtol * abs(n):
+                    swap[node] = n * other
+    return expr.xreplace(swap)
