@@ -243,7 +243,7 @@ def _system():
             "mean_anomalies": ("M_E", "M_M"),
             "true_anomalies": ("nu_E", "nu_M"),
         },
-        defaults={**SERIES_DEFAULTS, "train.harmonics": 3, "regress.time_budget": 40.0},
+        defaults={**SERIES_DEFAULTS, "train.harmonics": 3, "regress.time_budget": 60.0},
         citation="R. Iten, T. Metger, H. Wilming, L. del Rio, R. Renner, Phys. Rev. Lett. 124, 010508 (2020), Fig. 4; "
         "elliptic elements of its public code",
         degrees_of_freedom=2,
