@@ -64,10 +64,12 @@ class TrainConfig:
     the harmonics above the first join in the curriculum's last stage"""
     tensorboard: bool = False
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
-    epoch_group: int = 10
+    epoch_group: int = 1
     """epochs run as one Keras epoch over the training data repeated: the fixed cost of an epoch (the input
-    pipeline, validation, callbacks, the backup) is paid once per group.  A phase of E epochs groups gcd(E,
-    epoch_group) of them; its losses, held-out losses and backups come once per group (``history.epoch``)"""
+    pipeline, validation, callbacks, the backup) is paid once per group, which pays where an epoch is a few
+    steps (a time series of 1600 series: 25).  A phase of E epochs groups gcd(E, epoch_group) of them; its
+    losses, held-out losses and backups come once per group (``history.epoch``).  It changes the order in
+    which samples are drawn, and so a run's numbers"""
     steps_per_execution: int = 32
     """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
     the same results)"""

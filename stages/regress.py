@@ -16,16 +16,22 @@ the angle of an answered point (``AnswerLawSpec.angle_of``) the search is on the
 circle and the noise floor is the sum of the two coordinates' errors.
 
 The searches are independent; they run in parallel, one process each, on up
-to ``regress.workers`` cores (0: all), every search with its own time budget
-and the run's seed.  The engine's budget is counted in evaluations per engine
+to ``regress.workers`` cores (0: all) or on a Ray cluster (``executor.name``),
+every search with its own time budget and the run's seed.  Each finished search
+is kept in ``.regress-searches/`` in the run directory, named by the hash of
+everything that determines it, so that a regress stage killed midway redoes
+only the searches it had not finished; the folder goes when the stage ends.  The engine's budget is counted in evaluations per engine
 thread (see :mod:`symreg.operon`), so the equations do not depend on how many
 searches run at once, on the machine's core count or on its load.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import shutil
 from functools import partial
 from typing import Any
 
@@ -36,6 +42,7 @@ from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from pipeline.executors import get_executor
+from pipeline.rundir import write_parquet
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -54,6 +61,37 @@ def search_task(task: dict[str, Any]) -> pd.DataFrame:
         front["family"] = str(record)
         return front
     return search(engine, task["X"], task["y"], **task["search"])
+
+
+SEARCHES = ".regress-searches"
+"""folder in the run directory holding the searches a regress stage finished (removed when it ends)"""
+
+
+def task_key(task: dict[str, Any]) -> str:
+    """A hash of everything that determines a search's result: its data, settings and engine."""
+    digest = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        if isinstance(value, dict):
+            for k in sorted(value):
+                digest.update(str(k).encode())
+                feed(value[k])
+        elif isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+
+    feed(task)
+    return digest.hexdigest()
+
+
+def _finished(path) -> pd.DataFrame | None:
+    """A search an interrupted run finished, or None (absent, or unreadable: searched again)."""
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # noqa: BLE001 - a file cut short or not ours: the search runs again
+        return None
 
 
 def run(ctx: StageContext) -> None:
@@ -127,11 +165,25 @@ def run(ctx: StageContext) -> None:
         cfg.time_budget,
     )
     fronts = []
+    cache = ctx.path(SEARCHES)
+    cache.mkdir(exist_ok=True)
+    paths = [cache / f"{task_key(task)}.parquet" for task in tasks]
+    results = [_finished(path) for path in paths]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if len(todo) < len(tasks):
+        log.info("regress: %d of %d searches were finished by an interrupted run: kept", len(tasks) - len(todo), len(tasks))
     with progress.bar(len(tasks), "regress", "search") as pbar:
+        if pbar is not None:
+            pbar.update(len(tasks) - len(todo))
+
+        def keep(j: int, front: pd.DataFrame) -> None:
+            results[todo[j]] = front
+            write_parquet(paths[todo[j]], front, {"kind": "search"})
+            if pbar is not None:
+                pbar.update(1)
+
         executor = get_executor(ctx.config.executor.name, address=ctx.config.executor.address or None)
-        results = executor.map(
-            search_task, tasks, workers=workers, on_result=None if pbar is None else lambda i, r: pbar.update(1)
-        )
+        executor.map(search_task, [tasks[i] for i in todo], workers=workers, on_result=keep)
     for (target, varset), front in zip(labels, results, strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)
@@ -149,3 +201,4 @@ def run(ctx: StageContext) -> None:
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
     write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet"))
+    shutil.rmtree(cache, ignore_errors=True)

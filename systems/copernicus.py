@@ -39,6 +39,7 @@ SERIES_DEFAULTS = {
     "train.beta": 1e-4,
     "train.decoder": "linear",
     "train.encoder_units": [64, 64],
+    "train.epoch_group": 10,  # 25 steps an epoch: the fixed cost of an epoch was most of the time
 }
 """the training of a Sun-and-Mars time series (also copernicus-elliptic's and copernicus-sky's)"""
 
