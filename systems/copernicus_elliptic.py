@@ -125,32 +125,12 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     import sympy as sp
 
-    from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
+    from pipeline.laws import LatentFormula
 
-    sky_law, kepler = orbit_laws("M_E", "M_M", mean_longitudes=False, a_ratio=A_M_AU / A_E_AU, e_m=E_M)
-    m_e, m_m, nu_m = sp.symbols("M_E M_M nu_M", real=True)
+    nu_m = sp.Symbol("nu_M", real=True)
     e = sp.Symbol("e", positive=True)
     return (
-        LatentIsQuantity(
-            name="latent_holds_M_E",
-            title="A neuron holds Earth's mean anomaly",
-            description="one latent neuron holds Earth's mean anomaly (+-M_E + const, mod 2 pi)",
-            expression=m_e,
-        ),
-        LatentIsQuantity(
-            name="latent_holds_M_M",
-            title="A neuron holds Mars' mean anomaly",
-            description="one latent neuron holds Mars' mean anomaly (+-M_M + const, mod 2 pi)",
-            expression=m_m,
-        ),
-        StepRatio(
-            name="step_ratio",
-            title="Ratio of the angular steps (Kepler periods)",
-            description="ratio of the learned steps omega_M/omega_E = T_E/T_M",
-            expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
-            quantities=("M_M", "M_E"),
-            true_value=T_E_DAYS / T_M_DAYS,
-        ),
+        *mean_motion_laws("M_E", "M_M", "mean anomaly"),
         LatentFormula(
             name="equation_of_the_centre",
             title="Equation of the centre of Mars",
@@ -163,9 +143,36 @@ def _laws():
             rtol=0.10,
             first_order=True,
         ),
-        sky_law,
-        kepler,
+        *orbit_laws("M_E", "M_M", mean_longitudes=False, a_ratio=A_M_AU / A_E_AU, e_m=E_M),
     )
+
+
+def mean_motion_laws(earth: str, mars: str, angle: str, *, earth_body: str = "Earth's"):
+    """Laws (a) and (b) for a system whose neurons hold the planets' mean anomalies or mean longitudes (``angle``
+    names which; ``earth_body`` what the Earth's angle belongs to): a neuron holds each planet's angle, and the
+    ratio of the learned steps is T_E/T_M."""
+    import sympy as sp
+
+    from pipeline.laws import LatentIsQuantity, StepRatio
+
+    holds = tuple(
+        LatentIsQuantity(
+            name=f"latent_holds_{q}",
+            title=f"A neuron holds {planet} {angle}",
+            description=f"one latent neuron holds {body} {angle} (+-{q} + const, mod 2 pi)",
+            expression=sp.Symbol(q, real=True),
+        )
+        for q, planet, body in ((earth, "Earth's", earth_body), (mars, "Mars'", "Mars'"))
+    )
+    ratio = StepRatio(
+        name="step_ratio",
+        title="Ratio of the angular steps (Kepler periods)",
+        description="ratio of the learned steps omega_M/omega_E = T_E/T_M",
+        expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
+        quantities=(mars, earth),
+        true_value=T_E_DAYS / T_M_DAYS,
+    )
+    return (*holds, ratio)
 
 
 def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, e_m: float):

@@ -121,32 +121,13 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     import sympy as sp
 
-    from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
-    from systems.copernicus_elliptic import orbit_laws
+    from pipeline.laws import LatentFormula
+    from systems.copernicus_elliptic import mean_motion_laws, orbit_laws
 
     lam_m = sp.Symbol("lambda_M", real=True)
     e, varpi = sp.Symbol("e", positive=True), sp.Symbol("varpi", real=True)
     return (
-        LatentIsQuantity(
-            name="latent_holds_L_E",
-            title="A neuron holds Earth's mean longitude",
-            description="one latent neuron holds the mean longitude of the Earth-Moon barycentre (+-L_E + const, mod 2 pi)",
-            expression=sp.Symbol("L_E", real=True),
-        ),
-        LatentIsQuantity(
-            name="latent_holds_L_M",
-            title="A neuron holds Mars' mean longitude",
-            description="one latent neuron holds the mean longitude of Mars (+-L_M + const, mod 2 pi)",
-            expression=sp.Symbol("L_M", real=True),
-        ),
-        StepRatio(
-            name="step_ratio",
-            title="Ratio of the angular steps (Kepler periods)",
-            description="ratio of the learned steps omega_M/omega_E = T_E/T_M",
-            expression=sp.Symbol("omega_M") / sp.Symbol("omega_E"),
-            quantities=("L_M", "L_E"),
-            true_value=T_E_DAYS / T_M_DAYS,
-        ),
+        *mean_motion_laws("L_E", "L_M", "mean longitude", earth_body="the Earth-Moon barycentre's"),
         LatentFormula(
             name="equation_of_the_centre",
             title="Equation of the centre of Mars",

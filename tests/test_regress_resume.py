@@ -4,21 +4,12 @@ equations are those of a run that was never interrupted."""
 import shutil
 
 import pandas as pd
-from click.testing import CliRunner
 
 import stages.regress
-from pipeline.cli import main
+from tests.test_cli import TINY as CLI_TINY
+from tests.test_cli import invoke
 
-TINY = [
-    "--set", "simulate.n_samples=60", "--set", "simulate.series_length=12",
-    "--set", "train.curriculum=[4, 12]", "--set", "train.epochs=[2, 2]", "--set", "train.encoder_units=[8]",
-    "--set", "regress.time_budget=1", "--set", "regress.n_rows=200", "--set", "regress.max_length=8",
-    "--set", "regress.workers=1",
-]  # fmt: skip
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+TINY = [*CLI_TINY, "--set", "regress.workers=1"]  # the searches in this process, where the test can kill one
 
 
 def test_an_interrupted_regress_redoes_only_the_searches_it_had_not_finished(tmp_path, monkeypatch):

@@ -87,11 +87,8 @@ class ObservationModel(Law):
             {sp.Symbol(q, real=True): sp.Symbol(q, real=True) + d for q, d in offsets.items()}
         )
         free = [*self.constants, *offsets.values()]
-        initial = {
-            **{k: float(v) for k, v in self.constants.items() if v is not None},
-            **self.initial,
-            **{d: -holders[q].match.sign * holders[q].match.offset for q, d in offsets.items()},
-        }
+        # the fit starts from the law's own guesses, never from the true constants it is judged against
+        initial = {**self.initial, **{d: -holders[q].match.sign * holders[q].match.offset for q, d in offsets.items()}}
         target = evidence.latents[self.observation].to_numpy(dtype=float)
         names = list(self.quantities)
         kind = "circle" if circle else "real"
