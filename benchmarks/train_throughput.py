@@ -3,6 +3,7 @@ single-precision matrix-multiply peak, for each system's default training and ea
 
     python benchmarks/train_throughput.py                      # copernicus, pendulum, qubit1; every backend installed
     python benchmarks/train_throughput.py --systems copernicus --backends jax --set train.batch_size=256
+    python benchmarks/train_throughput.py --systems pendulum --seeds 0 1 2     # the spread of the held-out error
 
 Each (system, backend) pair runs the real stages, ``scinet simulate`` and ``scinet train``, in a fresh process with
 ``KERAS_BACKEND`` set, in a temporary run directory; the figures come from what training recorded
@@ -120,24 +121,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--systems", nargs="+", default=list(DEFAULT_SYSTEMS))
     parser.add_argument("--backends", nargs="+", default=None, help="default: every backend installed")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one training per seed (default: 0)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
     peak = matmul_peak_gflops()
     print(f"float32 matrix-multiply peak (NumPy, 2048^3): {peak:.1f} GFLOP/s")
-    header = f"{'system':12s} {'backend':10s} {'batch':>5s} {'s':>7s} {'samples/s':>10s} {'steps/s':>8s} {'GFLOP/s':>8s} {'of peak':>8s} {'RMS':>8s}"
+    header = f"{'system':12s} {'backend':10s} {'seed':>4s} {'batch':>5s} {'s':>7s} {'samples/s':>10s} {'steps/s':>8s} {'GFLOP/s':>8s} {'of peak':>8s} {'RMS':>8s}"
     print(header)
     rows = []
     for system in args.systems:
         for backend in args.backends or installed_backends():
-            row = measure(system, backend, args.overrides, args.seed)
-            row["fraction_of_peak"] = row["gflops"] / peak
-            row["peak_gflops"] = peak
-            rows.append(row)
-            print(
-                f"{system:12s} {backend:10s} {row['batch_size']:5d} {row['seconds']:7.1f} {row['samples_per_s']:10.0f} "
-                f"{row['steps_per_s']:8.1f} {row['gflops']:8.3f} {row['fraction_of_peak']:8.2e} {row['heldout_rms']:8.4f}"
-            )
+            for seed in args.seeds:
+                row = measure(system, backend, args.overrides, seed)
+                row["seed"] = seed
+                row["fraction_of_peak"] = row["gflops"] / peak
+                row["peak_gflops"] = peak
+                rows.append(row)
+                print(
+                    f"{system:12s} {backend:10s} {seed:4d} {row['batch_size']:5d} {row['seconds']:7.1f} {row['samples_per_s']:10.0f} "
+                    f"{row['steps_per_s']:8.1f} {row['gflops']:8.3f} {row['fraction_of_peak']:8.2e} {row['heldout_rms']:8.4f}",
+                    flush=True,
+                )
+            if len(args.seeds) > 1:
+                mine = [r for r in rows if r["system"] == system and r["backend"] == backend]
+                print(
+                    f"{system:12s} {backend:10s} mean over {len(mine)} seeds: {np.mean([r['seconds'] for r in mine]):.1f} s, "
+                    f"held-out RMS {np.mean([r['heldout_rms'] for r in mine]):.4f} "
+                    f"(from {min(r['heldout_rms'] for r in mine):.4f} to {max(r['heldout_rms'] for r in mine):.4f})",
+                    flush=True,
+                )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -148,7 +148,8 @@ class History:
     """What training reports: per-epoch losses, learned steps, held-out prediction error."""
 
     loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    """held-out loss, at every ``train.validate_every`` epochs and null between"""
     phase: list[int] = field(default_factory=list)
     epoch: list[int] = field(default_factory=list)
     """the epoch (counted over the whole training) at which each loss was recorded (once per ``train.epoch_group``)"""

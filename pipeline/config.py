@@ -73,6 +73,13 @@ class TrainConfig:
     steps_per_execution: int = 32
     """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
     the same results)"""
+    validate_every: int = 10
+    """epochs between held-out losses (``history.val_loss``, null between); each costs a pass over the held-out
+    samples and Keras' evaluation overhead (a quarter of a pendulum epoch).  It does not change the training"""
+    backup_every: float = 10.0
+    """seconds between backups of the phase under way (at an epoch's end; 0: every epoch): a killed training
+    redoes at most this much.  A backup writes the weights and the optimizer's state (35 ms for the pendulum).
+    It does not change the training"""
 
 
 @dataclass
@@ -165,6 +172,10 @@ class Config:
             raise ConfigError(f"`train.epoch_group` must be at least 1 (1: every epoch on its own). Received: {t.epoch_group}.")
         if t.steps_per_execution < 1:
             raise ConfigError(f"`train.steps_per_execution` must be at least 1. Received: {t.steps_per_execution}.")
+        if t.validate_every < 1:
+            raise ConfigError(f"`train.validate_every` must be at least 1 (1: every epoch). Received: {t.validate_every}.")
+        if t.backup_every < 0:
+            raise ConfigError(f"`train.backup_every` must be at least 0 seconds (0: every epoch). Received: {t.backup_every}.")
         if t.harmonics < 1:
             raise ConfigError(f"`train.harmonics` must be at least 1 (1: one circle per neuron). Received: {t.harmonics}.")
         if system is not None and t.latent_size == 0 and (system.is_series or not system.questions):

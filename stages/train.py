@@ -82,7 +82,7 @@ def losses_callback(path):
             row = {
                 "epoch": int(epoch),
                 "loss": float(logs.get("loss", math.nan)),
-                "val_loss": float(logs.get("val_loss", math.nan)),
+                "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,  # every train.validate_every
             }
             with open(path, "a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -96,8 +96,8 @@ BACKUP = ".train-backup"
 
 class Backup:
     """Where a killed training resumes from.  Each phase that ends is saved whole (``phaseN.keras``
-    with its losses in ``phaseN.json``); the phase under way is backed up at every epoch's end by
-    Keras' ``BackupAndRestore`` (weights, optimizer state, epoch) in ``phaseN/``.  The folder belongs
+    with its losses in ``phaseN.json``); the phase under way is backed up at an epoch's end, every
+    ``train.backup_every`` seconds, by Keras' ``BackupAndRestore`` (weights, optimizer state, epoch) in ``phaseN/``.  The folder belongs
     to one set of inputs and settings (``key``): anything else there is discarded."""
 
     def __init__(self, ctx: StageContext, key: str):
@@ -136,10 +136,22 @@ class Backup:
         write_json(self.root / f"phase{phase}.json", losses)
         shutil.rmtree(self.root / f"phase{phase}", ignore_errors=True)
 
-    def callback(self, phase: int):
+    def callback(self, phase: int, every: float):
+        """Keras' ``BackupAndRestore`` for the phase under way, saving at the end of an epoch once ``every``
+        seconds have passed since its last backup (0: every epoch)."""
         import keras
 
-        return keras.callbacks.BackupAndRestore(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
+        class Backup(keras.callbacks.BackupAndRestore):
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                self.last = time.monotonic()
+
+            def on_epoch_end(self, epoch, logs=None):
+                if time.monotonic() - self.last >= every:
+                    super().on_epoch_end(epoch, logs)
+                    self.last = time.monotonic()
+
+        return Backup(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
 
     def epochs_done(self, phase: int) -> int:
         """Epochs of the phase under way that its Keras backup holds (0 if none)."""
@@ -158,6 +170,12 @@ class Backup:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _validation_epochs(calls: int, group: int, every: int) -> list[int]:
+    """The Keras epochs (1-based; each ``group`` epochs) after which the held-out loss is computed: those that
+    pass a multiple of ``every`` epochs, and the phase's last."""
+    return sorted({k for k in range(1, calls + 1) if k * group // every > (k - 1) * group // every} | {calls})
 
 
 def _backup_key(ctx: StageContext) -> str:
@@ -202,6 +220,7 @@ def run(ctx: StageContext) -> None:
     model = build_model(ctx, lengths[0])
     history = History(latent_size=cfg.latent_size, backend=keras.backend.backend())
     total, done, start = sum(cfg.epochs), 0, time.perf_counter()
+    val_loss = math.nan
     backup = Backup(ctx, _backup_key(ctx))
 
     class Progress(keras.callbacks.Callback):
@@ -210,21 +229,16 @@ def run(ctx: StageContext) -> None:
             self.group = group
 
         def on_epoch_end(self, epoch, logs=None):
-            nonlocal done
+            nonlocal done, val_loss
             before, done = done, done + self.group
             loss = float((logs or {}).get("loss", math.nan))
+            val_loss = float((logs or {}).get("val_loss", val_loss))  # the latest (every train.validate_every)
             every = max(1, total // 20)
             if pbar is not None:
-                pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{float((logs or {}).get('val_loss', math.nan)):.3g}")
+                pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{val_loss:.3g}")
                 pbar.update(self.group)
             elif math.isfinite(loss) and (done // every > before // every or done == total):
-                log.info(
-                    "train: epoch %d/%d  loss %.3g  val_loss %.3g",
-                    done,
-                    total,
-                    loss,
-                    float((logs or {}).get("val_loss", math.nan)),
-                )
+                log.info("train: epoch %d/%d  loss %.3g  val_loss %.3g", done, total, loss, val_loss)
 
     with progress.bar(total, "train", "epoch") as pbar:
         for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
@@ -271,6 +285,8 @@ def run(ctx: StageContext) -> None:
                             x_fit,
                             y_fit,
                             validation_data=(test_in, test_y),
+                            validation_freq=_validation_epochs(calls, group, cfg.validate_every),
+                            validation_batch_size=max(cfg.batch_size, 4096),  # the same loss, fewer steps
                             batch_size=cfg.batch_size,
                             epochs=calls,
                             shuffle=True,
@@ -278,7 +294,7 @@ def run(ctx: StageContext) -> None:
                             callbacks=[
                                 keras.callbacks.TerminateOnNaN(),
                                 losses_callback(losses_file),
-                                backup.callback(phase),
+                                backup.callback(phase, cfg.backup_every),
                                 Progress(group),
                                 *_tensorboard(ctx, phase),
                             ],
@@ -306,7 +322,7 @@ def run(ctx: StageContext) -> None:
             first = sum(cfg.epochs[:phase])
             history.epoch += [first + round((i + 1) * epochs / len(losses)) for i in range(len(losses))]
             history.loss += [float(v) for v in losses]
-            history.val_loss += [float(v) for v in val_losses]
+            history.val_loss += [None if v is None else float(v) for v in val_losses]
             history.phase += [phase] * len(losses)
 
     model.series_length = lengths[-1]

@@ -171,6 +171,18 @@ def test_epochs_run_in_groups_that_divide_each_phase(tmp_path):
     history = json.loads((run_dir / "history.json").read_text())
     assert history["epoch"] == [1, 2, 3, 13, 23] and history["phase"] == [0, 0, 0, 1, 1]
     assert len(history["loss"]) == len(history["val_loss"]) == 5
+    # held-out losses every train.validate_every epochs and at each phase's end, null between
+    assert [v is not None for v in history["val_loss"]] == [False, False, True, True, True]
+
+
+def test_the_held_out_loss_comes_every_validate_every_epochs_and_at_each_phase_end():
+    from stages.train import _validation_epochs
+
+    assert _validation_epochs(calls=25, group=1, every=10) == [10, 20, 25]
+    assert _validation_epochs(calls=3, group=1, every=10) == [3]
+    assert _validation_epochs(calls=14, group=10, every=10) == list(range(1, 15))
+    assert _validation_epochs(calls=10, group=3, every=10) == [4, 7, 10]
+    assert _validation_epochs(calls=4, group=1, every=1) == [1, 2, 3, 4]
 
 
 PENDULUM_TINY = [

@@ -91,6 +91,7 @@ def _epoch(metadata: Path) -> int:
 def test_a_killed_training_resumes_where_it_was(tmp_path):
     run_dir = tmp_path / "t"
     long = [*TINY, "--set", "train.epochs=[3, 60]", "--set", "simulate.n_samples=300", "--set", "train.epoch_group=1"]
+    long += ["--set", "train.backup_every=0"]  # a backup at every epoch's end
     assert invoke("simulate", "copernicus", "--run-dir", run_dir, *long).exit_code == 0
     cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "train", "copernicus", "--run-dir", str(run_dir), *long]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -137,3 +138,23 @@ def test_a_backup_cut_short_by_a_kill_restarts_its_phase(tmp_path):
     assert result.exit_code == 0, result.output
     assert "unreadable" in result.output
     assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()
+
+
+def test_the_phase_under_way_is_backed_up_every_backup_every_seconds(tmp_path):
+    import keras
+    import numpy as np
+
+    from pipeline.config import load_config
+    from pipeline.context import StageContext
+    from stages.train import Backup
+    from systems.copernicus import SYSTEM
+
+    ctx = StageContext(system=SYSTEM, config=load_config(None, [], system=SYSTEM), run_dir=tmp_path)
+    backup = Backup(ctx, "key")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((8, 1), dtype="float32")
+    model.fit(x, x, epochs=3, verbose=0, callbacks=[backup.callback(0, every=0)])
+    assert backup.epochs_done(0) == 3  # every epoch
+    model.fit(x, x, epochs=3, verbose=0, callbacks=[backup.callback(1, every=3600)])
+    assert backup.epochs_done(1) == 0  # not yet due: nothing written

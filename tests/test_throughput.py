@@ -43,6 +43,9 @@ def test_the_benchmark_prints_samples_per_second_and_the_fraction_of_peak(tmp_pa
         "copernicus",
         "--backends",
         backend,
+        "--seeds",
+        "0",
+        "1",
         "--json",
         str(out),
         *TINY,
@@ -50,7 +53,9 @@ def test_the_benchmark_prints_samples_per_second_and_the_fraction_of_peak(tmp_pa
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "GFLOP/s" in done.stdout and "samples/s" in done.stdout
-    (row,) = json.loads(out.read_text())
+    assert "mean over 2 seeds" in done.stdout
+    row, other = json.loads(out.read_text())
+    assert (row["seed"], other["seed"]) == (0, 1)
     assert row["backend"] == backend and row["samples_per_s"] > 0 and 0 < row["fraction_of_peak"] < 1
     assert row["epochs"] == 3 and row["train_samples"] == 160  # 80 % of 200 series
     # 3 epochs of 160 samples in ceil(160 / 64) = 3 steps each
