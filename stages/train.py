@@ -141,7 +141,7 @@ class Backup:
         seconds have passed since its last backup (0: every epoch)."""
         import keras
 
-        class Backup(keras.callbacks.BackupAndRestore):
+        class EveryFewSeconds(keras.callbacks.BackupAndRestore):
             def on_train_begin(self, logs=None):
                 super().on_train_begin(logs)
                 self.last = time.monotonic()
@@ -151,7 +151,7 @@ class Backup:
                     super().on_epoch_end(epoch, logs)
                     self.last = time.monotonic()
 
-        return Backup(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
+        return EveryFewSeconds(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
 
     def epochs_done(self, phase: int) -> int:
         """Epochs of the phase under way that its Keras backup holds (0 if none)."""
