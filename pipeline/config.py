@@ -27,6 +27,16 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 
+HOW = {"how": True}
+"""field metadata of a setting that decides how a stage runs (what it reports, backs up or logs) and not what it
+makes: it is recorded in the manifest but left out of the stage's cache key, so changing it redoes nothing"""
+
+
+def result_settings(section: Any) -> dict[str, Any]:
+    """A config section's settings that decide what its stage makes (all but those marked :data:`HOW`)."""
+    how = {f.name for f in dataclasses.fields(section) if f.metadata.get("how")}
+    return {k: v for k, v in dataclasses.asdict(section).items() if k not in how}
+
 
 @dataclass
 class SimulateConfig:
@@ -62,7 +72,7 @@ class TrainConfig:
     harmonics: int = 1
     """circular latents: the decoder sees cos(k z), sin(k z) for k = 1..harmonics (an ellipse as epicycles);
     the harmonics above the first join in the curriculum's last stage"""
-    tensorboard: bool = False
+    tensorboard: bool = field(default=False, metadata=HOW)
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
     epoch_group: int = 1
     """epochs run as one Keras epoch over the training data repeated: the fixed cost of an epoch (the input
@@ -73,10 +83,10 @@ class TrainConfig:
     steps_per_execution: int = 32
     """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
     the same results)"""
-    validate_every: int = 10
+    validate_every: int = field(default=10, metadata=HOW)
     """epochs between held-out losses (``history.val_loss``, null between); each costs a pass over the held-out
     samples and Keras' evaluation overhead (a quarter of a pendulum epoch).  It does not change the training"""
-    backup_every: float = 10.0
+    backup_every: float = field(default=10.0, metadata=HOW)
     """seconds between backups of the phase under way (at an epoch's end; 0: every epoch): a killed training
     redoes at most this much.  A backup writes the weights and the optimizer's state (35 ms for the pendulum).
     It does not change the training"""

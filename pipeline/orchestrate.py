@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalog import outputs_of, producer_of
-from pipeline.config import Config
+from pipeline.config import Config, result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
 from pipeline.rundir import file_hash, text_hash, write_json
@@ -96,9 +96,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _stage_settings(config: Config, stage: str) -> dict[str, Any]:
+def _stage_settings(config: Config, stage: str, key: bool = False) -> dict[str, Any]:
+    """A stage's settings as the manifest records them; with ``key``, only those that decide what it makes."""
     section = getattr(config, stage, None)
-    settings = dataclasses.asdict(section) if dataclasses.is_dataclass(section) else {}
+    if not dataclasses.is_dataclass(section):
+        settings = {}
+    else:
+        settings = result_settings(section) if key else dataclasses.asdict(section)
     if stage == "export":  # the export checks the model against the latent size
         settings["latent_size"] = config.train.latent_size
     if stage == "verify":  # fresh series are simulated with the run's length
@@ -113,7 +117,7 @@ def _cache_key(ctx: StageContext, stage: Stage) -> str:
         "system": ctx.system.name,
         "definition": ctx.system.fingerprint(),
         "seed": ctx.config.seed,
-        "settings": _stage_settings(ctx.config, stage.name),
+        "settings": _stage_settings(ctx.config, stage.name, key=True),
         "inputs": inputs,
         "version": project_version(),
     }

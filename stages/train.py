@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -14,6 +13,7 @@ import numpy as np
 from pipeline import progress
 from pipeline.arrays import angle_mask, answer_errors, model_arrays, split
 from pipeline.catalog import History, artifact_hash, read_observations, write_model
+from pipeline.config import result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ConfigError, TrainingError
 from pipeline.rundir import atomic_path, text_hash, write_json, write_text
@@ -182,7 +182,7 @@ def _backup_key(ctx: StageContext) -> str:
     """What a backup was made from: the training settings, seed, observations and system."""
     return text_hash(
         json.dumps(
-            [dataclasses.asdict(ctx.config.train), ctx.config.seed, artifact_hash(ctx, "observations.parquet")]
+            [result_settings(ctx.config.train), ctx.config.seed, artifact_hash(ctx, "observations.parquet")]
             + [ctx.system.fingerprint()],
             sort_keys=True,
         )

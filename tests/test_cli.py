@@ -175,6 +175,20 @@ def test_epochs_run_in_groups_that_divide_each_phase(tmp_path):
     assert [v is not None for v in history["val_loss"]] == [False, False, True, True, True]
 
 
+def test_settings_of_how_training_runs_do_not_make_it_run_again(tmp_path):
+    """train.validate_every, train.backup_every and train.tensorboard are recorded, not part of the cache key."""
+    run_dir = tmp_path / "k"
+    for stage in ("simulate", "train"):
+        assert invoke(stage, "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    how = ["--set", "train.validate_every=1", "--set", "train.backup_every=0", "--set", "train.tensorboard=true"]
+    again = invoke("train", "copernicus", "--run-dir", run_dir, *TINY, *how)
+    assert again.exit_code == 0 and "up to date" in again.output
+    settings = json.loads((run_dir / "manifest.json").read_text())["stages"]["train"]["settings"]
+    assert settings["validate_every"] == 10 and settings["backup_every"] == 10.0  # what it was made with
+    changed = invoke("train", "copernicus", "--run-dir", run_dir, *TINY, "--set", "train.beta=0.01")
+    assert changed.exit_code == 0 and "up to date" not in changed.output
+
+
 def test_the_held_out_loss_comes_every_validate_every_epochs_and_at_each_phase_end():
     from stages.train import _validation_epochs
 
