@@ -304,10 +304,11 @@ def sweep(
             for size in sizes
             for seed in range(seeds)
         ]
-        from pipeline.executors import get_executor
+        from pipeline.executors import configured
 
-        where = get_executor(config.executor.name, address=config.executor.address or None)
-        table = sweeping.run_sweep(jobs_list, workers=jobs, executor=where, gpus_per_job=config.executor.gpus_per_job)
+        table = sweeping.run_sweep(
+            jobs_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job
+        )
         result = sweeping.verdict(found, table, tolerance)
         sweeping.write_outputs(sweep_dir, found, table, result, tolerance)
     except USER_ERRORS as exc:

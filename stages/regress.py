@@ -20,7 +20,8 @@ to ``regress.workers`` cores (0: all) or on a Ray cluster (``executor.name``),
 every search with its own time budget and the run's seed.  Each finished search
 is kept in ``.regress-searches/`` in the run directory, named by the hash of
 everything that determines it, so that a regress stage killed midway redoes
-only the searches it had not finished; the folder goes when the stage ends.  The engine's budget is counted in evaluations per engine
+only the searches it had not finished; the folder goes when the stage ends.
+The engine's budget is counted in evaluations per engine
 thread (see :mod:`symreg.operon`), so the equations do not depend on how many
 searches run at once, on the machine's core count or on its load.
 """
@@ -41,7 +42,7 @@ import pandas as pd
 from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
-from pipeline.executors import get_executor
+from pipeline.executors import configured
 from pipeline.rundir import write_parquet
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
@@ -182,8 +183,7 @@ def run(ctx: StageContext) -> None:
             if pbar is not None:
                 pbar.update(1)
 
-        executor = get_executor(ctx.config.executor.name, address=ctx.config.executor.address or None)
-        executor.map(search_task, [tasks[i] for i in todo], workers=workers, on_result=keep)
+        configured(ctx.config.executor).map(search_task, [tasks[i] for i in todo], workers=workers, on_result=keep)
     for (target, varset), front in zip(labels, results, strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)

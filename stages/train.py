@@ -97,8 +97,9 @@ BACKUP = ".train-backup"
 class Backup:
     """Where a killed training resumes from.  Each phase that ends is saved whole (``phaseN.keras``
     with its losses in ``phaseN.json``); the phase under way is backed up at an epoch's end, every
-    ``train.backup_every`` seconds, by Keras' ``BackupAndRestore`` (weights, optimizer state, epoch) in ``phaseN/``.  The folder belongs
-    to one set of inputs and settings (``key``): anything else there is discarded."""
+    ``train.backup_every`` seconds, by Keras' ``BackupAndRestore`` (weights, optimizer state, epoch)
+    in ``phaseN/``.  The folder belongs to one set of inputs and settings (``key``): anything else
+    there is discarded."""
 
     def __init__(self, ctx: StageContext, key: str):
         self.root = ctx.path(BACKUP)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.errors import ConfigError
 from pipeline.executors import get_executor
+from tests.test_sweep import tiny_sweeps
 
 
 def _square(x):
@@ -66,10 +67,5 @@ def test_ray_maps_in_order_and_raises_a_job_error_as_itself(ray_local):
 
 
 def test_a_sweep_on_ray_gives_the_local_table(ray_local, tmp_path):
-    tiny = ["--latent-sizes", "0..1", "--seeds", "1", "--set", "simulate.n_samples=300", "--set", "train.epochs=[1]"]
-    for executor in ("local", "ray"):
-        args = ["sweep", "qubit1", "--run-dir", str(tmp_path / executor), "--executor", executor, *tiny]
-        result = CliRunner().invoke(main, args, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-    local, ray = (pd.read_parquet(tmp_path / e / "sweep.parquet") for e in ("local", "ray"))
-    pd.testing.assert_series_equal(local["rms"], ray["rms"], rtol=1e-4)
+    tables = tiny_sweeps(tmp_path, local=["--executor", "local"], ray=["--executor", "ray"])
+    pd.testing.assert_series_equal(tables["local"]["rms"], tables["ray"]["rms"], rtol=1e-4)

@@ -79,14 +79,19 @@ def test_by_default_a_sweep_starts_from_no_neuron_or_from_one_for_a_time_series(
     assert default_sizes(copernicus) == list(range(1, copernicus.latent.size + 2))
 
 
-def test_runs_in_parallel_give_the_same_table(tmp_path):
+def tiny_sweeps(tmp_path, **variants: list[str]) -> dict[str, pd.DataFrame]:
+    """A tiny qubit1 sweep (sizes 0 and 1, one seed) for each named variant of the command line: the tables."""
     tiny = ["--latent-sizes", "0..1", "--seeds", "1", "--set", "simulate.n_samples=300", "--set", "train.epochs=[1]"]
-    for jobs in ("1", "2"):
-        args = ["sweep", "qubit1", "--run-dir", str(tmp_path / jobs), "--jobs", jobs, *tiny]
+    for name, extra in variants.items():
+        args = ["sweep", "qubit1", "--run-dir", str(tmp_path / name), *extra, *tiny]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    one, two = (pd.read_parquet(tmp_path / j / "sweep.parquet") for j in ("1", "2"))
-    pd.testing.assert_series_equal(one["rms"], two["rms"], rtol=1e-4)
+    return {name: pd.read_parquet(tmp_path / name / "sweep.parquet") for name in variants}
+
+
+def test_runs_in_parallel_give_the_same_table(tmp_path):
+    tables = tiny_sweeps(tmp_path, one=["--jobs", "1"], two=["--jobs", "2"])
+    pd.testing.assert_series_equal(tables["one"]["rms"], tables["two"]["rms"], rtol=1e-4)
 
 
 def test_a_registered_system_is_sent_to_the_workers_or_swept_one_run_at_a_time(tmp_path, monkeypatch, caplog):

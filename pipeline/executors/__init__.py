@@ -62,4 +62,9 @@ def get_executor(name: str = "local", *, address: str | None = None) -> Executor
     raise ConfigError(f"Unknown executor {name!r}. Choose one of: {', '.join(EXECUTORS)}.")
 
 
-__all__ = ["EXECUTORS", "Executor", "get_executor"]
+def configured(settings) -> Executor:
+    """The executor the ``[executor]`` settings (:class:`pipeline.config.ExecutorConfig`) name."""
+    return get_executor(settings.name, address=settings.address or None)
+
+
+__all__ = ["EXECUTORS", "Executor", "configured", "get_executor"]
