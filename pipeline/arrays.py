@@ -9,6 +9,14 @@ from pipeline.catalog import vector
 from pipeline.errors import ArtifactError
 
 
+def to_numpy(x) -> np.ndarray:
+    """A backend tensor, a Keras variable or an array as a NumPy array: detached from the gradient and copied
+    to the host (``np.asarray`` fails on a PyTorch tensor that needs a gradient or lives on a GPU)."""
+    from keras import ops
+
+    return ops.convert_to_numpy(x)
+
+
 def split(frame: pd.DataFrame, name: str | None) -> pd.DataFrame:
     return frame if name is None else frame[frame["split"] == name]
 

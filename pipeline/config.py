@@ -82,7 +82,7 @@ class TrainConfig:
     which samples are drawn, and so a run's numbers"""
     steps_per_execution: int = 32
     """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
-    the same results)"""
+    the same results).  PyTorch takes one step per call whatever this says (Keras' limit there)"""
     validate_every: int = field(default=10, metadata=HOW)
     """epochs between held-out losses (``history.val_loss``, null between); each costs a pass over the held-out
     samples and Keras' evaluation overhead (a quarter of a pendulum epoch).  It does not change the training"""

@@ -283,6 +283,7 @@ class SciNet(keras.Model):
 
 def reconstruction_loss(y_true, y_pred, angle_mask):
     """Mean over samples (and steps) of the summed per-answer error (``2(1-cos d)`` ~ d^2 for angles)."""
+    y_pred = ops.convert_to_tensor(y_pred)
     diff = y_pred - ops.cast(y_true, y_pred.dtype)
     if not any(angle_mask):
         return ops.mean(ops.sum(ops.square(diff), axis=-1))

@@ -213,6 +213,10 @@ def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
 
 def _devices(keras) -> list[str]:
     """The devices Keras' backend computes on (``cpu:0``, ``gpu:0``, ...)."""
+    if keras.backend.backend() == "torch":  # Keras lists no devices on PyTorch; it computes on the GPUs if any
+        import torch
+
+        return [f"gpu:{i}" for i in range(torch.cuda.device_count())] or ["cpu:0"]
     try:
         return [str(d) for d in keras.distribution.list_devices()]
     except Exception:  # noqa: BLE001 - a backend without the listing: the record says nothing rather than fail

@@ -16,7 +16,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import model_arrays
+from pipeline.arrays import model_arrays, to_numpy
 from pipeline.catalog import latent_names, read_model, read_observations, vector, write_latents, write_probe
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
@@ -29,7 +29,7 @@ PROBE_SEED_OFFSET = 2_000_003
 
 def _batched(func, n: int, batch: int):
     outs = [func(slice(s, s + batch)) for s in range(0, n, batch)]
-    return [np.concatenate([np.asarray(o[i]) for o in outs]) for i in range(len(outs[0]))] if outs else []
+    return [np.concatenate([to_numpy(o[i]) for o in outs]) for i in range(len(outs[0]))] if outs else []
 
 
 def _check_model(ctx: StageContext, model) -> None:
@@ -89,7 +89,7 @@ def probe(ctx: StageContext, model) -> pd.DataFrame:
     questions[spec.question] = pool[spec.question].to_numpy()
     x = vector(fresh, system.encoder_names, system)
     mean, _ = model.encode(x)
-    mean = np.repeat(np.asarray(mean), m, axis=0)
+    mean = np.repeat(to_numpy(mean), m, axis=0)
     q = vector(questions, system.question_names, system)
     (answer,) = _batched(lambda s: [model.decode(mean[s], q[s])], len(q), ctx.config.export.batch_size)
     out = pd.DataFrame({"sample": np.repeat(np.arange(n), m)})
@@ -115,7 +115,7 @@ def run(ctx: StageContext) -> None:
     mean, log_sigma = encode_rows(model, frame, system, cfg.batch_size)
     names = latent_names(model.latent_size)
     test = (frame["split"] == "test").to_numpy()
-    kl = np.asarray(model.kl(mean[test], log_sigma[test]), dtype=float).mean(axis=0)
+    kl = to_numpy(model.kl(mean[test], log_sigma[test])).astype(float).mean(axis=0)
     kl_per_neuron = {n: float(v) for n, v in zip(names, kl, strict=True)}
     floor = max(cfg.unused_kl, cfg.unused_fraction * max(kl_per_neuron.values(), default=0.0))
     active = [n for n in names if kl_per_neuron[n] >= floor]
@@ -140,7 +140,7 @@ def run(ctx: StageContext) -> None:
         kl=kl_per_neuron,
         active=active,
         unused_kl=floor,
-        latent_steps=[float(w) for w in np.asarray(model.omega)] if system.is_series else None,
+        latent_steps=[float(w) for w in to_numpy(model.omega)] if system.is_series else None,
         latent_units=units,
     )
     write_probe(ctx, probe(ctx, model), answer_law=None if system.answer_law is None else vars(system.answer_law))

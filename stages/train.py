@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from pipeline import progress
-from pipeline.arrays import angle_mask, answer_errors, model_arrays, split
+from pipeline.arrays import angle_mask, answer_errors, model_arrays, split, to_numpy
 from pipeline.catalog import History, artifact_hash, read_observations, write_model
 from pipeline.config import result_settings
 from pipeline.context import StageContext
@@ -44,7 +44,7 @@ def build_model(ctx: StageContext, series_length: int):
 
 def prediction_rms(model, inputs, y, system) -> dict[str, float]:
     """RMS error of the deterministic prediction (latent means) on held-out samples, overall and per answer."""
-    pred = np.asarray(model.answer(inputs, steps=y.shape[1] if system.is_series else None))
+    pred = to_numpy(model.answer(inputs, steps=y.shape[1] if system.is_series else None))
     err = answer_errors(pred, y, system)
     out = {"all": float(np.sqrt(np.mean(err**2)))}
     names = [f"{c.name}[{k}]" if c.size > 1 else c.name for c in system.answers for k in range(c.size)]
@@ -265,7 +265,9 @@ def run(ctx: StageContext) -> None:
                 y_fit = np.concatenate([train_y] * group) if group > 1 else train_y
                 steps = calls * math.ceil(len(y_fit) / cfg.batch_size)
                 lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
-                model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=cfg.steps_per_execution)
+                # Keras runs one step per call on PyTorch (it refuses more); the results are the same
+                per_call = 1 if keras.backend.backend() == "torch" else cfg.steps_per_execution
+                model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=per_call)
                 model(_head(train_in))  # built, so that a backup of this phase can be restored into it
                 losses_file = backup.root / f"phase{phase}.losses"
                 resumed = backup.epochs_done(phase) * group
@@ -328,7 +330,7 @@ def run(ctx: StageContext) -> None:
 
     model.series_length = lengths[-1]
     history.prediction_rms = prediction_rms(model, test_in, test_y, system)
-    history.steps = [float(w) for w in np.asarray(model.omega)] if system.is_series else None
+    history.steps = [float(w) for w in to_numpy(model.omega)] if system.is_series else None
     history.seconds = round(time.perf_counter() - start, 2)
     log.info("train: held-out prediction RMS %.4f", history.prediction_rms["all"])
     write_model(ctx, model, history)

@@ -3,6 +3,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from pipeline.arrays import to_numpy  # noqa: E402
 from pipeline.model import SciNet, reconstruction_loss  # noqa: E402
 
 
@@ -31,10 +32,10 @@ def test_series_shapes_and_evolution():
     assert tuple(pred.shape) == (5, 7, 2)
     assert tuple(log_sigma.shape) == (5, 2) and tuple(mean.shape) == (5, 2)
     model.omega.assign([0.1, -0.2])
-    z = np.asarray(model.evolve(keras.ops.zeros((1, 2)), 4))
+    z = to_numpy(model.evolve(keras.ops.zeros((1, 2)), 4))
     np.testing.assert_allclose(z[0, :, 0], [0, 0.1, 0.2, 0.3], atol=1e-6)
     np.testing.assert_allclose(z[0, :, 1], [0, -0.2, -0.4, -0.6], atol=1e-6)
-    assert np.all(np.abs(np.asarray(pred)) <= np.pi + 1e-6)
+    assert np.all(np.abs(to_numpy(pred)) <= np.pi + 1e-6)
 
 
 def test_question_model_answers_each_question_and_has_no_evolution():
@@ -42,10 +43,10 @@ def test_question_model_answers_each_question_and_has_no_evolution():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 5)).astype("float32")
     q = rng.uniform(0, 10, size=(4, 1)).astype("float32")
-    pred = np.asarray(model.answer({"x": x, "q": q}))
+    pred = to_numpy(model.answer({"x": x, "q": q}))
     assert pred.shape == (4, 1)
     # the same latent with another question gives another answer: the decoder reads the question
-    other = np.asarray(model.answer({"x": x, "q": q + 3}))
+    other = to_numpy(model.answer({"x": x, "q": q + 3}))
     assert not np.allclose(pred, other)
     assert not model.omega.trainable
 
@@ -54,7 +55,7 @@ def test_real_latent_kl_is_the_gaussian_kl():
     model = _question_model()
     mean = np.array([[0.0, 1.0, 0.0]], dtype="float32")
     log_sigma = np.array([[0.0, 0.0, np.log(0.5)]], dtype="float32")
-    kl = np.asarray(model.kl(mean, log_sigma))[0]
+    kl = to_numpy(model.kl(mean, log_sigma))[0]
     # KL(N(mu, s^2) || N(0, 1)) = (s^2 + mu^2 - 1)/2 - log s
     np.testing.assert_allclose(kl, [0.0, 0.5, (0.25 - 1) / 2 - np.log(0.5)], atol=1e-6)
 
@@ -75,13 +76,13 @@ def test_save_and_load_round_trip_in_safe_mode(tmp_path, make):
         inputs["q"] = rng.uniform(0, 10, size=(4, len(model.question_angles))).astype("float32")
     if model.has_evolution:
         model.omega.assign([0.3, 0.05])
-    before = np.asarray(model.answer(inputs, steps=9 if model.has_evolution else None))
+    before = to_numpy(model.answer(inputs, steps=9 if model.has_evolution else None))
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(loaded, SciNet)
     assert loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(np.asarray(loaded.answer(inputs, steps=9 if model.has_evolution else None)), before, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(loaded.answer(inputs, steps=9 if model.has_evolution else None)), before, atol=1e-6)
 
 
 def test_invalid_argument_message():
@@ -99,7 +100,7 @@ def test_no_latent_neuron_answers_from_the_question_alone(tmp_path):
     assert tuple(mean.shape) == (4, 0) and tuple(log_sigma.shape) == (4, 0)
     assert not model.encoder_hidden and model.encoder_mean is None  # no encoder at all
     other = np.random.default_rng(2).normal(size=(4, 5)).astype("float32")
-    np.testing.assert_allclose(np.asarray(model.answer({"x": x, "q": q})), np.asarray(model.answer({"x": other, "q": q})))
+    np.testing.assert_allclose(to_numpy(model.answer({"x": x, "q": q})), to_numpy(model.answer({"x": other, "q": q})))
     model.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
     assert again.latent_size == 0
@@ -110,16 +111,16 @@ def test_no_latent_neuron_answers_from_the_question_alone(tmp_path):
 def test_higher_harmonics_are_off_until_switched_on_and_then_start_from_zero():
     model = _series_model(harmonics=3)
     x = np.random.default_rng(0).uniform(-3, 3, size=(6, 2)).astype("float32")
-    full = np.asarray(model.answer({"x": x}))
+    full = to_numpy(model.answer({"x": x}))
     model.use_harmonics(1)
-    first = np.asarray(model.answer({"x": x}))
+    first = to_numpy(model.answer({"x": x}))
     assert not np.allclose(full, first)  # the harmonics 2 and 3 contributed before
-    kernel = np.asarray(model.decoder_out.kernel)
+    kernel = to_numpy(model.decoder_out.kernel)
     assert np.all(kernel[4:] == 0) and np.any(kernel[:4] != 0)  # 2 neurons x (cos, sin) of harmonic 1 kept
     # a weight change on a switched-off harmonic does not reach the answer
     model.decoder_out.kernel.assign(np.where(np.arange(12)[:, None] >= 4, 5.0, kernel).astype("float32"))
-    np.testing.assert_allclose(np.asarray(model.answer({"x": x})), first, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(model.answer({"x": x})), first, atol=1e-6)
     model.use_harmonics(1)  # zeroed again on the way in
     model.use_harmonics(3)  # switched on: they start from nothing, so the answer does not jump
-    np.testing.assert_allclose(np.asarray(model.answer({"x": x})), first, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(model.answer({"x": x})), first, atol=1e-6)
     assert model.active_harmonics == 3
