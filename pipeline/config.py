@@ -117,8 +117,9 @@ class RegressConfig:
     """operator names (add,sub,mul,div,square,sqrt,exp,log,sin,cos,asin,tanh,...) or a set: 'arithmetic', 'physics'"""
     constant_rtol: float = 0.1
     """an exact constant may raise the held-out loss by at most this fraction"""
-    workers: int = 0
-    """searches run at once, one process each; 0 = one per core"""
+    workers: int = field(default=0, metadata=HOW)
+    """searches run at once, one process each; 0 = one per core.  It does not change the equations: the
+    engine's budget is counted in evaluations per engine thread"""
     threads: int = 1
     """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
 

@@ -137,8 +137,11 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
 
     # same seed, same equations: the searches run in parallel, and again one at a time
     first = pd.read_parquet(run_dir / "equations.parquet")
-    serial = invoke("regress", "copernicus", "--run-dir", run_dir, *TINY, "--set", "regress.workers=1")
-    assert serial.exit_code == 0, serial.output
+    one_at_a_time = [*TINY, "--set", "regress.workers=1"]
+    unchanged = invoke("regress", "copernicus", "--run-dir", run_dir, *one_at_a_time)
+    assert unchanged.exit_code == 0 and "up to date" in unchanged.output  # how many at once is not a result
+    serial = invoke("regress", "copernicus", "--run-dir", run_dir, *one_at_a_time, "--force")
+    assert serial.exit_code == 0 and "regress: done" in serial.output, serial.output
     pd.testing.assert_frame_equal(first, pd.read_parquet(run_dir / "equations.parquet"))
 
 
