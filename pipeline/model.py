@@ -255,24 +255,6 @@ class SciNet(keras.Model):
             z = mean + ops.exp(log_sigma) * keras.random.normal(ops.shape(mean), seed=self._seed_generator)
         return self._decode_from(z, inputs.get("q"), self.series_length), mean, log_sigma
 
-    def make_train_function(self, force=False):
-        """On JAX, ``steps_per_execution`` steps run as one compiled loop (Keras itself calls each step from
-        Python); the steps, and so the results, are the same.  Other backends: Keras' own."""
-        keras_own = (
-            keras.backend.backend() != "jax"
-            or self.steps_per_execution == 1
-            or self.run_eagerly
-            or not self.jit_compile
-            or keras.distribution.distribution() is not None  # sharded state: Keras places it
-            or keras.config.is_nnx_enabled()
-        )
-        if keras_own:
-            return super().make_train_function(force)
-        if self.train_function is None or force:
-            from pipeline.jax_steps import scanned_train_function
-
-            self.train_function = scanned_train_function(self)
-
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         pred, mean, log_sigma = y_pred
         if self.has_evolution:
