@@ -124,3 +124,29 @@ def test_higher_harmonics_are_off_until_switched_on_and_then_start_from_zero():
     model.use_harmonics(3)  # switched on: they start from nothing, so the answer does not jump
     np.testing.assert_allclose(to_numpy(model.answer({"x": x})), first, atol=1e-6)
     assert model.active_harmonics == 3
+
+
+@pytest.mark.parametrize("make", [_question_model, _series_model], ids=["question", "series"])
+def test_steps_per_execution_does_not_change_training(make):
+    """Several optimizer steps per call into the compiled function give the weights of one step per call
+    (``train.steps_per_execution`` is a how-setting, out of the cache key).  21 batches an epoch, the last one
+    smaller, 4 per call."""
+    if keras.backend.backend() == "torch":
+        pytest.skip("Keras takes one step per call on PyTorch: there is nothing to compare")
+    rng = np.random.default_rng(3)
+    n_x = len(make().encoder_angles)
+    x = {"x": rng.uniform(-1, 1, size=(163, n_x)).astype("float32")}
+    if make is _question_model:
+        x["q"] = rng.uniform(-1, 1, size=(163, 1)).astype("float32")
+        y = rng.uniform(-1, 1, size=(163, 1)).astype("float32")
+    else:
+        y = rng.uniform(-3, 3, size=(163, 7, 2)).astype("float32")
+    results = []
+    for per_call in (1, 4):
+        keras.utils.set_random_seed(0)
+        model = make()
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=per_call)
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
+        results.append([to_numpy(w) for w in model.weights] + [np.array(history.history["loss"])])
+    for one, many in zip(*results, strict=True):
+        np.testing.assert_array_equal(many, one)
