@@ -140,13 +140,13 @@ def test_steps_per_execution_does_not_change_training(make):
     if keras.backend.backend() == "torch":
         pytest.skip("Keras takes one step per call on PyTorch: there is nothing to compare")
     rng = np.random.default_rng(3)
-    n_x = len(make().encoder_angles)
-    x = {"x": rng.uniform(-1, 1, size=(163, n_x)).astype("float32")}
-    if make is _question_model:
+    shape = make()
+    x = {"x": rng.uniform(-1, 1, size=(163, len(shape.encoder_angles))).astype("float32")}
+    if shape.has_evolution:
+        y = rng.uniform(-3, 3, size=(163, shape.series_length, 2)).astype("float32")
+    else:
         x["q"] = rng.uniform(-1, 1, size=(163, 1)).astype("float32")
         y = rng.uniform(-1, 1, size=(163, 1)).astype("float32")
-    else:
-        y = rng.uniform(-3, 3, size=(163, make().series_length, 2)).astype("float32")
     results = []
     for per_call in (1, 4):
         keras.utils.set_random_seed(0)
