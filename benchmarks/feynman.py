@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import ScinetError  # noqa: E402
 from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
-from symreg.base import complexity, evaluate  # noqa: E402
+from symreg.base import PATIENCE, complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
@@ -196,20 +196,14 @@ def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
     return float(1 - np.sum((pred - y) ** 2) / np.sum((y - np.mean(y)) ** 2))
 
 
-def run_scinet(X, y, names, *, budget, seed, threads, operators, dimensions=None):
-    engine = partial(
-        make_engine,
-        "operon",
-        operators=operators,
-        seed=seed,
-        threads=threads,
-    )
+def run_scinet(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=PATIENCE):
+    engine = partial(make_engine, "operon", operators=operators, seed=seed, threads=threads, patience=patience)
     front = search(engine, X, y, variable_names=names, time_budget=budget, seed=seed, **(dimensions or {}))
     best = front[front["selected"]].iloc[0]
     return parse_expression(best["sympy_format"], names)
 
 
-def run_raw_operon(X, y, names, *, budget, seed, threads, operators, dimensions=None):
+def run_raw_operon(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=None):
     from pyoperon.sklearn import SymbolicRegressor
 
     from symreg.operon import operon_symbols
@@ -237,6 +231,7 @@ def benchmark(equation: dict, engine: str, args) -> dict:
         threads=args.threads,
         operators=args.operators,
         dimensions=dimensions,
+        patience=getattr(args, "patience", PATIENCE),
     )
     seconds = time.perf_counter() - start
     return {
@@ -348,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated equation ids")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
+    parser.add_argument(
+        "--patience", type=float, default=PATIENCE, help="scinet's engines stop after this share of the budget without progress (0: never)"
+    )
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--units", type=Path, default=None, help="units table (AI Feynman layout) for dimensional analysis")

@@ -122,6 +122,9 @@ class RegressConfig:
     engine's budget is counted in evaluations per engine thread"""
     threads: int = 1
     """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
+    patience: float = 0.3
+    """an engine stops once its front has not improved for this share of its budget, or has a candidate at
+    the target's noise floor that nothing simpler matched for as long (symreg.stopping); 0: spend the budget"""
 
 
 @dataclass
@@ -266,6 +269,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "regress.constant_rtol": (0, 100, "a relative tolerance"),
     "regress.workers": (0, 1024, "processes (0: one per core)"),
     "regress.threads": (1, 1024, "threads"),
+    "regress.patience": (0, 1, "a share of the budget; 0: always spend the whole budget"),
     "verify.n_fresh": (0, 10**7, "fresh samples"),
     "verify.circular_correlation": (1e-6, 1, "a correlation in (0, 1]"),
     "verify.r2": (1e-6, 1, "an R^2 in (0, 1]"),

@@ -103,7 +103,13 @@ def run(ctx: StageContext) -> None:
     rng = np.random.default_rng(ctx.config.seed)
     rows = rng.choice(len(train), size=min(cfg.n_rows, len(train)), replace=False)
     sample = train.iloc[np.sort(rows)]
-    engine = {"max_length": cfg.max_length, "operators": cfg.operators, "seed": ctx.config.seed, "threads": cfg.threads}
+    engine = {
+        "max_length": cfg.max_length,
+        "operators": cfg.operators,
+        "seed": ctx.config.seed,
+        "threads": cfg.threads,
+        "patience": cfg.patience,
+    }
     tasks, labels = [], []
     for target in meta["active"]:
         for varset, names in system.regress.items():

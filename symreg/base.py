@@ -23,6 +23,8 @@ import sympy as sp
 
 FRONT_COLUMNS = ["complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
 LOSS_FLOOR = 1e-30
+PATIENCE = 0.3
+"""share of its budget an engine goes on without improving its front before it stops (:mod:`symreg.stopping`)"""
 
 
 log = logging.getLogger("scinet")
@@ -118,8 +120,10 @@ def describe(expr: sp.Expr, raw: str) -> dict[str, object]:
 class Engine:
     """Settings shared by every engine (scikit-learn style: ``__init__`` only stores them).
 
-    ``fit(X, y, *, variable_names)`` fills ``equations_``, a list of
-    ``(engine_string, sympy_expression)`` along the engine's Pareto front.
+    ``fit(X, y, *, variable_names, noise_variance=0.0)`` fills ``equations_``, a list of
+    ``(engine_string, sympy_expression)`` along the engine's Pareto front.  ``patience``
+    (a share of the budget; 0: off) lets the engine stop before its budget once its front is done
+    (:mod:`symreg.stopping`); ``noise_variance``, the target's known noise, sets the floor.
     """
 
     def __init__(
@@ -130,9 +134,11 @@ class Engine:
         operators: str = "add,sub,mul,div",
         seed: int = 0,
         threads: int = 0,
+        patience: float = PATIENCE,
     ):
         self.time_budget = time_budget
         self.max_length = max_length
         self.operators = operators
         self.seed = seed
         self.threads = threads
+        self.patience = patience

@@ -10,14 +10,26 @@ calibrated so that the evaluation budget binds first on a 2-core x86-64
 machine (it did on 47 of the 50 feynman_dev equations at 60 s); where the time limit binds instead the
 engine says so in the log, since the result then depends on the machine's
 speed and load.
+
+Stopping when done.  With ``patience`` set, the engine also stops as soon as
+its front is done (:class:`symreg.stopping.FrontStop`: a candidate at the
+target's noise floor that no simpler one has matched for ``patience`` of the
+budget, or no improvement for as long; a target already at its floor as a
+constant is not searched).  pyoperon's estimator builds and
+runs its algorithm inside ``fit`` and passes no per-generation callback, so
+:func:`_watching` hands it, for that call, its own module with the NSGA-II
+algorithm wrapped to pass one; ending the evaluation budget stops the run at the
+end of that generation.  Counted in evaluations, not seconds: the result stays deterministic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import sympy as sp
@@ -25,6 +37,7 @@ import sympy as sp
 from symreg.base import Engine, round_floats
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
+from symreg.stopping import FrontStop, noise_floor
 
 log = logging.getLogger("scinet")
 
@@ -35,6 +48,58 @@ OPERON_OPERATORS = frozenset("add sub mul div sin cos tan asin acos atan exp log
 def operon_symbols(operators: str) -> str:
     """pyoperon's ``allowed_symbols`` for a list of operator (or operator-set) names."""
     return ",".join(["constant", "variable", *expand_operators(operators, allowed=OPERON_OPERATORS)])
+
+
+class _Module:
+    """pyoperon's module as its estimator sees it, except that the NSGA-II algorithm reports each generation."""
+
+    def __init__(self, module, on_generation: Callable[[object, object], bool]):
+        self._module = module
+        self._on_generation = on_generation
+        self.evaluator = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+    def MultiEvaluator(self, problem):  # noqa: N802 - pyoperon's name
+        self.evaluator = self._module.MultiEvaluator(problem)
+        return self.evaluator
+
+    def NSGA2Algorithm(self, *args):  # noqa: N802 - pyoperon's name
+        return _Algorithm(self._module.NSGA2Algorithm(*args), self)
+
+
+class _Algorithm:
+    def __init__(self, algorithm, module: _Module):
+        self._algorithm = algorithm
+        self._module = module
+
+    def __getattr__(self, name: str):
+        return getattr(self._algorithm, name)
+
+    def Run(self, rng, report, threads, warm_start):  # noqa: N802 - pyoperon's name
+        def each_generation() -> None:
+            if self._module._on_generation(self._algorithm, self._module.evaluator):
+                self._module.evaluator.Budget = 0  # the run ends after this generation
+
+        return self._algorithm.Run(rng, each_generation, threads, warm_start)
+
+
+_PATCH = threading.Lock()
+
+
+@contextlib.contextmanager
+def _watching(on_generation: Callable[[object, object], bool]) -> Iterator[None]:
+    """For one ``fit``: pyoperon's estimator calls ``on_generation(algorithm, evaluator)`` each generation."""
+    import pyoperon.sklearn as estimator
+
+    with _PATCH:
+        module = estimator.op
+        estimator.op = _Module(module, on_generation)
+        try:
+            yield
+        finally:
+            estimator.op = module
 
 
 class OperonEngine(Engine):
@@ -51,7 +116,9 @@ class OperonEngine(Engine):
     """cost of one evaluation on one thread: a fixed part and a part per row (calibrated on a
     2-core x86-64 machine; on 47 of the 50 feynman_dev equations at 60 s the evaluation budget bound first)"""
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> OperonEngine:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str], noise_variance: float = 0.0
+    ) -> OperonEngine:
         from pyoperon.sklearn import SymbolicRegressor
 
         threads = self.threads or os.cpu_count() or 1
@@ -69,8 +136,24 @@ class OperonEngine(Engine):
             n_threads=threads,
             random_state=self.seed,
         )
+        y = np.asarray(y, dtype=float)
+        variance = float(np.var(y))
+        stop = FrontStop(floor=noise_floor(noise_variance, variance), patience=self.patience)
+        if self.patience > 0 and variance <= stop.floor:
+            # a constant already fits to the noise, and nothing is simpler: nothing to search
+            mean = sp.Float(float(np.mean(y)), 12)
+            self.equations_ = [(str(mean), mean)]
+            self.stats_ = {"seconds": 0.0, "stopped": "noise floor", "generations": 0}
+            return self
+
+        def on_generation(algorithm, evaluator) -> bool:
+            # the objectives are (-r^2, length); with linear scaling the error is (1 - r^2) var(y)
+            spent = (evaluator.ResidualEvaluations + evaluator.JacobianEvaluations) / max(evaluator.Budget, 1)
+            return stop.update(((int(i.Genotype.Length), (1 + float(i[0])) * variance) for i in algorithm.BestFront), spent)
+
         start = time.perf_counter()
-        reg.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+        with _watching(on_generation) if self.patience > 0 else contextlib.nullcontext():
+            reg.fit(np.asarray(X, dtype=float), y)
         elapsed = time.perf_counter() - start
         if elapsed >= 0.98 * time_limit:
             log.warning(
@@ -85,5 +168,7 @@ class OperonEngine(Engine):
             raw = reg.get_model_string(entry["tree"], 12, names)
             expr = parse_expression(raw, names, caret_is_power=True)
             self.equations_.append((raw, round_floats(expr, 12)))
-        self.stats_ = dict(reg.stats_, seconds=elapsed)
+        if stop.reason_ is not None:
+            log.debug("operon stopped at generation %d (%.0f %% of its budget): %s", stop.generation_, 100 * stop.spent_, stop.reason_)
+        self.stats_ = dict(reg.stats_, seconds=elapsed, stopped=stop.reason_, generations=stop.generation_ or reg.stats_.get("generations"))
         return self

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symreg.base import Engine, round_floats
 from symreg.errors import BackendError
+from symreg.stopping import noise_floor
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
 
@@ -76,7 +77,9 @@ class PySREngine(Engine):
 
     iterations_per_second = 1.0
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str]) -> PySREngine:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str], noise_variance: float = 0.0
+    ) -> PySREngine:
         check_available()
         import pysr  # noqa: PLC0415  (only here: importing pysr may install Julia)
 
@@ -91,6 +94,8 @@ class PySREngine(Engine):
             deterministic=True,
             parallelism="serial",
             model_selection="best",
+            # with patience set, stop once a candidate fits to the noise floor (PySR has no stall rule)
+            early_stop_condition=noise_floor(noise_variance, float(np.var(y))) if self.patience > 0 else None,
             progress=False,
             verbosity=0,
         )

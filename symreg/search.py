@@ -214,7 +214,7 @@ def search(
     plain: list[tuple[str, sp.Expr]] = []
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
-        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names)
+        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=noise_variance)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
         if name == "identity":
             plain = list(engine.equations_)
@@ -229,7 +229,10 @@ def search(
     if problem is not None:
         G, y_scaled, group_names, back = problem
         engine = make_engine(**budget)
-        engine.fit(G[search_rows], y_scaled[search_rows], variable_names=group_names)
+        # the noise is known in the target's own scale: without a prefactor (P = 1), that is the groups' target's
+        engine.fit(
+            G[search_rows], y_scaled[search_rows], variable_names=group_names, noise_variance=0.0 if target_dim is not None else noise_variance
+        )
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}

@@ -142,7 +142,7 @@ def test_a_plain_fit_of_an_angle_is_also_tried_inside_the_arcsine():
         def __init__(self, **kwargs):
             calls.append(kwargs)
 
-        def fit(self, X, y, *, variable_names):
+        def fit(self, X, y, *, variable_names, noise_variance=0.0):
             # the plain run finds the approximation, the run on sin(r) finds nothing useful
             expr = sp.Float(-0.698) * sp.sin(b - a) if len(calls) == 1 else sp.Float(0.01) * a
             self.equations_ = [(str(expr), expr)]
