@@ -18,9 +18,9 @@ import sympy as sp
 
 from symreg.base import Engine, round_floats
 from symreg.errors import BackendError
-from symreg.stopping import noise_floor
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
+from symreg.stopping import noise_floor
 
 # PySR operator names for our operator names.
 BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
