@@ -246,7 +246,11 @@ def search_family(
     tried, seen = [], set()
     for g in [start, *others]:
         rows = groups == ids[g]
-        curve_front = search(make_engine, t[rows][:, None], y[rows], variable_names=[question_name], seed=seed)
+        # the engine may stop once a form follows the curve to the answers' noise; the forms keep their
+        # fitted constants (they become free constants below)
+        curve_front = search(
+            make_engine, t[rows][:, None], y[rows], variable_names=[question_name], stop_floor=float(noise_variance), seed=seed
+        )
         for _, row in curve_front.iterrows():
             expr = parse_expression(row["sympy_format"], [question_name])
             template, cs, c0 = parametrise(expr)

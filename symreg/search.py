@@ -139,6 +139,7 @@ def search(
     circular: bool = False,
     validation_fraction: float = 0.3,
     noise_variance: float = 0.0,
+    stop_floor: float | None = None,
     named_constants: Mapping[str, float] | None = None,
     rtol: float = 0.1,
     engine_rows: int | None = 1000,
@@ -148,6 +149,11 @@ def search(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
+
+    ``noise_variance`` is the target's known noise: the engines stop at it (:mod:`symreg.stopping`),
+    and the polish and the selection do not fit closer than it.  ``stop_floor``, where given, is the
+    noise the engines stop at instead, for a target whose equations are wanted exact but whose noise
+    is known (a curve of a family, whose constants are refitted afterwards).
 
     ``units`` (variable name -> unit string in pint's notation, or exponents ``{"[length]": 1}``)
     turn on dimensional analysis (:func:`dimensionless_problem`): one more engine run
@@ -211,10 +217,11 @@ def search(
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
     runs = 1 + (problem is not None)
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
+    engine_noise = noise_variance if stop_floor is None else stop_floor
     plain: list[tuple[str, sp.Expr]] = []
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
-        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=noise_variance)
+        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=engine_noise)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
         if name == "identity":
             plain = list(engine.equations_)
@@ -231,7 +238,7 @@ def search(
         engine = make_engine(**budget)
         # the noise is known in the target's own scale: without a prefactor (P = 1), that is the groups' target's
         engine.fit(
-            G[search_rows], y_scaled[search_rows], variable_names=group_names, noise_variance=0.0 if target_dim is not None else noise_variance
+            G[search_rows], y_scaled[search_rows], variable_names=group_names, noise_variance=0.0 if target_dim is not None else engine_noise
         )
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
 

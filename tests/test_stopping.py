@@ -79,3 +79,21 @@ def test_operon_does_not_search_a_target_already_at_its_floor():
     engine = make_engine("operon", time_budget=1, max_length=10, operators="arithmetic", seed=0, threads=1)
     engine.fit(X, y, variable_names=["x"], noise_variance=0.0)  # no noise declared: searched
     assert engine.stats_["generations"] > 0
+
+
+def test_search_gives_the_engine_its_stop_floor_and_keeps_the_noise_for_selection():
+    seen = []
+
+    class Stub:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, X, y, *, variable_names, noise_variance=0.0):
+            seen.append(noise_variance)
+            self.equations_ = [("x", sp.Symbol("x", real=True))]
+            return self
+
+    X = np.linspace(1, 2, 50)[:, None]
+    search(Stub, X, 2 * X[:, 0], variable_names=["x"], noise_variance=1e-3)
+    search(Stub, X, 2 * X[:, 0], variable_names=["x"], stop_floor=1e-4)
+    assert seen == [1e-3, 1e-4]
