@@ -61,7 +61,7 @@ def one_run(system: str, seed: int, root: Path, extra: list[str]) -> dict:
         record["stages_s"] = {s: manifest[s]["wall_s"] for s in STAGES if s in manifest}
         record["backend"] = manifest.get("train", {}).get("backend")
         history = json.loads((run_dir / "history.json").read_text())
-        record["prediction_rms"] = history["prediction_rms"]
+        record["prediction_rms"] = history["prediction_rms"]["all"]
         laws = json.loads((run_dir / "verification.json").read_text())["laws"]
         record["verdicts"] = {law["name"]: law["verdict"] for law in laws}
     except (OSError, KeyError, ValueError) as exc:
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         print(f"backend {os.environ.get('KERAS_BACKEND', 'scinet default')}, {os.cpu_count()} cores")
-        print(f"{'system':<22}{'seed':>5}{'wall s':>9}{'target':>8}{'ratio':>7}  " + "".join(f"{s[:8]:>9}" for s in STAGES) + "  rms      verdicts")
+        print(f"{'system':<22}{'seed':>5}{'wall s':>9}{'target':>8}{'ratio':>7}  " + "".join(f"{s[:8]:>9}" for s in STAGES) + "  rms      verdicts  backend")
         for system in args.systems:
             for seed in args.seeds:
                 r = one_run(system, seed, root, extra)
@@ -108,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{r['wall_s'] / target:.2f}" if target else "-"
                 stages = "".join(f"{r.get('stages_s', {}).get(s, float('nan')):>9.1f}" for s in STAGES)
                 rms = r.get("prediction_rms", float("nan"))
-                print(f"{system:<22}{seed:>5}{r['wall_s']:>9.1f}{target or '-':>8}{ratio:>7}  {stages}  {rms:.4f}   {verdict_summary(r)}", flush=True)
+                print(
+                    f"{system:<22}{seed:>5}{r['wall_s']:>9.1f}{target or '-':>8}{ratio:>7}  {stages}  {rms:.4f}   "
+                    f"{verdict_summary(r)}  {r.get('backend', '?')}",
+                    flush=True,
+                )
         if args.ensemble:
             seeds = range(args.ensemble_seeds)
             start = time.perf_counter()
