@@ -52,7 +52,7 @@ def one_run(system: str, seed: int, root: Path, extra: list[str]) -> dict:
     run_dir = root / f"{system}-seed{seed}"
     start = time.perf_counter()
     done = subprocess.run(
-        scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", *extra), capture_output=True, text=True
+        scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", "--force", *extra), capture_output=True, text=True
     )
     wall = time.perf_counter() - start
     record: dict = {"system": system, "seed": seed, "wall_s": round(wall, 1), "target_s": TARGETS.get(system), "rc": done.returncode}
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             with ThreadPoolExecutor(max(1, args.jobs)) as pool:
                 runs = list(pool.map(lambda s: one_run("pendulum", s, root / "ensemble", extra), seeds))
             wall = time.perf_counter() - start
-            found = sum(all(v == "discovered" for v in r.get("verdicts", {"-": "-"}).values()) for r in runs)
+            found = sum(bool(r.get("verdicts")) and all(v == "discovered" for v in r["verdicts"].values()) for r in runs)
             records.append({"ensemble": "pendulum", "seeds": len(runs), "jobs": args.jobs, "wall_s": round(wall, 1), "runs": runs})
             print(
                 f"pendulum ensemble: {len(runs)} seeds, {args.jobs} at a time: {wall:.0f} s (target {ENSEMBLE_TARGET:.0f} s, "

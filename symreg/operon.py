@@ -152,9 +152,13 @@ class OperonEngine(Engine):
             return stop.update(((int(i.Genotype.Length), (1 + float(i[0])) * variance) for i in algorithm.BestFront), spent)
 
         start = time.perf_counter()
-        with _watching(on_generation) if self.patience > 0 else contextlib.nullcontext():
+        # every fit goes through the watched module (one at a time per process), so that no fit sees another's
+        # callback; with patience 0 the rule never stops
+        with _watching(on_generation):
             reg.fit(np.asarray(X, dtype=float), y)
         elapsed = time.perf_counter() - start
+        if self.patience > 0 and stop.generation_ == 0:
+            log.warning("pyoperon ran without reporting its generations (a version scinet does not know?): the search spent its whole budget.")
         if elapsed >= 0.98 * time_limit:
             log.warning(
                 "operon stopped at its time budget (%.0f s) before its evaluation budget: "

@@ -14,8 +14,10 @@ budget cannot improve on it.  :class:`FrontStop` watches the engine's front
   for ``patience`` of its budget, and at once when the candidate at the floor
   is a single node (a constant, or one variable scaled): nothing is simpler.
 * **Stalled.**  Below the floor nothing counts; above it, the front improves
-  when, at some length, the best error at that length or shorter falls by more
-  than ``tolerance`` (1 %).  The search stops when it has not for ``patience``
+  when, in one generation, a candidate's error falls more than ``tolerance``
+  (1 %) below the best seen so far at its length or shorter.  (Progress of
+  less than 1 % a generation therefore does not count, however long it goes
+  on; the figures in the README were measured with this rule.)  The search stops when it has not for ``patience``
   of its budget.
 
 The budget is counted as the engine counts it (evaluations, a fraction of its

@@ -9,14 +9,16 @@ from pipeline import backend
 
 
 def test_jax_is_chosen_where_nothing_is_set_and_jax_is_installed(monkeypatch):
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "unset")  # restored after the test, whatever it was
+    monkeypatch.delenv("KERAS_BACKEND")
     monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: object() if name == "jax" else None)
     assert backend.choose_default() == "jax"
     assert backend.os.environ["KERAS_BACKEND"] == "jax"
 
 
 def test_without_jax_keras_keeps_its_own_default(monkeypatch):
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "unset")
+    monkeypatch.delenv("KERAS_BACKEND")
     monkeypatch.setattr(backend.importlib.util, "find_spec", lambda name: None)
     assert backend.choose_default() == "tensorflow"
     assert "KERAS_BACKEND" not in backend.os.environ
