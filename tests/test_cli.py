@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 
@@ -230,13 +229,9 @@ def test_tiny_pendulum_run_writes_every_artifact(tmp_path):
 
 @pytest.mark.slow
 def test_default_pendulum_run_finds_b_kappa_and_the_law_of_motion(tmp_path):
-    """The full default job on TensorFlow (about four minutes on two cores).  The pendulum finds its exact law of
-    motion on some seeds only (README, "The damped pendulum"); seed 0 is one of them on TensorFlow, not on JAX,
-    so this test runs TensorFlow, in a process of its own (Keras picks its backend once per process)."""
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    command = [sys.executable, "-c", "from pipeline.cli import main; main()", "run", "pendulum", "--run-dir", str(tmp_path / "run")]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    """The full default job (about four minutes on two cores)."""
+    result = invoke("run", "pendulum", "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
     laws = {law["name"]: law for law in json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]}
     assert {k: v["verdict"] for k, v in laws.items()} == dict.fromkeys(laws, "discovered")
     assert min(laws["latents_span_b_kappa"]["fitted_constants"].values()) >= 0.99
