@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import USER_ERRORS
+from symreg.engines import BACKENDS
 
 STAGE_HELP = {
     "simulate": "Simulate samples and their ground truth (observations.parquet).",
@@ -91,7 +92,7 @@ def common_options(func, *, force: bool = True):
 def sr_backend_option(func):
     return click.option(
         "--sr-backend",
-        type=click.Choice(["operon", "pysr"]),
+        type=click.Choice(BACKENDS),  # the engine registry; importing it loads no engine
         default=None,
         help="Symbolic-regression engine (same as --set regress.backend=...). pysr needs Julia.",
     )(func)

@@ -218,9 +218,12 @@ class Config:
             )
         if t.decoder not in ("linear", "mlp"):
             raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
-        if self.regress.backend not in ("operon", "pysr"):
-            raise ConfigError(f"`regress.backend` must be 'operon' or 'pysr'. Received: {self.regress.backend!r}.")
-        from symreg.engines import allowed_operators
+        from symreg.engines import BACKENDS, allowed_operators
+
+        if self.regress.backend not in BACKENDS:
+            raise ConfigError(
+                f"`regress.backend` must be one of {', '.join(map(repr, BACKENDS))}. Received: {self.regress.backend!r}."
+            )
         from symreg.operators import expand_operators
 
         try:
