@@ -17,7 +17,7 @@ budget cannot improve on it.  :class:`FrontStop` watches the engine's front
   when, in one generation, a candidate's error falls more than ``tolerance``
   (1 %) below the best seen so far at its length or shorter.  (Progress of
   less than 1 % a generation therefore does not count, however long it goes
-  on; the figures in the README were measured with this rule.)  The search stops when it has not for ``patience``
+  on; the figures in docs/symbolic-regression-from-a-close-fit-to-the-law.md were measured with this rule.)  The search stops when it has not for ``patience``
   of its budget.
 
 The budget is counted as the engine counts it (evaluations, a fraction of its
