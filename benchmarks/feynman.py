@@ -46,12 +46,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import ScinetError  # noqa: E402
 from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
-from symreg.base import PATIENCE, complexity, evaluate  # noqa: E402
+from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
 from symreg.parse import parse_expression  # noqa: E402
 from symreg.search import search  # noqa: E402
+from symreg.stopping import PATIENCE  # noqa: E402
 
 
 class BenchmarkError(ScinetError):

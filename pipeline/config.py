@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from symreg.stopping import PATIENCE
 
 HOW = {"how": True}
 """field metadata of a setting that decides how a stage runs (what it reports, backs up or logs) and not what it
@@ -122,7 +123,7 @@ class RegressConfig:
     engine's budget is counted in evaluations per engine thread"""
     threads: int = 1
     """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
-    patience: float = 0.3
+    patience: float = PATIENCE
     """an engine stops once its front has not improved for this share of its budget, or has a candidate at
     the target's noise floor that nothing simpler matched for as long (symreg.stopping); 0: spend the budget"""
 

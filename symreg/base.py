@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from symreg.stopping import PATIENCE
+
 FRONT_COLUMNS = ["complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
 LOSS_FLOOR = 1e-30
-PATIENCE = 0.3
-"""share of its budget an engine goes on without improving its front before it stops (:mod:`symreg.stopping`)"""
 
 
 log = logging.getLogger("scinet")

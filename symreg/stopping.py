@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+PATIENCE = 0.3
+"""share of its budget an engine goes on without improving its front before it stops"""
 EXACT_FLOOR = 1e-10
 """for a noise-free target, the error (as a fraction of its variance) taken as an exact fit"""
 
