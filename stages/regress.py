@@ -6,7 +6,10 @@ computes the neuron, and the ground truth, which quantity it holds).  Unused
 neurons (``latents.parquet`` metadata) are left out.  The columns' units go
 with them: the search also tries the neuron as a function of dimensionless
 groups of the inputs (a neuron has no unit of its own, so its equations are
-not filtered for homogeneity; see :func:`symreg.search.search`).  Where the system declares
+not filtered for homogeneity; see :func:`symreg.search.search`), and its
+scale and offset, the network's own, keep their fitted values (a real neuron's
+constants are never snapped to ``4/3 pi``, a circle neuron's offset never to
+``1/3``; :data:`symreg.polish.SCALES`).  Where the system declares
 an answer law, the network's answers on fresh samples (``probe.parquet``) are
 fitted as a family of curves in the question (:mod:`symreg.family`), the
 variable set ``law_of_motion``, with the network's held-out mean squared error
@@ -129,6 +132,8 @@ def run(ctx: StageContext) -> None:
                         # the inputs' units; a neuron has none of its own (target_unit unset)
                         "units": {n: system.columns[n].unit for n in names},
                         "rtol": cfg.constant_rtol,
+                        # the neuron's scale and offset are the network's own: never given exact values
+                        "scale": "offset" if system.latent.kind == "circle" else "free",
                         "seed": ctx.config.seed,
                     },
                 }

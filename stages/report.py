@@ -7,6 +7,8 @@ never copied from a file.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import sympy as sp
@@ -112,12 +114,52 @@ def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
     return equation, lines
 
 
+FIT_MACRO = r"""\makeatletter
+\@ifundefined{scinetfit}{%
+  \newsavebox\scinet@box
+  % math set in display style, shrunk to 0.8\linewidth where it is wider (a long fitted equation)
+  \newcommand\scinetfit[1]{\sbox\scinet@box{$\displaystyle #1$}%
+    \ifdim\wd\scinet@box>0.8\linewidth\resizebox{0.8\linewidth}{!}{\usebox\scinet@box}\else\usebox\scinet@box\fi}%
+}{}
+\makeatother"""
+"""defines ``\\scinetfit``: no equation runs into the margin, whatever the network's equations hold"""
+
+LINE_CHARACTERS = 60
+"""printed characters (estimated, :func:`_printed_width`) of a selected equation's right side per line"""
+
+
+def _printed_width(latex: str) -> int:
+    """Characters a LaTeX math string prints, roughly: commands count as one, braces and sizing as none."""
+    text = re.sub(r"\\(left|right|displaystyle)", "", latex)
+    text = re.sub(r"\\[a-zA-Z]+", "x", text)
+    return len(re.sub(r"[{}\s^_]", "", text))
+
+
+def _lines(expr: sp.Expr, system) -> list[str]:
+    """The right side of an equation in LaTeX, as lines of about :data:`LINE_CHARACTERS` printed characters,
+    broken between the terms of its top-level sum (each line after the first starts with its sign)."""
+    whole = latex_of(expr, system)
+    if _printed_width(whole) <= LINE_CHARACTERS or not expr.is_Add:
+        return [whole]
+    lines: list[str] = []
+    for term in sp.Add.make_args(expr):
+        text = latex_of(term, system)
+        if lines and _printed_width(lines[-1] + text) <= LINE_CHARACTERS:
+            lines[-1] += text if text.startswith("-") else f" + {text}"
+        else:
+            lines.append(text if not lines or text.startswith("-") else f"+ {text}")
+    return lines
+
+
 def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], constants: list[dict] | None = None) -> str:
     """The laws in their own notation, the selected equations, and the verdict table (``\\input`` it; needs
-    amsmath and booktabs)."""
+    amsmath, booktabs, graphicx and tabularx).  Nothing runs into the margin: a selected equation is broken
+    between its terms and, like every law, shrunk where it is still too wide; each fitted constant has its
+    own line; the table's text columns wrap."""
     lines = [
         f"% The laws, discovered equations and verdicts of the system '{system.name}', written by scinet.",
-        "% \\input{equations.tex} needs amsmath and booktabs.",
+        "% \\input{equations.tex} needs amsmath, booktabs, graphicx and tabularx.",
+        FIT_MACRO,
         "",
     ]
     by_name = {v.name: v for v in verdicts}
@@ -129,12 +171,12 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
         lines += [
             f"% {law.heading}: {v.verdict}",
             "\\begin{equation}",
-            f"  {equation}",
+            f"  \\scinetfit{{{equation}}}",
             f"  \\label{{eq:{system.name}-{law.name}}}",
             "\\end{equation}",
         ]
         if constants_lines:
-            lines += ["with", "\\begin{equation*}", "  " + ",\\qquad ".join(constants_lines), "\\end{equation*}"]
+            lines += ["with", "\\begin{gather*}", " \\\\\n".join(f"  \\scinetfit{{{c}}}" for c in constants_lines), "\\end{gather*}"]
         lines.append("")
     selected = equations[equations["selected"]] if not equations.empty else equations
     if len(selected):
@@ -142,16 +184,20 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
         rows = []
         for _, r in selected.iterrows():
             expr = round_expression(r["expr"], _errors_by_value(constants, r["target"], r["variables"]))
-            rows.append(
-                f"  {_target_latex(r['target'], system)} &= {latex_of(expr, system)} "
-                f"\\label{{eq:{system.name}-{r['target']}-{r['variables']}}}"
-            )
+            parts = _lines(expr, system)
+            label = f"\\label{{eq:{system.name}-{r['target']}-{r['variables']}}}"
+            first = f"  {_target_latex(r['target'], system)} &= \\scinetfit{{{parts[0]}}}"
+            rest = [f"  &\\quad \\scinetfit{{{{}}{p}}}" for p in parts[1:]]
+            body = [first, *rest]
+            body = [f"{b} \\nonumber" for b in body[:-1]] + [f"{body[-1]} {label}"]
+            rows.append(" \\\\\n".join(body))
         lines += [" \\\\\n".join(rows), "\\end{align}", ""]
     lines += [
         "\\begin{table}[h]",
         "\\centering",
         "\\small",
-        "\\begin{tabular}{@{}lllll@{}}",
+        "\\begin{tabularx}{\\linewidth}{@{}>{\\raggedright\\arraybackslash}X l l "
+        ">{\\raggedright\\arraybackslash}X >{\\raggedright\\arraybackslash}X@{}}",
         "\\toprule",
         "Law & Quantity & Verdict & Fitted & True \\\\",
         "\\midrule",
@@ -173,7 +219,7 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
         )
     lines += [
         "\\bottomrule",
-        "\\end{tabular}",
+        "\\end{tabularx}",
         f"\\caption{{Known laws of the {_latex_escape(system.name)} system checked against what SciNet learned; "
         "fitted constants with their standard errors.}",
         f"\\label{{tab:{system.name}-verdicts}}",
@@ -192,7 +238,7 @@ def paper_tex(system, figures: list[str]) -> str:
         "% A standalone page of the results of a scinet run: pdflatex paper.tex",
         "\\documentclass[11pt]{article}",
         "\\usepackage[T1]{fontenc}",
-        "\\usepackage{amsmath,amssymb,booktabs,graphicx}",
+        "\\usepackage{amsmath,amssymb,booktabs,graphicx,tabularx}",
         "\\usepackage[margin=2.5cm]{geometry}",
         "\\begin{document}",
         f"\\section*{{SciNet: {_latex_escape(system.name)}}}",

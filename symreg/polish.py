@@ -35,6 +35,18 @@ noise, and one extra constant can absorb a good part of it (on Copernicus seed
 wrong exact value such as ``R_E/R_M = 2/3`` for ``0.655`` costs more than the
 whole noise variance.
 
+A target's ``scale`` says which of its constants physics can fix at all.  A
+latent neuron is the network's own coordinate: a real neuron is a monotone map
+of the quantities it holds, with a scale and offset of the network's choosing
+(``scale="free"``: no constant is replaced by an exact value; terms within the
+noise are still dropped), and a circle neuron winds once with the angle it holds
+but from an offset of its own (``scale="offset"``: the additive constant of
+the top-level sum keeps its fitted value, whatever lies inside a function may
+still be exact, such as the radius ratio of ``asin(sin(a - b)/rho)``).  Only an
+observed quantity (``scale="physical"``, the default) has exact constants
+everywhere.  A ``4/3 pi`` printed in a neuron's equation would be read as
+physics; it is the network's choice of units.
+
 Exact values are tried only for an expression that fits to the noise
 (held-out loss, before terms within the noise are dropped, at most
 ``max(1e-10 var(y), (1 + rtol) noise_variance)``: a
@@ -95,14 +107,38 @@ def _cost(exact: sp.Expr) -> int:
     return abs(coeff.p) * coeff.q if isinstance(coeff, sp.Rational) else 1
 
 
+SCALES = ("physical", "offset", "free")
+"""what of a target's scale physics fixes: all of it (an observed quantity), all but its offset (a circle
+neuron), none (a real neuron); see the module's text"""
+
+
+def _offset(expr: sp.Expr) -> sp.Float | None:
+    """The fitted constant added at the top level of ``expr`` (``c`` in ``f(x) + c``), if any."""
+    if isinstance(expr, sp.Float):
+        return expr
+    found = [t for t in expr.args if isinstance(t, sp.Float)] if expr.is_Add else []
+    return found[0] if found else None
+
+
 def _trials(
-    expr: sp.Expr, named: Mapping[str, float] | None, *, noisy: bool, windows: Mapping[sp.Float, float] | None = None
+    expr: sp.Expr,
+    named: Mapping[str, float] | None,
+    *,
+    noisy: bool,
+    windows: Mapping[sp.Float, float] | None = None,
+    scale: str = "physical",
 ) -> list[tuple[sp.Float, sp.Expr]]:
     """(constant, exact value) pairs to try, for all constants together: every constant as 0,
     then as +-1 (a scale the other constants can take over), then the candidates, simplest first.
     For a noisy target the candidates are only simple fractions of 1 and pi (and named constants),
-    searched within each constant's window (``windows``: relative, from its standard error)."""
+    searched within each constant's window (``windows``: relative, from its standard error).
+    ``scale="free"``: only 0 (a term or factor that is not needed); ``scale="offset"``: the top-level
+    additive constant is not tried at all."""
     floats = _floats(expr)
+    if scale == "offset":
+        floats = [f for f in floats if f != _offset(expr)]
+    if scale == "free":
+        return [(f, sp.Integer(0)) for f in floats]
     zeros = [(f, sp.Integer(0)) for f in floats]
     units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
     bounds = (
@@ -255,6 +291,7 @@ def recognise_constants(
     rtol: float = 0.1,
     named: Mapping[str, float] | None = None,
     budget: RefitBudget | None = None,
+    scale: str = "physical",
 ) -> sp.Expr:
     """Replace fitted constants by exact values where held-out data allow it; refit the rest.
 
@@ -265,6 +302,9 @@ def recognise_constants(
     values when its refits are spent.  Returns the expression with the remaining
     fitted constants rounded to 6 significant digits.
     """
+
+    if scale not in SCALES:
+        raise ValueError(f"`scale` must be one of {', '.join(SCALES)}. Received: {scale!r}.")
 
     def late() -> bool:
         return budget is not None and budget.spent
@@ -290,21 +330,21 @@ def recognise_constants(
     if noise_variance > 0:
         current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late)
     start = val_loss(current)
-    scale = float(np.var(y_val))
-    if not np.isfinite(start) or fitted > max(FITS * scale, (1 + rtol) * noise_variance) or late():
+    spread = float(np.var(y_val))
+    if not np.isfinite(start) or fitted > max(FITS * spread, (1 + rtol) * noise_variance) or late():
         return round_floats(current, 6)  # an approximate form: nothing exact to find
     merged = sp.simplify(current)
     if _defined(merged) and len(_floats(merged)) < len(_floats(current)):
         merged = refit(merged)
-        if val_loss(merged) <= start * (1 + rtol) + 1e-12 * scale:
+        if val_loss(merged) <= start * (1 + rtol) + 1e-12 * spread:
             current, start = merged, val_loss(merged)
-    allowed = max(rtol * start, NOISE_SHARE * noise_variance, 1e-12 * scale)
+    allowed = max(rtol * start, NOISE_SHARE * noise_variance, 1e-12 * spread)
     tolerance = start + allowed
     noisy = noise_variance > 0
     while True:
         share = allowed / max(val_loss(current), 1e-300)
         windows = constant_windows(current, symbols, X, y, circular=circular, fixed=fixed, rtol=share) if noisy else None
-        for f, exact in _trials(current, named, noisy=noisy, windows=windows):
+        for f, exact in _trials(current, named, noisy=noisy, windows=windows, scale=scale):
             if late():
                 break
             trial = current.xreplace({f: exact})

@@ -146,6 +146,7 @@ def search(
     time_budget: float | None = None,
     units: Mapping[str, object] | None = None,
     target_unit: object | None = None,
+    scale: str = "physical",
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
@@ -163,6 +164,10 @@ def search(
     of them fits within 1.5 times the lowest held-out loss.  Without it (a latent neuron: its
     unit is whatever scale the network chose) the extra run searches the target as a function of
     the groups alone, and no candidate is filtered: a fitted constant may carry any unit.
+
+    ``scale`` says which constants physics fixes (:data:`symreg.polish.SCALES`): for a latent
+    neuron, whose scale and offset are the network's own, ``"free"`` (a real neuron) or
+    ``"offset"`` (a circle neuron) keeps them as fitted numbers, never ``4/3 pi``.
 
     Rows are split at random (``seed``) into fitting rows and ``validation_fraction``
     held-out rows.  The engine and the constant refits see only the fitting rows
@@ -271,6 +276,7 @@ def search(
             rtol=rtol,
             named=named_constants,
             budget=budget if i else None,
+            scale=scale,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
     table = pd.DataFrame(polished).drop_duplicates("sympy_format")

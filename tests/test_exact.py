@@ -210,3 +210,36 @@ def test_same_seed_same_equations_under_a_time_budget(monkeypatch):
     monkeypatch.setattr(time_module, "monotonic", lambda: float(next(clock)))
     second = search(engine, X, y, variable_names=["a", "b", "c"], time_budget=2, noise_variance=1e-6)
     assert first["sympy_format"].tolist() == second["sympy_format"].tolist()
+
+
+def _invented(expr: sp.Expr) -> list[sp.Expr]:
+    """pi, e and non-integer rationals in ``expr``: constants that an exact-value snap puts there."""
+    found = [n for n in expr.atoms(sp.Rational) if not n.is_integer]
+    return found + [c for c in (sp.pi, sp.E) if expr.has(c)]
+
+
+def test_a_real_neurons_scale_and_offset_are_never_snapped():
+    """A real neuron ``4/3 pi log(b) - 0.378 kappa + 4/3 pi`` (pendulum seed 0): its scale is the network's."""
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.uniform(0.5, 1, 1500), rng.uniform(5, 10, 1500)])
+    y = 4 / 3 * np.pi * np.log(X[:, 0]) - 0.378 * X[:, 1] + 4 / 3 * np.pi + 0.01 * rng.normal(size=1500)
+    expr = sp.Float(4.19) * sp.log(a) - sp.Float(0.378) * b + sp.Float(4.18)
+    fit = {"X_val": X[1000:], "y_val": y[1000:], "circular": False, "noise_variance": 1e-4}
+    physical = recognise_constants(expr, [a, b], X[:1000], y[:1000], **fit)
+    assert _invented(physical), physical  # the snap the rule exists to prevent: it does happen
+    free = recognise_constants(expr, [a, b], X[:1000], y[:1000], scale="free", **fit)
+    assert not _invented(free) and len(free.atoms(sp.Float)) == 3, free
+    assert free.has(sp.log), free
+
+
+def test_a_circle_neurons_offset_stays_fitted_and_its_inside_may_be_exact():
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-np.pi, np.pi, size=(1500, 2))
+    y = X[:, 1] + np.arcsin(0.5 * np.sin(X[:, 1] - X[:, 0])) + 1 / 3 + 0.008 * rng.normal(size=1500)
+    expr = b + sp.asin(sp.Float(0.501) * sp.sin(b - a)) + sp.Float(0.334)
+    fit = {"X_val": X[1000:], "y_val": y[1000:], "circular": True, "noise_variance": 0.008**2}
+    out = recognise_constants(expr, [a, b], X[:1000], y[:1000], scale="offset", **fit)
+    assert sp.Rational(1, 2) in out.atoms(sp.Rational), out  # inside the arcsine: physics, exact
+    assert sp.Rational(1, 3) not in out.atoms(sp.Rational) and any(abs(float(f) - 1 / 3) < 0.01 for f in out.atoms(sp.Float)), out
+    with pytest.raises(ValueError, match="scale"):
+        recognise_constants(expr, [a, b], X, y, circular=True, scale="network")
