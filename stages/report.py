@@ -232,8 +232,11 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
 FIGURES = ("latents", "quantities", "answers", "series", "kl", "pareto")
 
 
-def paper_tex(system, figures: list[str]) -> str:
-    """A standalone LaTeX document that ``\\input``s ``equations.tex`` and includes the figures (PDF)."""
+def paper_tex(system, figures: dict[str, float]) -> str:
+    """A standalone LaTeX document that ``\\input``s ``equations.tex`` and includes the figures (PDF; name ->
+    width in inches).  Every figure is scaled by the same factor, the text width over a journal page's
+    (:data:`pipeline.figures.PAGE_INCHES`), so all have the same type size: a one-column figure is not
+    blown up to the page's width."""
     lines = [
         "% A standalone page of the results of a scinet run: pdflatex paper.tex",
         "\\documentclass[11pt]{article}",
@@ -248,11 +251,11 @@ def paper_tex(system, figures: list[str]) -> str:
         "\\input{equations.tex}",
         "",
     ]
-    for name in figures:
+    for name, width in figures.items():
         lines += [
             "\\begin{figure}[h]",
             "\\centering",
-            f"\\includegraphics[width=\\linewidth]{{figures/{name}.pdf}}",
+            f"\\includegraphics[width={min(width / page.PAGE_INCHES, 1.0):.3f}\\linewidth]{{figures/{name}.pdf}}",
             f"\\caption{{{_latex_escape(FIGURE_CAPTIONS.get(name, name))}}}",
             "\\end{figure}",
         ]
@@ -380,7 +383,8 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
             )
         out.append("")
     out += ["## Figures", "", "Each as PNG and as PDF (vector, one journal column wide); `paper.tex` includes the PDFs.", ""]
-    out += [f"![{name}](figures/{name}.png)\n" for name in shown_figures(ctx.system, verdicts)]
+    for name in shown_figures(ctx.system, verdicts):
+        out += [f"![{name}](figures/{name}.png)\n", f"*{FIGURE_CAPTIONS.get(name, name)}*\n"]
     return "\n".join(out)
 
 
@@ -392,12 +396,12 @@ def shown_figures(system, verdicts) -> list[str]:
     ]
 
 
-def _series_figure(ctx: StageContext, plt, test: pd.DataFrame, count: int = 3) -> None:
+def _series_figure(ctx: StageContext, plt, test: pd.DataFrame, count: int = 3) -> float | None:
     """A few held-out series over time, each answer observed and predicted; the series chosen are those whose answers
     change direction most often (angles unwrapped first): where a prediction has most to get right."""
     system = ctx.system
     if test.empty:
-        return
+        return None
     answers = system.answer_names
 
     def turns(rows: pd.DataFrame) -> int:
@@ -424,9 +428,8 @@ def _series_figure(ctx: StageContext, plt, test: pd.DataFrame, count: int = 3) -
         ax.set_xlabel(_label(time, system))
         ax.set_ylabel(_label(name, system))
     axes[0][0].legend()
-    fig.suptitle(f"{system.name}: held-out series, observed (lines) and predicted (dots)")
     fig.tight_layout()
-    _save(ctx, fig, "series")
+    return _save(ctx, fig, "series")
 
 
 def _names(varset: str, system) -> list[str]:
@@ -442,9 +445,11 @@ def _size(cols: int, rows: int = 1, panel_height: float = 2.4) -> tuple[float, f
     return (page.COLUMN_INCHES if cols == 1 else page.PAGE_INCHES), panel_height * rows * (1.0 if cols <= 2 else 0.8)
 
 
-def _save(ctx: StageContext, fig, name: str) -> None:
-    """The figure as PNG (for report.md) and as PDF (vector, for a paper)."""
+def _save(ctx: StageContext, fig, name: str) -> float:
+    """The figure as PNG (for report.md) and as PDF (vector, for a paper); returns its width in inches."""
+    width = float(fig.get_size_inches()[0])
     page.save(fig, ctx.path(f"figures/{name}"), dpi=ctx.config.report.dpi)
+    return width
 
 
 def _label(name: str, system) -> str:
@@ -471,18 +476,21 @@ def _symbol_map(system) -> dict[sp.Symbol, sp.Symbol]:
     }
 
 
-def figures(ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts: list[Verdict] = ()) -> None:
+def figures(
+    ctx: StageContext, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts: list[Verdict] = ()
+) -> dict[str, float]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with plt.rc_context(page.STYLE):
-        _figures(ctx, plt, latents, meta, equations, probe, verdicts)
+        return _figures(ctx, plt, latents, meta, equations, probe, verdicts)
 
 
-def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts) -> None:
+def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts) -> dict[str, float]:
     system = ctx.system
+    widths: dict[str, float] = {}
     neurons = list(meta["latent_columns"])
     test = latents[latents["split"] == "test"]
     test = test.sample(min(len(test), 3000), random_state=0)
@@ -490,7 +498,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     if not neurons:  # a network without latent neurons (a sweep's baseline): nothing to draw of them
         fig, ax = plt.subplots(figsize=(page.COLUMN_INCHES, 1.2))
         ax.axis("off")
-        ax.text(0.5, 0.5, "no latent neurons (train.latent_size = 0)", ha="center", va="center", fontsize=9)
+        ax.text(0.5, 0.5, "no latent neurons (train.latent_size = 0)", ha="center", va="center")
     elif system.heatmap:
         xa, ya = system.heatmap
         fig, axes = plt.subplots(1, len(neurons), figsize=_size(len(neurons)), squeeze=False)
@@ -499,7 +507,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
             fig.colorbar(sc, ax=ax)
             ax.set_xlabel(_label(xa, system))
             ax.set_ylabel(_label(ya, system))
-            ax.set_title(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"), fontsize=9)
+            ax.set_title(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
     else:
         fig, axes = plt.subplots(len(neurons), len(gt), figsize=_size(len(gt), len(neurons)), squeeze=False)
         for i, n in enumerate(neurons):
@@ -507,9 +515,8 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
                 axes[i, j].scatter(test[g], test[n], s=2, alpha=0.4)
                 axes[i, j].set_xlabel(_label(g, system))
                 axes[i, j].set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
-    fig.suptitle(f"{system.name}: latent neurons against the ground truth (held-out rows)")
     fig.tight_layout()
-    _save(ctx, fig, "latents")
+    widths["latents"] = _save(ctx, fig, "latents")
     held = _held_quantities(system, verdicts)
     if held:  # as in the paper: each neuron against the quantity a law says it holds
         fig, axes = plt.subplots(1, len(held), figsize=_size(len(held)), squeeze=False)
@@ -526,11 +533,9 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
                 ax.scatter(q, z, s=2, alpha=0.4)
                 ax.set_xlabel(label)
                 ax.set_ylabel(f"neuron {neuron}")
-            ax.set_title(f"{verdict.name}: {verdict.verdict}", fontsize=9)
-        circle = " (angles wrapped; each neuron's fitted sign and offset removed)" if system.latent.kind == "circle" else ""
-        fig.suptitle(f"{system.name}: neurons against their quantities{circle}")
+            ax.set_title(f"{verdict.name}: {verdict.verdict}")
         fig.tight_layout()
-        _save(ctx, fig, "quantities")
+        widths["quantities"] = _save(ctx, fig, "quantities")
 
     answers = system.answer_names
     fig, axes = plt.subplots(
@@ -572,9 +577,11 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
         ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
         ax.legend(fontsize=6)
     fig.tight_layout()
-    _save(ctx, fig, "answers")
+    widths["answers"] = _save(ctx, fig, "answers")
     if system.is_series and "series" in latents:
-        _series_figure(ctx, plt, latents[latents["split"] == "test"])
+        width = _series_figure(ctx, plt, latents[latents["split"] == "test"])
+        if width is not None:
+            widths["series"] = width
 
     fig, ax = plt.subplots(figsize=_size(1))
     kl = [meta["kl"][n] for n in neurons]  # (no bars for a network without latent neurons)
@@ -583,7 +590,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     ax.set_yscale("symlog", linthresh=0.01)
     ax.set_ylabel("KL from the prior (nats)")
     fig.tight_layout()
-    _save(ctx, fig, "kl")
+    widths["kl"] = _save(ctx, fig, "kl")
 
     groups = list(equations.groupby(["target", "variables"], sort=False)) if not equations.empty else []
     fig, axes = plt.subplots(1, max(len(groups), 1), figsize=_size(max(len(groups), 1)), squeeze=False)
@@ -594,11 +601,12 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
         ax.set_yscale("log")
         ax.set_xlabel("complexity")
         ax.set_ylabel("held-out loss")
-        ax.set_title(f"{target} ({varset.replace('_', ' ')})", fontsize=9)
+        ax.set_title(f"{target} ({varset.replace('_', ' ')})")
     if groups:
         axes[0][0].legend()
     fig.tight_layout()
-    _save(ctx, fig, "pareto")
+    widths["pareto"] = _save(ctx, fig, "pareto")
+    return widths
 
 
 def run(ctx: StageContext) -> None:
@@ -608,7 +616,8 @@ def run(ctx: StageContext) -> None:
     constants = record.get("equations", [])
     history = read_history(ctx)
     probe = read_probe(ctx)
-    figures(ctx, latents, meta, equations, probe, verdicts)
+    widths = figures(ctx, latents, meta, equations, probe, verdicts)
     write_text(ctx.path("equations.tex"), equations_tex(ctx.system, equations, verdicts, constants))
-    write_text(ctx.path("paper.tex"), paper_tex(ctx.system, shown_figures(ctx.system, verdicts)))
+    shown = shown_figures(ctx.system, verdicts)
+    write_text(ctx.path("paper.tex"), paper_tex(ctx.system, {name: widths.get(name, page.PAGE_INCHES) for name in shown}))
     write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe, constants))

@@ -110,7 +110,7 @@ def test_no_line_of_the_page_runs_into_the_margin(tmp_path, name):
         }
     )
     (tmp_path / "equations.tex").write_text(equations_tex(system, equations, verdicts))
-    (tmp_path / "paper.tex").write_text(paper_tex(system, []))
+    (tmp_path / "paper.tex").write_text(paper_tex(system, {}))
     result = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )

@@ -1,0 +1,371 @@
+"""``scinet run SYSTEM --seeds 0..9``: the same run on several seeds, and what holds across them.
+
+A single run's constants carry its statistical error only; the network a seed
+trains has a systematic error of its own, and only other seeds show it.  An
+ensemble runs every stage for each seed in its own run directory under the
+ensemble's (``seed{S}``), with the ordinary cache (a seed whose stages are up to
+date is skipped, so an ensemble that was killed resumes where it stopped), on
+the configured executor (``local`` processes, ``jobs`` at a time, or ``ray``).
+Then it reads each seed's ``verification.json`` and ``equations.parquet`` and
+writes, in the ensemble directory:
+
+* ``ensemble.json``: per law, the seeds that discovered it (``k of N``, and of
+  the seeds that checked it); per fitted physical constant, over the seeds that
+  discovered its law: every seed's value and stated error, the mean, the spread
+  between seeds (sample standard deviation), the standard error of the mean
+  (spread / sqrt(n)), the true value, the mean's deviation from it in standard
+  errors of the mean, and the *coverage*: on how many seeds the truth lies within
+  the seed's own 2-sigma interval; the selected equations that agree across
+  seeds (the same form once every fitted number is a free constant and the
+  neuron's sign is set aside), with the seeds that gave each;
+* ``ensemble.md`` and ``ensemble.tex`` (the same tables), ``ensemble.png`` and
+  ``ensemble.pdf`` (each seed's value of each constant with its error bar, the
+  mean with its standard error, and the truth).
+
+The spread between seeds is the honest error bar of one run's constant; the
+standard error of the mean is that of the ensemble's mean, valid when the seeds'
+errors are independent and the method has no bias, which the deviation of the
+mean from the truth tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.catalog import DISCOVERED, NOT_CHECKED
+from pipeline.errors import ConfigError
+from pipeline.executors import Executor, get_executor
+from pipeline.registry import registered
+from pipeline.rundir import write_json, write_text
+
+log = logging.getLogger("scinet")
+
+MAX_SEEDS = 1000
+"""seeds one ensemble may ask for"""
+MAX_SEED = 2**31 - 1
+"""the largest seed (NumPy and Keras take 32-bit seeds)"""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0..9"`` (inclusive) or ``"3,7,9"``: at most :data:`MAX_SEEDS` distinct seeds in 0..:data:`MAX_SEED`,
+    checked before any list is built."""
+    text = text.strip()
+    hint = "Write a range such as 0..9 or a list such as 3,7,9."
+    m = re.fullmatch(r"(\d{1,12})\s*\.\.\s*(\d{1,12})", text)
+    if m:
+        lo, hi = int(m[1]), int(m[2])
+        if lo > hi:
+            raise ConfigError(f"--seeds {text!r} runs backwards. {hint}")
+        if hi > MAX_SEED or hi - lo + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds {text!r} asks for more than {MAX_SEEDS} seeds or a seed above {MAX_SEED}. {hint}")
+        return list(range(lo, hi + 1))
+    parts = [p.strip() for p in text.split(",")]
+    if not text or len(parts) > MAX_SEEDS or not all(re.fullmatch(r"\d{1,12}", p) for p in parts):
+        raise ConfigError(f"--seeds {text!r} is not a range or a list of seeds >= 0 (at most {MAX_SEEDS}). {hint}")
+    seeds = sorted({int(p) for p in parts})
+    if seeds[-1] > MAX_SEED:
+        raise ConfigError(f"--seeds {text!r} holds a seed above {MAX_SEED}. {hint}")
+    return seeds
+
+
+@dataclass(frozen=True)
+class Job:
+    system: str
+    run_dir: Path
+    seed: int
+    overrides: tuple[str, ...]
+    config_file: Path | None
+    force: bool = False
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Every stage of one seed (each skipped when up to date); returns what the ensemble needs of it."""
+    from pipeline.config import load_config
+    from pipeline.orchestrate import StageContext, load_manifest, run_all
+    from pipeline.registry import get_system
+
+    log.info("ensemble: seed %d (%s)", job.seed, job.run_dir)
+    system = get_system(job.system)
+    ctx = StageContext(
+        system=system, config=load_config(job.config_file, job.overrides, seed=job.seed, system=system), run_dir=job.run_dir
+    )
+    run_all(ctx, force=job.force)
+    return seed_record(ctx, load_manifest(ctx.run_dir))
+
+
+def seed_record(ctx, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A finished run's verdicts (with fitted and true constants) and selected equations, as plain data."""
+    from pipeline.catalog import read_equations, read_verification
+
+    verdicts, _ = read_verification(ctx)
+    equations = read_equations(ctx)
+    selected = equations[equations["selected"]] if not equations.empty else equations
+    stages = manifest.get("stages", {})
+    return {
+        "seed": ctx.config.seed,
+        "run_dir": str(ctx.run_dir),
+        "wall_s": float(sum(r.get("wall_s", 0.0) for r in stages.values() if isinstance(r, dict))),
+        "laws": [dataclasses.asdict(v) for v in verdicts],
+        "equations": [
+            {"target": str(r["target"]), "variables": str(r["variables"]), "equation": str(r["sympy_format"]), "form": form(r["expr"])}
+            for _, r in selected.iterrows()
+        ],
+    }
+
+
+def form(expr) -> str:
+    """The form of an equation: every fitted number a free constant ``c``, the overall sign set aside (a
+    neuron's sign is the network's choice), so that seeds whose equations differ only in their fitted
+    numbers, or in the sign of the whole, give the same text."""
+    import sympy as sp
+
+    c = sp.Symbol("c")
+
+    def free(e):
+        return e.xreplace({f: c for f in e.atoms(sp.Float)})
+
+    texts = [str(free(expr)), str(free(-expr))]
+    return min(texts, key=lambda t: (len(t), t))
+
+
+def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = None, gpus_per_job: float = 0) -> list[dict]:
+    """Every seed, ``workers`` at a time on the local executor (in this process where that is one), or on Ray."""
+    from pipeline.sweep import _picklable, _setup_worker
+
+    executor = executor or get_executor("local")
+    cores = os.cpu_count() or 1
+    workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
+    systems = {job.system: registered()[job.system] for job in jobs if job.system in registered()}
+    if workers > 1 and not _picklable(systems):
+        log.warning(
+            "ensemble: the system %s was registered in this process with parts that cannot be sent to a worker "
+            "process; its seeds go one at a time.",
+            ", ".join(systems),
+        )
+        workers = 1
+    local = executor.name == "local"
+    if workers > 1 or not local:
+        # a worker process may not start processes of its own: each seed's searches run one after another
+        jobs = [dataclasses.replace(j, overrides=(*j.overrides, "regress.workers=1")) for j in jobs]
+    start, done = time.perf_counter(), 0
+
+    def progress(i: int, row: dict) -> None:
+        nonlocal done
+        done += 1
+        found = sum(law["verdict"] == DISCOVERED for law in row["laws"])
+        log.info("ensemble: %d of %d seeds done: seed %d, %d of %d laws discovered", done, len(jobs), row["seed"], found, len(row["laws"]))
+
+    rows = executor.map(
+        run_job,
+        jobs,
+        workers=workers,
+        setup=_setup_worker if workers > 1 or not local else None,
+        setup_args=(max(1, cores // workers) if local else 1, systems),
+        on_result=progress,
+        num_cpus=1,
+        num_gpus=gpus_per_job,
+    )
+    log.info("ensemble: %d seeds in %.0f s, %s", len(jobs), time.perf_counter() - start, f"{workers} at a time" if local else f"on {executor.name}")
+    return sorted(rows, key=lambda r: r["seed"])
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
+
+
+def summarise(rows: list[dict]) -> dict[str, Any]:
+    """The ensemble's record (``ensemble.json``) from the seeds' records."""
+    seeds = [r["seed"] for r in rows]
+    laws: dict[str, dict] = {}
+    constants: list[dict] = []
+    for name in dict.fromkeys(law["name"] for r in rows for law in r["laws"]):
+        verdicts = {r["seed"]: next((law for law in r["laws"] if law["name"] == name), None) for r in rows}
+        found = [s for s, v in verdicts.items() if v is not None and v["verdict"] == DISCOVERED]
+        checked = [s for s, v in verdicts.items() if v is not None and v["verdict"] != NOT_CHECKED]
+        laws[name] = {"discovered": len(found), "checked": len(checked), "seeds": len(rows), "discovered_seeds": found}
+        keys = dict.fromkeys(k for s in found for k, t in verdicts[s]["true_constants"].items() if _finite(t))
+        for key in keys:
+            values = [(s, verdicts[s]["fitted_constants"].get(key), verdicts[s]["standard_errors"].get(key)) for s in found]
+            values = [(s, v, e if _finite(e) else None) for s, v, e in values if _finite(v)]
+            true = next(verdicts[s]["true_constants"][key] for s in found if _finite(verdicts[s]["true_constants"].get(key)))
+            constants.append(constant_summary(name, key, values, float(true)))
+    forms: dict[tuple[str, str], list[int]] = {}
+    examples: dict[tuple[str, str], str] = {}
+    for r in rows:
+        for eq in r["equations"]:
+            k = (eq["variables"], eq["form"])
+            if r["seed"] not in forms.setdefault(k, []):
+                forms[k].append(r["seed"])
+            examples.setdefault(k, eq["equation"])
+    agreeing = [
+        {"variables": v, "form": f, "seeds": s, "count": len(s), "example": examples[(v, f)]}
+        for (v, f), s in sorted(forms.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1]))
+    ]
+    return {
+        "seeds": seeds,
+        "laws": laws,
+        "constants": constants,
+        "equations": agreeing,
+        "runs": [{"seed": r["seed"], "run_dir": r["run_dir"], "wall_s": r["wall_s"]} for r in rows],
+    }
+
+
+def constant_summary(law: str, name: str, values: list[tuple[int, float, float | None]], true: float) -> dict[str, Any]:
+    """Mean, spread, standard error of the mean, deviation from the truth and the seeds' 2-sigma coverage of one
+    constant over ``values`` ((seed, value, stated standard error or None))."""
+    x = np.array([v for _, v, _ in values], dtype=float)
+    n = len(x)
+    mean = float(np.mean(x)) if n else None
+    spread = float(np.std(x, ddof=1)) if n > 1 else None
+    sem = spread / math.sqrt(n) if spread is not None else None
+    stated = [(v, e) for _, v, e in values if e is not None]
+    return {
+        "law": law,
+        "constant": name,
+        "true": true,
+        "n": n,
+        "values": [{"seed": s, "value": v, "error": e} for s, v, e in values],
+        "mean": mean,
+        "spread": spread,
+        "standard_error_of_mean": sem,
+        "deviation_of_mean": (mean - true) / sem if sem else None,
+        "relative_error_of_mean": (mean - true) / abs(true) if mean is not None and true else None,
+        "covered": sum(abs(v - true) <= 2 * e for v, e in stated),
+        "with_error": len(stated),
+        "median_error": float(np.median([e for _, e in stated])) if stated else None,
+    }
+
+
+def _g(x: Any, digits: int = 5) -> str:
+    return f"{x:.{digits}g}" if _finite(x) else "--"
+
+
+def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
+    n = len(record["seeds"])
+    write_json(ensemble_dir / "ensemble.json", {"system": system.name, **record})
+    md = [
+        f"# Ensemble: {system.name}, {n} seeds ({', '.join(map(str, record['seeds']))})",
+        "",
+        f"{system.description}.",
+        "",
+        "## Laws",
+        "",
+        "| law | discovered | of seeds that checked it |",
+        "|---|---|---|",
+        *[f"| {name} | {v['discovered']} of {v['seeds']} | {v['checked']} |" for name, v in record["laws"].items()],
+        "",
+        "## Constants",
+        "",
+        "Over the seeds that discovered the law: the mean, the spread between seeds (standard deviation), the "
+        "standard error of the mean (spread / sqrt(n)), the mean's deviation from the truth in standard errors of "
+        "the mean, and on how many seeds the truth lies within the seed's own stated 2-sigma interval.",
+        "",
+        "| law | constant | mean | spread | s.e. of mean | true | deviation | truth within 2 sigma | median stated error |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[
+            f"| {c['law']} | {c['constant']} | {_g(c['mean'], 6)} | {_g(c['spread'], 2)} | {_g(c['standard_error_of_mean'], 2)} | "
+            f"{_g(c['true'], 6)} | {_g(c['deviation_of_mean'], 2)} | {c['covered']} of {c['with_error']} | {_g(c['median_error'], 2)} |"
+            for c in record["constants"]
+        ],
+        "",
+        "## Equations that agree across seeds",
+        "",
+        "Each selected equation's form (every fitted number a free constant c, the overall sign set aside).",
+        "",
+        "| variables | form | seeds | example |",
+        "|---|---|---|---|",
+        *[
+            f"| {e['variables']} | `{e['form']}` | {e['count']} ({', '.join(map(str, e['seeds']))}) | `{e['example']}` |"
+            for e in record["equations"]
+        ],
+        "",
+        "![each seed's constants](ensemble.png)",
+        "",
+    ]
+    write_text(ensemble_dir / "ensemble.md", "\n".join(md))
+    write_text(ensemble_dir / "ensemble.tex", _tex(system, record))
+    if record["constants"]:
+        _figure(ensemble_dir, record)
+
+
+def _tex(system, record: dict[str, Any]) -> str:
+    from stages.report import _constant_latex, _latex_escape
+
+    rows = [
+        f"{_latex_escape(name)} & {v['discovered']} of {v['seeds']} \\\\" for name, v in record["laws"].items()
+    ]
+    consts = [
+        f"{_latex_escape(c['law'])} & ${_constant_latex(c['constant'])}$ & {_g(c['mean'], 6)} & {_g(c['spread'], 2)} & "
+        f"{_g(c['standard_error_of_mean'], 2)} & {_g(c['true'], 6)} & {c['covered']} of {c['with_error']} \\\\"
+        for c in record["constants"]
+    ]
+    return "\n".join(
+        [
+            f"% scinet ensemble of {system.name} over seeds {', '.join(map(str, record['seeds']))}; needs booktabs",
+            "\\begin{tabular}{@{}lr@{}}",
+            "\\toprule",
+            "Law & Discovered \\\\",
+            "\\midrule",
+            *rows,
+            "\\bottomrule",
+            "\\end{tabular}",
+            "",
+            "\\begin{tabular}{@{}llrrrrr@{}}",
+            "\\toprule",
+            "Law & Constant & Mean & Spread & S.e.\\ of mean & True & Truth within $2\\sigma$ \\\\",
+            "\\midrule",
+            *consts,
+            "\\bottomrule",
+            "\\end{tabular}",
+            "",
+        ]
+    )
+
+
+def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pipeline import figures
+
+    consts = record["constants"]
+    with plt.rc_context(figures.STYLE):
+        fig, axes = plt.subplots(
+            1, len(consts), figsize=(figures.COLUMN_INCHES if len(consts) == 1 else figures.PAGE_INCHES, 2.4), squeeze=False
+        )
+        for ax, c in zip(axes[0], consts, strict=True):
+            seeds = [v["seed"] for v in c["values"]]
+            ax.errorbar(
+                range(len(seeds)),
+                [v["value"] for v in c["values"]],
+                yerr=[2 * v["error"] if v["error"] is not None else 0.0 for v in c["values"]],
+                fmt="o",
+                ms=3,
+                capsize=2,
+                label="seed (2 sigma)",
+            )
+            ax.axhline(c["true"], color="k", lw=0.8, label="true")
+            if c["mean"] is not None:
+                ax.axhline(c["mean"], color="C3", ls="--", lw=0.8, label="mean")
+                if c["standard_error_of_mean"]:
+                    lo, hi = c["mean"] - 2 * c["standard_error_of_mean"], c["mean"] + 2 * c["standard_error_of_mean"]
+                    ax.axhspan(lo, hi, color="C3", alpha=0.15, lw=0)
+            ax.set_xticks(range(len(seeds)), [str(s) for s in seeds])
+            ax.set_xlabel("seed")
+            ax.set_ylabel(f"{c['constant']} ({c['law'].replace('_', ' ')})")
+        axes[0][0].legend()
+        fig.tight_layout()
+        figures.save(fig, ensemble_dir / "ensemble")
