@@ -314,8 +314,12 @@ class Verdict:
     relative_errors: dict[str, float] = field(default_factory=dict)
     standard_errors: dict[str, float] = field(default_factory=dict)
     """of the fitted constants (``pipeline.geometry.standard_errors``); NaN where the data do not determine one"""
+    systematic_errors: dict[str, float] = field(default_factory=dict)
+    """the network's systematic error of the fitted constants (``pipeline.uncertainty.systematic_errors``), where
+    estimated; NaN where it could not be"""
     deviations: dict[str, float] = field(default_factory=dict)
-    """(fitted - true) / standard error, per constant with both"""
+    """(fitted - true) / total error (statistical and systematic, :func:`pipeline.uncertainty.total_error`), per
+    constant with both"""
     checks: dict[str, Any] = field(default_factory=dict)
 
 

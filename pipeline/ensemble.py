@@ -15,7 +15,7 @@ writes, in the ensemble directory:
   between seeds (sample standard deviation), the standard error of the mean
   (spread / sqrt(n)), the true value, the mean's deviation from it in standard
   errors of the mean, and the *coverage*: on how many seeds the truth lies within
-  the seed's own 2-sigma interval; the selected equations that agree across
+  the seed's own 2-sigma interval (its statistical and systematic errors together); the selected equations that agree across
   seeds (the same form once every fitted number is a free constant and the
   neuron's sign is set aside), with the seeds that gave each;
 * ``ensemble.md`` and ``ensemble.tex`` (the same tables), ``ensemble.png`` and
@@ -180,6 +180,15 @@ def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = N
     return sorted(rows, key=lambda r: r["seed"])
 
 
+def _error(verdict: dict, key: str) -> float | None:
+    """A seed's stated error of a constant: statistical and systematic together, where both were given."""
+    from pipeline.uncertainty import total_error
+
+    stat = verdict.get("standard_errors", {}).get(key)
+    sys_ = verdict.get("systematic_errors", {}).get(key)
+    return total_error(stat if _finite(stat) else None, sys_ if _finite(sys_) else None)
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, int | float) and math.isfinite(x)
 
@@ -196,7 +205,9 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
         laws[name] = {"discovered": len(found), "checked": len(checked), "seeds": len(rows), "discovered_seeds": found}
         keys = dict.fromkeys(k for s in found for k, t in verdicts[s]["true_constants"].items() if _finite(t))
         for key in keys:
-            values = [(s, verdicts[s]["fitted_constants"].get(key), verdicts[s]["standard_errors"].get(key)) for s in found]
+            values = [
+                (s, verdicts[s]["fitted_constants"].get(key), _error(verdicts[s], key)) for s in found
+            ]
             values = [(s, v, e if _finite(e) else None) for s, v, e in values if _finite(v)]
             true = next(verdicts[s]["true_constants"][key] for s in found if _finite(verdicts[s]["true_constants"].get(key)))
             constants.append(constant_summary(name, key, values, float(true)))

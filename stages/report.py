@@ -102,7 +102,10 @@ def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
         fitted, true = verdict.fitted_constants.get(name), verdict.true_constants.get(name)
         if fitted is None:
             continue
-        text = f"{_constant_latex(name)} = {latex_with_error(fitted, verdict.standard_errors.get(name))}"
+        text = (
+            f"{_constant_latex(name)} = "
+            f"{latex_with_error(fitted, verdict.standard_errors.get(name), verdict.systematic_errors.get(name))}"
+        )
         if true is not None:
             text += rf"\ (\text{{true }} {true:.6g}"
             if name in verdict.relative_errors:
@@ -208,7 +211,7 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
         heading = law.heading if law is not None else v.name.replace("_", " ")
         quantity = _quantity_of(law, system)
         fitted = ", ".join(
-            f"${_constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k))}$"
+            f"${_constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k))}$"
             for k, x in v.fitted_constants.items()
             if k in v.true_constants and x is not None
         )
@@ -327,22 +330,25 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
     out += [
         "## Verdicts",
         "",
-        "Fitted constants carry their standard errors (least-squares covariance, scaled by the residual variance; "
-        "`standard_errors_from` in verification.json says which fit); the deviation from the true value is given "
-        "relative and in standard errors.  The verdict uses the relative tolerance.",
+        "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
+        "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
+        "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
+        "`pipeline.uncertainty`).  A distortion shared by every seed shows in no single run: `scinet run --seeds` "
+        "measures it.  The deviation from the true value is given relative and in sigma (statistical and systematic "
+        "together).  The verdict uses the relative tolerance.",
         "",
         "| law | verdict | what it says | equation | fitted | true | rel. error |",
         "|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
         fitted = ", ".join(
-            f"{k} = {with_error(x, v.standard_errors.get(k)) if k in v.standard_errors else _fmt(x)}"
+            f"{k} = {with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k)) if k in v.standard_errors else _fmt(x)}"
             for k, x in v.fitted_constants.items()
             if x is not None
         )
         true = ", ".join(f"{k} = {_fmt(x)}" for k, x in v.true_constants.items() if x is not None)
         rel = ", ".join(
-            f"{k}: {x:.2%}" + (f" ({abs(v.deviations[k]):.1f} standard errors)" if k in v.deviations else "")
+            f"{k}: {x:.2%}" + (f" ({abs(v.deviations[k]):.1f} sigma)" if k in v.deviations else "")
             for k, x in v.relative_errors.items()
         )
         why = f" ({v.checks['reason']})" if "reason" in v.checks else ""

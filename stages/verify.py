@@ -45,9 +45,9 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
             if fitted is not None and true is not None:
                 dev = v.deviations.get(k)
                 parts.append(
-                    f"{k} = {with_error(fitted, v.standard_errors.get(k))} (true {true:.5g}"
+                    f"{k} = {with_error(fitted, v.standard_errors.get(k), v.systematic_errors.get(k))} (true {true:.5g}"
                     + (f", rel. err. {err:.2%}" if err is not None else "")
-                    + (f", {abs(dev):.1f} standard errors" if dev is not None else "")
+                    + (f", {abs(dev):.1f} sigma" if dev is not None else "")
                     + ")"
                 )
         if "reason" in v.checks:

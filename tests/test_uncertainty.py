@@ -45,3 +45,39 @@ def test_a_constant_the_data_do_not_determine_has_no_standard_error():
     # k and the profiled scale multiply: only their product is determined
     _, _, se = fit_constants(k * x, ["x"], frame, y + 0.01 * np.sin(40 * frame["x"]), [k], {k: 1.0}, kind="real")
     assert not se["k"] < 1e3  # NaN, or an error a thousand times the constant
+
+
+def _network(rng, n=4000, distortion=0.02, noise=0.002):
+    """A neuron holding ``asin(sin(x)/k)`` (k = 1.5) up to a scale and offset, plus a smooth distortion of the
+    network's making (a random low-order Fourier series, different for every 'seed') and independent noise."""
+    frame = pd.DataFrame({"x": rng.uniform(-np.pi, np.pi, n)})
+    u = frame["x"].to_numpy()
+    smooth = sum(rng.normal() * np.cos(m * u + rng.uniform(0, 2 * np.pi)) / m for m in range(1, 5))
+    z = 0.8 * np.arcsin(np.sin(u) / 1.5) + 0.3 + distortion * smooth + noise * rng.normal(size=n)
+    return frame, z
+
+
+def test_the_systematic_error_covers_what_a_smooth_distortion_does_and_stays_small_without_one():
+    from pipeline.uncertainty import systematic_errors, total_error
+
+    law = sp.asin(sp.sin(x) / k)
+    rng = np.random.default_rng(7)
+    fits, stat_covers, total_covers, sys_sizes = [], 0, 0, []
+    for _ in range(12):
+        frame, z = _network(rng)
+        fitted, _, se = fit_constants(law, ["x"], frame, z, [k], {k: 1.4}, kind="real")
+        sys_ = systematic_errors(law, ["x"], frame, z, [k], {k: fitted["k"]}, se, kind="real")
+        fits.append(fitted["k"])
+        sys_sizes.append(sys_["k"])
+        stat_covers += abs(fitted["k"] - 1.5) <= 2 * se["k"]
+        total_covers += abs(fitted["k"] - 1.5) <= 2 * total_error(se["k"], sys_["k"])
+    spread = np.std(fits, ddof=1)
+    assert stat_covers <= 4  # the statistical error alone: the truth is mostly outside
+    assert total_covers >= 10, (total_covers, spread, sys_sizes)
+    assert 0.3 * spread <= np.median(sys_sizes) <= 3 * spread  # the size of the seed-to-seed spread, not inflated
+    calm = []
+    for _ in range(4):  # independent noise only: the systematic part is of the statistical one's size or less
+        frame, z = _network(rng, distortion=0.0)
+        fitted, _, se = fit_constants(law, ["x"], frame, z, [k], {k: 1.4}, kind="real")
+        calm.append(systematic_errors(law, ["x"], frame, z, [k], {k: fitted["k"]}, se, kind="real")["k"] / se["k"])
+    assert np.median(calm) <= 2.0, calm

@@ -35,6 +35,7 @@ import sympy as sp
 from pipeline.catalog import Verdict
 from pipeline.geometry import fit_constants, symbols, values, wrap
 from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
+from pipeline.uncertainty import systematic_errors
 from symreg.polish import NOISE_SHARE
 
 VARIABLE_SET = "law_of_motion"
@@ -92,6 +93,20 @@ class AnswerLaw(Law):
             kind="circle" if circle else "real",
             affine=False,
         )
+        # the network's error is smooth in the physical parameters: regions of them are left out in turn
+        start = {**{k: float(v) for k, v in self.constants.items()}, **self.initial, **{k: fitted[k.name] for k in free}}
+        sys_errors = systematic_errors(
+            self.expression,
+            names,
+            evidence.probe,
+            answers,
+            free,
+            start,
+            se,
+            kind="circle" if circle else "real",
+            affine=False,
+            region_names=[*spec.parameters, *spec.question_parameters],
+        )
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v}
         expr = evidence.selected(spec.answer, VARIABLE_SET)
         syms = symbols(names)
@@ -120,6 +135,7 @@ class AnswerLaw(Law):
             true_constants=true,
             relative_errors=rel,
             standard_errors=se,
+            systematic_errors=sys_errors,
             checks={
                 "standard_errors_from": f"the law least-squares fitted to the network's {len(answers)} probe answers",
                 "on_circle": circle,

@@ -125,11 +125,15 @@ class Law:
             reason = MissingEvidence(f"undefined statistic ({', '.join(undefined)} is not a finite number)")
             return self.not_checked(reason, **{k: v for k, v in fields.items() if k != "checks"})
         fitted, true, se = fields.get("fitted_constants", {}), fields.get("true_constants", {}), fields.get("standard_errors", {})
+        sys_ = fields.get("systematic_errors", {})
         if se and "deviations" not in fields:
+            from pipeline.uncertainty import total_error
+
+            totals = {k: total_error(se[k], sys_.get(k)) for k in se}
             fields["deviations"] = {
-                k: (fitted[k] - true[k]) / se[k]
+                k: (fitted[k] - true[k]) / totals[k]
                 for k in se
-                if fitted.get(k) is not None and true.get(k) is not None and np.isfinite(se[k]) and se[k] > 0
+                if fitted.get(k) is not None and true.get(k) is not None and totals[k] is not None and totals[k] > 0
             }
         word = NOT_CHECKED if ok is None else DISCOVERED if ok else NOT_DISCOVERED
         return Verdict(name=self.name, kind=self.kind, description=self.description, verdict=word, **fields)

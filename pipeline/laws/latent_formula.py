@@ -20,6 +20,7 @@ import sympy as sp
 from pipeline.catalog import Verdict
 from pipeline.geometry import fit_constants, symbols, values
 from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
+from pipeline.uncertainty import systematic_errors
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ class LatentFormula(Law):
         z = evidence.latents[holder.latent].to_numpy(dtype=float)
         start = {**self.initial, **{k: fitted[k.name] for k in free}}
         on_neuron, _, se = fit_constants(law, names, evidence.latents, z, free, start, kind=evidence.kind)
+        # the network's own distortion of the neuron, smooth in the inputs: regions of them left out in turn
+        angles = [n for n in names if evidence.system.columns[n].angle]
+        sys_errors = systematic_errors(
+            law, names, evidence.latents, z, free, {**start, **{k: on_neuron[k.name] for k in free}}, se,
+            kind=evidence.kind, angles=angles,
+        )  # fmt: skip
         rel = {k: abs(fitted[k] - v) / abs(v) for k, v in true.items() if v is not None}
         free_names = [k.name for k in free]
         form = first_order_form(expr, names, evidence.fresh) if self.first_order else expr
@@ -95,6 +102,7 @@ class LatentFormula(Law):
             true_constants=true_all,
             relative_errors=rel,
             standard_errors=se,
+            systematic_errors=sys_errors,
             checks={
                 "standard_errors_from": f"the law least-squares fitted to neuron {holder.latent} on "
                 f"{len(z)} held-out rows (constants fitted there: "
