@@ -18,7 +18,8 @@ does :func:`search_family`:
    median curve fits to within ``form_tolerance`` of the best form's, or to
    the noise, is kept.
 3. **Constants as laws.** Each ``c_k`` is searched as a function of the
-   parameters (the curves' fitted values).  Its front, its mean and 0 are the
+   parameters (the curves' fitted values), and, where it keeps one sign, so is
+   its square (``sqrt(kappa - b^2/4)`` is a root of a polynomial).  Its front, its mean and 0 are the
    candidates; each is pruned of the additive terms that the held-out curves
    do not need (the held-out loss may rise by ``rtol``), and, where ``units``
    are given, a candidate that is not dimensionally homogeneous
@@ -278,7 +279,10 @@ def search_family(
     for j, c in enumerate(cs):
         values, variances = C[good, j], V[good, j]
         floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
-        front = search(make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floors[c], seed=seed)
+        # a rate or frequency is often the root of a simple expression: its square is searched as well
+        front = search(
+            make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floors[c], square=True, seed=seed
+        )
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
         exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
         table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, seed=seed).sort_values("loss")

@@ -13,6 +13,14 @@ near its centre an arcsine is its argument, so a plain fit often returns the
 argument of an inverse sine the transformed search missed.  Both fronts are
 turned into expressions for ``z`` (``s a + c + f`` and ``s a + c + asin(g)``),
 scored on held-out rows by the circular loss and merged into one front.
+
+A target of one sign may also be searched as its square (``square=True``):
+``y = sqrt(g)`` (or ``-sqrt(g)``), where ``g`` is what the engine finds for
+``y^2``.  Physics gives many rates and frequencies as square roots of simple
+expressions (a damped oscillator's ``sqrt(kappa - b^2/4)``); the engine finds
+the polynomial under the root in a few generations, while the root itself is
+a needle it often misses, returning a first-order expansion with more fitted
+constants.  The candidates join the same front and are judged like every other.
 """
 
 from __future__ import annotations
@@ -147,6 +155,7 @@ def search(
     units: Mapping[str, object] | None = None,
     target_unit: object | None = None,
     scale: str = "physical",
+    square: bool = False,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
@@ -164,6 +173,8 @@ def search(
     of them fits within 1.5 times the lowest held-out loss.  Without it (a latent neuron: its
     unit is whatever scale the network chose) the extra run searches the target as a function of
     the groups alone, and no candidate is filtered: a fitted constant may carry any unit.
+
+    ``square``: a target of one sign is also searched as its square (see the module's text).
 
     ``scale`` says which constants physics fixes (:data:`symreg.polish.SCALES`): for a latent
     neuron, whose scale and offset are the network's own, ``"free"`` (a real neuron) or
@@ -207,6 +218,9 @@ def search(
             base = sp.Float(mean, 15)
             target = wrap(y - mean)
         transforms.append(("sine", np.sin, sp.asin))
+    elif square and (np.all(y > 0) or np.all(y < 0)):
+        sign = 1 if y[0] > 0 else -1
+        transforms.append(("square", np.square, lambda g, sign=sign: sign * sp.sqrt(g)))
 
     candidates: list[tuple[sp.Expr, str, str]] = []
     if circular:  # the anchor alone (s a + c, or the mean angle) is the simplest candidate
@@ -226,7 +240,9 @@ def search(
     plain: list[tuple[str, sp.Expr]] = []
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
-        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=engine_noise)
+        # the noise of y^2 is about (2 y)^2 times that of y
+        noise = engine_noise * 4 * float(np.mean(target**2)) if name == "square" else engine_noise
+        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=noise)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
         if name == "identity":
             plain = list(engine.equations_)

@@ -243,3 +243,15 @@ def test_a_circle_neurons_offset_stays_fitted_and_its_inside_may_be_exact():
     assert sp.Rational(1, 3) not in out.atoms(sp.Rational) and any(abs(float(f) - 1 / 3) < 0.01 for f in out.atoms(sp.Float)), out
     with pytest.raises(ValueError, match="scale"):
         recognise_constants(expr, [a, b], X, y, circular=True, scale="network")
+
+
+def test_a_root_of_a_polynomial_is_found_through_its_square():
+    """The damped oscillator's frequency: the square of sqrt(kappa - b^2/4) is a polynomial the engine finds at once."""
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.uniform(0.5, 1.0, 600), rng.uniform(5, 10, 600)])
+    y = np.sqrt(X[:, 1] - X[:, 0] ** 2 / 4) + 1e-4 * rng.normal(size=600)
+    engine = partial(make_engine, "operon", time_budget=2, max_length=8, operators="physics", seed=0, threads=1)
+    front = search(engine, X, y, variable_names=["a", "b"], noise_variance=1e-8, square=True, time_budget=6)
+    best = parse_expression(front[front["selected"]].iloc[0]["sympy_format"], "ab")
+    assert sp.simplify(best - sp.sqrt(b - a**2 / 4)) == 0, best
+    assert "square" in set(front["transform"])

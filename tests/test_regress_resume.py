@@ -39,3 +39,19 @@ def test_an_interrupted_regress_redoes_only_the_searches_it_had_not_finished(tmp
     assert not (tmp_path / "killed" / stages.regress.SEARCHES).exists()
     whole, resumed = (pd.read_parquet(tmp_path / r / "equations.parquet") for r in ("whole", "killed"))
     pd.testing.assert_frame_equal(whole, resumed)
+
+
+def test_a_neurons_searches_keep_its_scale_and_offset_fitted(tmp_path, monkeypatch):
+    """A latent neuron's scale and offset are the network's own: its searches never snap them (``scale``);
+    the law of motion, physics throughout, may be exact everywhere."""
+    from tests.test_cli import PENDULUM_TINY
+
+    seen = []
+    real = stages.regress.search_task
+    monkeypatch.setattr(stages.regress, "search_task", lambda task: seen.append(task) or real(task))
+    for system, tiny, scale in (("copernicus", TINY, "offset"), ("pendulum", [*PENDULUM_TINY, "--set", "regress.workers=1"], "free")):
+        seen.clear()
+        assert invoke("run", system, "--run-dir", tmp_path / system, *tiny).exit_code in (0, 1)
+        neurons = [t for t in seen if t["kind"] == "search"]
+        assert neurons and all(t["search"]["scale"] == scale for t in neurons)
+        assert all("scale" not in t["search"] for t in seen if t["kind"] == "family")
