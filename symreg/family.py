@@ -156,16 +156,28 @@ def fit_curves(template, params, t_symbol, t, y, groups, P, c0, start):
 
 
 def _homogeneous_part(expr: sp.Expr, dims) -> sp.Expr | None:
-    """The terms of a sum that share the dimension of its most complex homogeneous term (a
-    dimensionless offset beside a frequency goes), or None if there is no such part."""
-    terms = [(t, dimension_of(t, dims)) for t in sp.Add.make_args(expr)]
-    terms = [(t, d) for t, d in terms if d is not None]
-    if not terms:
-        return None
-    lead = max(terms, key=lambda p: complexity(p[0]))[1]
-    kept = [t for t, d in terms if d == lead]
-    out = sp.Add(*kept)
-    return out if dimension_of(out, dims) is not None else None
+    """``expr`` with every sum, at any depth, cut to the terms that share the dimension of its most complex
+    homogeneous term (a dimensionless offset beside a frequency goes, also under a root:
+    ``sqrt(kappa - b^2/4 - 0.02)`` -> ``sqrt(kappa - b^2/4)``), or None if no homogeneous part is left."""
+
+    def walk(e: sp.Expr) -> sp.Expr | None:
+        if not e.args:
+            return e
+        args = [walk(a) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        e = e.func(*args)
+        if not e.is_Add:
+            return e
+        terms = [(t, dimension_of(t, dims)) for t in e.args]
+        terms = [(t, d) for t, d in terms if d is not None]
+        if not terms:
+            return None
+        lead = max(terms, key=lambda p: complexity(p[0]))[1]
+        return sp.Add(*[t for t, d in terms if d == lead])
+
+    out = walk(expr)
+    return out if out is not None and dimension_of(out, dims) is not None else None
 
 
 def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, seed: int) -> pd.DataFrame:

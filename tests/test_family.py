@@ -76,3 +76,17 @@ def test_a_law_of_motion_on_the_circle_is_recovered_from_wrapped_angles():
     A, B = sp.symbols("a b", real=True)
     assert sp.simplify(best - (sp.pi / 2 + (A + B) * t)) == 0, (best, record)
     assert record["circular"]
+
+
+def test_a_dimensionless_offset_goes_also_under_a_root():
+    """The square search's ``sqrt(kappa - 0.236 b^2 - 0.022)``: the -0.022 has no dimension beside a frequency squared."""
+    import sympy as sp
+
+    from symreg.family import _homogeneous_part
+    from symreg.units import as_dimension
+
+    b, k = sp.symbols("b kappa", real=True)
+    dims = {"b": as_dimension("1/s"), "kappa": as_dimension("1/s^2")}
+    assert _homogeneous_part(sp.sqrt(-0.236 * b**2 + 1.0009 * k - 0.022), dims) == sp.sqrt(-0.236 * b**2 + 1.0009 * k)
+    assert _homogeneous_part(-0.07 * b + sp.sqrt(k) - 0.0102, dims) == -0.07 * b + sp.sqrt(k)
+    assert _homogeneous_part(sp.sin(b), dims) is None
