@@ -100,6 +100,9 @@ class ExportConfig:
     """a neuron whose KL divergence from the prior, averaged over held-out rows, is below this (nats) is unused"""
     unused_fraction: float = 0.05
     """... or below this fraction of the largest KL of any neuron"""
+    needed_share: float = 0.05
+    """... or the answers do not need it: without it (and the other such neurons) their held-out mean squared error
+    rises by less than this share of its rise without every neuron (0: KL alone decides)"""
 
 
 @dataclass
@@ -266,6 +269,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "export.batch_size": (1, 10**7, "rows per batch"),
     "export.unused_kl": (0, 1e6, "nats"),
     "export.unused_fraction": (0, 1, "a fraction"),
+    "export.needed_share": (0, 1, "a fraction"),
     "regress.time_budget": (0.01, 86400, "seconds"),
     "regress.law_time_budget": (0.01, 86400, "seconds"),
     "regress.n_rows": (20, 10**7, "rows"),

@@ -240,6 +240,11 @@ class SciNet(keras.Model):
         mean, _ = self.encode(inputs["x"])
         return self._decode_from(mean, inputs.get("q"), steps or self.series_length)
 
+    def answer_from(self, z, q=None, steps: int | None = None):
+        """The answer for given latent states ``z`` (batch, latent) at the start of a series, evolved ``steps``
+        steps where the model has an evolution (default: its series length)."""
+        return self._decode_from(z, q, steps or self.series_length)
+
     def _decode_from(self, z, q, steps):
         if self.has_evolution:
             z = self.evolve(z, steps)

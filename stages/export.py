@@ -5,8 +5,17 @@ A neuron whose KL divergence from the prior, averaged over the held-out rows, is
 below ``export.unused_kl`` nats, or below ``export.unused_fraction`` of the
 largest KL of any neuron, is *unused*: the network sends next to nothing
 through it (a neuron with 2 % of the information of its busiest neighbour is
-redundant, not a concept).  The active neurons are recorded in the metadata of ``latents.parquet``;
-regression and the law checks use only them.
+redundant, not a concept).  A neuron is also unused when the answers do not need
+it: KL measures what a neuron carries, not whether the decoder uses it, and at a
+small ``beta`` a neuron can keep a little of a quantity that another already holds
+(the pendulum's third neuron, KL 0.6 nats on some seeds).  Replaced by its mean on
+the held-out rows, a needed neuron raises the answer's mean squared error by at
+least ``export.needed_share`` (5 %) of what replacing every neuron raises it: it
+accounts for at least 5 % of what the neurons explain (the sweep's rule, on neurons).  The neurons that can go *together* at a
+cost below that share are found greedily, cheapest first, so that two neurons
+sharing one quantity do not each look dispensable (:func:`needed`).  The active
+neurons, the KL and the cost of each are recorded in the metadata of
+``latents.parquet``; regression and the law checks use only the active ones.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import model_arrays, to_numpy
+from pipeline.arrays import answer_errors, model_arrays, to_numpy
 from pipeline.catalog import latent_names, read_model, read_observations, vector, write_latents, write_probe
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
@@ -107,6 +116,52 @@ def probe(ctx: StageContext, model) -> pd.DataFrame:
     return out
 
 
+
+def needed(model, frame: pd.DataFrame, system, batch: int, share: float) -> tuple[dict[str, float], list[str]]:
+    """Which neurons the answers need, on the held-out rows ``frame``: each neuron's *cost*, the rise of the
+    answer's mean squared error when that neuron is replaced by its mean (circular mean for an angle), as a
+    share of the rise when every neuron is (the share of the answers' variance it accounts for); and the largest set of neurons that can go together at a cost below
+    ``share``, found greedily (the cheapest first; two neurons sharing one quantity do not each look
+    dispensable).  Returns (cost per neuron, the neurons that are not needed)."""
+    names = latent_names(model.latent_size)
+    if not names or frame.empty:
+        return {n: 0.0 for n in names}, []
+    ordered = frame.sort_values(["series", "step"]) if system.is_series else frame
+    inputs, y = model_arrays(ordered, system)
+    steps = y.shape[1] if system.is_series else None
+    mean, _ = _batched(lambda s: model.encode(inputs["x"][s]), len(y), batch)
+    centre = (
+        np.angle(np.mean(np.exp(1j * mean), axis=0)) if model.latent_kind == "circle" else np.mean(mean, axis=0)
+    ).astype(mean.dtype)
+    q = inputs.get("q")
+
+    def error(removed: list[int]) -> float:
+        z = mean.copy()
+        z[:, removed] = centre[removed]
+        (pred,) = _batched(
+            lambda s: [model.answer_from(z[s], None if q is None else q[s], steps)], len(y), batch
+        )
+        return float(np.mean(answer_errors(pred, y, system) ** 2))
+
+    full, none = error([]), error(list(range(len(names))))
+    scale = none - full
+    if not np.isfinite(scale) or scale <= 0:
+        return {n: 0.0 for n in names}, []  # no neuron helps: the KL rule alone decides
+
+    def cost(removed: list[int]) -> float:
+        return (error(removed) - full) / scale
+
+    costs = {n: cost([i]) for i, n in enumerate(names)}
+    removed: list[int] = []
+    while True:
+        trials = [(cost([*removed, i]), i) for i in range(len(names)) if i not in removed]
+        trials = [(c, i) for c, i in trials if c < share]
+        if not trials:
+            break
+        removed.append(min(trials)[1])
+    return costs, [names[i] for i in sorted(removed)]
+
+
 def run(ctx: StageContext) -> None:
     system, cfg = ctx.system, ctx.config.export
     frame = read_observations(ctx)
@@ -118,10 +173,12 @@ def run(ctx: StageContext) -> None:
     kl = to_numpy(model.kl(mean[test], log_sigma[test])).astype(float).mean(axis=0)
     kl_per_neuron = {n: float(v) for n, v in zip(names, kl, strict=True)}
     floor = max(cfg.unused_kl, cfg.unused_fraction * max(kl_per_neuron.values(), default=0.0))
-    active = [n for n in names if kl_per_neuron[n] >= floor]
+    costs, dispensable = needed(model, frame[test], system, cfg.batch_size, cfg.needed_share)
+    active = [n for n in names if kl_per_neuron[n] >= floor and n not in dispensable]
     log.info(
-        "export: KL per neuron %s; active %s",
+        "export: KL per neuron %s; share of the answers' variance each neuron accounts for %s; active %s",
         ", ".join(f"{n} {v:.3g}" for n, v in kl_per_neuron.items()),
+        ", ".join(f"{n} {v:.3g}" for n, v in costs.items()),
         ", ".join(active) or "none",
     )
     out = frame.copy()
@@ -140,6 +197,8 @@ def run(ctx: StageContext) -> None:
         kl=kl_per_neuron,
         active=active,
         unused_kl=floor,
+        needed=costs,
+        needed_share=cfg.needed_share,
         latent_steps=[float(w) for w in to_numpy(model.omega)] if system.is_series else None,
         latent_units=units,
     )

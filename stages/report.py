@@ -324,7 +324,10 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         out.append(f"| `{n}` | {kl:.4g} | {'active' if n in meta['active'] else 'unused'} |")
     out += [
         "",
-        f"A neuron with KL below {meta.get('unused_kl', 0.0):.3g} nats is unused and is left out of regression and of the law checks.",
+        f"A neuron with KL below {meta.get('unused_kl', 0.0):.3g} nats, or that accounts for less than "
+        f"{100 * meta.get('needed_share', 0.0):.3g} % of the answers' variance the neurons explain "
+        f"(replaced by its mean: {', '.join(f'{n} {v:.3g}' for n, v in meta.get('needed', {}).items()) or 'not measured'}), "
+        "is unused and is left out of regression and of the law checks.",
         "",
     ]
     out += [
