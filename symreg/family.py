@@ -26,12 +26,16 @@ does :func:`search_family`:
    (:mod:`symreg.units`, numbers dimensionless) keeps only its terms of the
    leading dimension, or is dropped: a network's small
    systematic errors are smooth functions of the parameters too, and junk such
-   as ``sin(2.7 kappa)`` fits them.  The simplest candidate at the noise floor
-   (the curves' least-squares variances, times ``1 + rtol``) is chosen; where
-   none reaches it, the most accurate one: pruned and homogeneous, the
-   candidates left differ in how well they follow the answers, and a first-
-   order expansion (``sqrt(kappa) - 0.07 b`` for ``sqrt(kappa - b^2/4)``) is
-   simpler but worse.
+   as ``sin(2.7 kappa)`` fits them.  Each candidate's constants are then
+   given exact values where the held-out curves allow.  The noise the data
+   show is the curves' least-squares variance or, where the network's
+   systematic error keeps every candidate above it, the best candidate's
+   held-out loss; of the candidates whose form (every constant fitted) comes
+   within ``1 + rtol`` of it, the one with the fewest constants left fitted
+   after recognition is chosen, then the simplest: a first-order
+   expansion with two fitted constants (``sqrt(kappa) - 0.064 b``) loses to
+   the exact form that fits as well (``sqrt(kappa - b^2/4)``), whichever of
+   the two follows the network's own errors a little more closely.
 4. **The law.** The selected equation of every constant is substituted into
    the form; then, constant by constant, ``0`` and then the constant's mean
    are tried instead, kept where the law, refitted, keeps the held-out loss
@@ -180,11 +184,16 @@ def _homogeneous_part(expr: sp.Expr, dims) -> sp.Expr | None:
     return out if out is not None and dimension_of(out, dims) is not None else None
 
 
-def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, seed: int) -> pd.DataFrame:
+def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: float, seed: int) -> pd.DataFrame:
     """Candidate equations of one constant, each refitted on 70 % of the curves and pruned: an
     additive term goes where the held-out loss (the other curves) stays within ``1 + rtol`` of the
     unpruned equation's.  Where ``dims`` is given, an inhomogeneous candidate keeps only its terms of
-    the leading dimension (refitted), or is dropped."""
+    the leading dimension (refitted), or is dropped.  Then each candidate's constants are given exact
+    values where the held-out curves allow (:func:`symreg.polish.recognise_constants`), with the noise
+    the data show: the curves' least-squares ``floor`` or, where the network's systematic error is
+    larger, the best candidate's held-out loss.  ``fitted`` counts the constants left fitted;
+    ``fitted_loss`` is the held-out loss with every constant fitted (how well the form can follow the data),
+    ``loss`` that with the exact values."""
     order = np.random.default_rng(seed).permutation(len(values))
     n_val = max(1, int(0.3 * len(values)))
     val, fit = order[:n_val], order[n_val:]
@@ -214,7 +223,20 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, seed: int) 
                 continue
             expr = refit(expr)
         rows.append({**describe(expr, str(expr)), "loss": held_out(expr), "expr": expr})
-    return pd.DataFrame(rows).drop_duplicates("sympy_format")
+    noise = max(floor, min((r["loss"] for r in rows if np.isfinite(r["loss"])), default=0.0))
+    for r in rows:
+        if not np.isfinite(r["loss"]):
+            continue
+        exact = recognise_constants(
+            r["expr"], symbols, P[fit], values[fit], X_val=P[val], y_val=values[val], circular=False, noise_variance=noise, rtol=rtol
+        )
+        r.update({**describe(exact, str(exact)), "loss": held_out(exact), "expr": exact, "fitted_loss": r["loss"]})
+    table = pd.DataFrame(rows)
+    table["fitted"] = [len(e.atoms(sp.Float)) for e in table["expr"]] if len(table) else []
+    if "fitted_loss" not in table:
+        table["fitted_loss"] = table["loss"] if len(table) else []
+    table["fitted_loss"] = table["fitted_loss"].fillna(table["loss"]) if len(table) else table["fitted_loss"]
+    return table.drop_duplicates("sympy_format")
 
 
 def search_family(
@@ -297,13 +319,17 @@ def search_family(
         )
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
         exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
-        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, seed=seed).sort_values("loss")
+        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=floors[c], seed=seed)
+        table = table.sort_values("loss")
         fronts[c] = list(table["expr"])
         losses[c] = [float(v) for v in table["loss"]]
-        at_noise = table[table["loss"] <= (1 + rtol) * floors[c]]
-        # the simplest candidate at the curves' noise floor; where none reaches it (a network's systematic
-        # error), the most accurate of the pruned, homogeneous candidates
-        selected[c] = at_noise.sort_values("complexity")["expr"].iloc[0] if len(at_noise) else table["expr"].iloc[0]
+        # the noise the data show: the curves' least-squares variance, or, where the network's systematic
+        # error keeps every candidate above it, the best candidate's loss.  Of the candidates within 1 + rtol
+        # of it, the one with the fewest fitted constants, then the simplest: an approximation with more fitted
+        # constants (sqrt(kappa) - 0.064 b) loses to the exact form that fits as well (sqrt(kappa - b^2/4))
+        noise = max(floors[c], float(table["fitted_loss"].min()))
+        near = table[table["fitted_loss"] <= (1 + rtol) * noise]
+        selected[c] = near.sort_values(["fitted", "complexity", "loss"])["expr"].iloc[0]
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
