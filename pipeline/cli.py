@@ -289,9 +289,10 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     for name, law in record["laws"].items():
         click.echo(f"  discovered on {law['discovered']:>3d} of {law['seeds']:<3d} {name}")
     for c in record["constants"]:
+        covered = f"; truth within a seed's 2 sigma on {c['covered']} of {c['with_error']}" if c["with_error"] else ""
         click.echo(
             f"  {c['law']}: {c['constant']} = {ensemble._g(c['mean'], 6)}, spread {ensemble._g(c['spread'], 2)} over "
-            f"{c['n']} seeds (true {ensemble._g(c['true'], 6)}); truth within a seed's 2 sigma on {c['covered']} of {c['with_error']}"
+            f"{c['n']} seeds (true {ensemble._g(c['true'], 6)}){covered}"
         )
 
 
