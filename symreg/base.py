@@ -41,6 +41,20 @@ def round_floats(expr: sp.Expr, digits: int = 6) -> sp.Expr:
     return expr.xreplace(repl)
 
 
+def without_abs(expr: sp.Expr, variables: Sequence[sp.Symbol], X: np.ndarray) -> sp.Expr:
+    """``expr`` with every ``Abs(u)`` whose argument keeps one sign on the rows ``X`` written as ``u`` or ``-u``:
+    SymPy turns ``sqrt(b^2)`` into ``Abs(b)`` for a real ``b``, and a damping constant that is positive
+    in every sample is ``b``, as a physicist writes it."""
+    swap = {}
+    for node in expr.atoms(sp.Abs):
+        u = evaluate(node.args[0], variables, X)
+        if np.all(np.isfinite(u)) and np.all(u > 0):
+            swap[node] = node.args[0]
+        elif np.all(np.isfinite(u)) and np.all(u < 0):
+            swap[node] = -node.args[0]
+    return expr.xreplace(swap) if swap else expr
+
+
 def evaluate(expr: sp.Expr, variables: Sequence[sp.Symbol], X: np.ndarray) -> np.ndarray:
     """Evaluate ``expr`` on the columns of ``X`` (NaN where undefined).
 

@@ -56,7 +56,7 @@ import pandas as pd
 import sympy as sp
 from scipy.optimize import least_squares
 
-from symreg.base import complexity, describe, evaluate, loss, pareto_front
+from symreg.base import complexity, describe, evaluate, loss, pareto_front, without_abs
 from symreg.parse import parse_expression
 from symreg.polish import recognise_constants, refit_constants
 from symreg.search import search
@@ -362,6 +362,7 @@ def search_family(
     law = recognise_constants(
         current, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
     )
+    law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b
     central_form = template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in C[start]), strict=True)))
     rows = []
     for expr, raw, how in ((law, str(assembled), "family"), (central_form, form_text, "central curve")):

@@ -90,3 +90,16 @@ def test_a_dimensionless_offset_goes_also_under_a_root():
     assert _homogeneous_part(sp.sqrt(-0.236 * b**2 + 1.0009 * k - 0.022), dims) == sp.sqrt(-0.236 * b**2 + 1.0009 * k)
     assert _homogeneous_part(-0.07 * b + sp.sqrt(k) - 0.0102, dims) == -0.07 * b + sp.sqrt(k)
     assert _homogeneous_part(sp.sin(b), dims) is None
+
+
+def test_the_absolute_value_of_a_quantity_of_one_sign_is_the_quantity():
+    import numpy as np
+    import sympy as sp
+
+    from symreg.base import without_abs
+
+    b, t = sp.symbols("b t", real=True)
+    X = np.column_stack([np.linspace(0.5, 1, 20), np.linspace(-3, 3, 20)])
+    law = sp.exp(-t * sp.Abs(b) / 2) * sp.cos(t * sp.Abs(t))
+    assert without_abs(law, [b, t], X) == sp.exp(-t * b / 2) * sp.cos(t * sp.Abs(t))  # t takes both signs: kept
+    assert without_abs(sp.Abs(-b - 1), [b, t], X) == b + 1
