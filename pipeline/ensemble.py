@@ -210,6 +210,8 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
             ]
             values = [(s, v, e if _finite(e) else None) for s, v, e in values if _finite(v)]
             true = next(verdicts[s]["true_constants"][key] for s in found if _finite(verdicts[s]["true_constants"].get(key)))
+            if float(true).is_integer() and all(float(v).is_integer() for _, v, _ in values):
+                continue  # a count (unused neurons), not a fitted constant
             constants.append(constant_summary(name, key, values, float(true)))
     forms: dict[tuple[str, str], list[int]] = {}
     examples: dict[tuple[str, str], str] = {}

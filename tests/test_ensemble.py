@@ -50,6 +50,13 @@ def test_the_summary_counts_discoveries_and_tests_each_seeds_interval_against_th
     assert c["covered"] == 1 and c["with_error"] == 3  # |1.51 - 1.5| and |1.49 - 1.5| exceed 2 x 0.004
 
 
+def test_a_count_is_no_constant():
+    law = {"name": "unused", "verdict": "discovered", "fitted_constants": {"unused": 1}, "standard_errors": {}, "true_constants": {"unused": 1}}
+    rows = [{"seed": s, "run_dir": "d", "wall_s": 1.0, "laws": [law], "equations": []} for s in (0, 1)]
+    record = summarise(rows)
+    assert record["laws"]["unused"]["discovered"] == 2 and record["constants"] == []
+
+
 def test_a_single_seed_has_no_spread():
     c = constant_summary("law", "k", [(0, 2.0, 0.1)], 2.05)
     assert c["spread"] is None and c["standard_error_of_mean"] is None and c["covered"] == 1
