@@ -31,12 +31,9 @@ mean from the truth tests.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
-import os
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +42,9 @@ import numpy as np
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED
 from pipeline.errors import ConfigError
-from pipeline.executors import Executor, get_executor
-from pipeline.registry import registered
+from pipeline.executors import Executor
+from pipeline.executors.runs import map_runs
+from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_json, write_text
 
 log = logging.getLogger("scinet")
@@ -141,24 +139,7 @@ def form(expr) -> str:
 
 def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = None, gpus_per_job: float = 0) -> list[dict]:
     """Every seed, ``workers`` at a time on the local executor (in this process where that is one), or on Ray."""
-    from pipeline.sweep import _picklable, _setup_worker
-
-    executor = executor or get_executor("local")
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
-    systems = {job.system: registered()[job.system] for job in jobs if job.system in registered()}
-    if workers > 1 and not _picklable(systems):
-        log.warning(
-            "ensemble: the system %s was registered in this process with parts that cannot be sent to a worker "
-            "process; its seeds go one at a time.",
-            ", ".join(systems),
-        )
-        workers = 1
-    local = executor.name == "local"
-    if workers > 1 or not local:
-        # a worker process may not start processes of its own: each seed's searches run one after another
-        jobs = [dataclasses.replace(j, overrides=(*j.overrides, "regress.workers=1")) for j in jobs]
-    start, done = time.perf_counter(), 0
+    done = 0
 
     def progress(i: int, row: dict) -> None:
         nonlocal done
@@ -166,17 +147,17 @@ def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = N
         found = sum(law["verdict"] == DISCOVERED for law in row["laws"])
         log.info("ensemble: %d of %d seeds done: seed %d, %d of %d laws discovered", done, len(jobs), row["seed"], found, len(row["laws"]))
 
-    rows = executor.map(
+    # a worker process may not start processes of its own: each seed's searches run one after another
+    rows = map_runs(
         run_job,
         jobs,
+        label="ensemble",
         workers=workers,
-        setup=_setup_worker if workers > 1 or not local else None,
-        setup_args=(max(1, cores // workers) if local else 1, systems),
+        executor=executor,
+        gpus_per_job=gpus_per_job,
         on_result=progress,
-        num_cpus=1,
-        num_gpus=gpus_per_job,
+        in_worker=("regress.workers=1",),
     )
-    log.info("ensemble: %d seeds in %.0f s, %s", len(jobs), time.perf_counter() - start, f"{workers} at a time" if local else f"on {executor.name}")
     return sorted(rows, key=lambda r: r["seed"])
 
 
@@ -313,13 +294,11 @@ def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
 
 
 def _tex(system, record: dict[str, Any]) -> str:
-    from stages.report import _constant_latex, _latex_escape
-
     rows = [
-        f"{_latex_escape(name)} & {v['discovered']} of {v['seeds']} \\\\" for name, v in record["laws"].items()
+        f"{escape(name)} & {v['discovered']} of {v['seeds']} \\\\" for name, v in record["laws"].items()
     ]
     consts = [
-        f"{_latex_escape(c['law'])} & ${_constant_latex(c['constant'])}$ & {_g(c['mean'], 6)} & {_g(c['spread'], 2)} & "
+        f"{escape(c['law'])} & ${constant_latex(c['constant'])}$ & {_g(c['mean'], 6)} & {_g(c['spread'], 2)} & "
         f"{_g(c['standard_error_of_mean'], 2)} & {_g(c['true'], 6)} & {c['covered']} of {c['with_error']} \\\\"
         for c in record["constants"]
     ]

@@ -30,10 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import pickle
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +39,8 @@ import pandas as pd
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 from pipeline.errors import ConfigError
-from pipeline.executors import Executor, get_executor
-from pipeline.registry import registered
+from pipeline.executors import Executor
+from pipeline.executors.runs import map_runs
 from pipeline.rundir import write_json, write_parquet, write_text
 
 log = logging.getLogger("scinet")
@@ -85,25 +82,6 @@ class Job:
     config_file: Path | None
 
 
-def _setup_worker(n: int, systems: dict) -> None:
-    """Worker initializer: TensorFlow's thread pools, before it is imported; the parent's registered systems."""
-    from pipeline.registry import register
-
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for system in systems.values():
-        register(system)
-
-
-def _picklable(systems: dict) -> bool:
-    try:
-        pickle.dumps(systems)
-    except Exception:  # noqa: BLE001 - a lambda, a local function, an open file: whatever pickle refuses
-        return False
-    return True
-
-
 def run_job(job: Job) -> dict:
     """One run of the sweep (the stages skip what is up to date); returns its row of ``sweep.parquet``."""
     from pipeline.catalog import read_history, read_latents
@@ -134,19 +112,6 @@ def run_job(job: Job) -> dict:
 def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None, gpus_per_job: float = 0) -> pd.DataFrame:
     """Every job, ``workers`` at a time (in this process where that is one) on the local executor; on Ray, as many as
     the cluster holds, each job asking for one CPU (and ``gpus_per_job`` GPUs)."""
-    executor = executor or get_executor("local")
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or max(1, cores // 2), len(jobs)))
-    start = time.perf_counter()
-    systems = {job.system: registered()[job.system] for job in jobs if job.system in registered()}
-    if workers > 1 and not _picklable(systems):
-        log.warning(
-            "sweep: the system %s was registered in this process with parts that cannot be sent to a worker process "
-            "(a lambda or a local function); its runs go one at a time.  Define its simulator and laws as module-level "
-            "functions, or install it as an entry point, to run it in parallel.",
-            ", ".join(systems),
-        )
-        workers = 1
     done = 0
 
     def progress(i: int, row: dict) -> None:
@@ -163,22 +128,8 @@ def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None
             row["wall_s"],
         )
 
-    local = executor.name == "local"
-    rows = executor.map(
-        run_job,
-        jobs,
-        workers=workers,
-        setup=_setup_worker if workers > 1 or not local else None,
-        setup_args=(max(1, cores // workers) if local else 1, systems),
-        on_result=progress,
-        num_cpus=1,
-        num_gpus=gpus_per_job,
-    )
-    log.info(
-        "sweep: %d runs in %.0f s, %s",
-        len(jobs),
-        time.perf_counter() - start,
-        f"{workers} at a time" if local else f"on {executor.name}",
+    rows = map_runs(
+        run_job, jobs, label="sweep", workers=workers, executor=executor, gpus_per_job=gpus_per_job, on_result=progress
     )
     return pd.DataFrame(rows).sort_values(["latent_size", "seed"], ignore_index=True)
 

@@ -17,24 +17,10 @@ from pipeline import figures as page
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
 from pipeline.context import StageContext
 from pipeline.geometry import match, wrap
+from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_text
 from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
-
-
-def _latex_escape(text: str) -> str:
-    for a, b in (
-        ("\\", r"\textbackslash{}"),
-        ("_", r"\_"),
-        ("%", r"\%"),
-        ("&", r"\&"),
-        ("#", r"\#"),
-        ("$", r"\$"),
-        ("{", r"\{"),
-        ("}", r"\}"),
-    ):
-        text = text.replace(a, b)
-    return text
 
 
 def symbol_names(system) -> dict[sp.Symbol, str]:
@@ -68,12 +54,6 @@ def _quantity_latex(name: str, system) -> str:
     return f"${sym}{unit}$"
 
 
-def _constant_latex(name: str) -> str:
-    """``rho`` -> ``\\rho``, ``A0`` -> ``A_{0}``; a word such as ``ratio`` upright."""
-    text = sp.latex(sp.Symbol(name))
-    return f"\\mathrm{{{text}}}" if text.isalpha() and len(text) > 1 else text
-
-
 def _quantity_of(law, system) -> str | None:
     """The quantity a law is about, where it names one: the left side of a law that is an equation, or the
     quantity a neuron holds."""
@@ -103,7 +83,7 @@ def law_latex(law, verdict: Verdict, system) -> tuple[str, list[str]] | None:
         if fitted is None:
             continue
         text = (
-            f"{_constant_latex(name)} = "
+            f"{constant_latex(name)} = "
             f"{latex_with_error(fitted, verdict.standard_errors.get(name), verdict.systematic_errors.get(name))}"
         )
         if true is not None:
@@ -211,19 +191,19 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
         heading = law.heading if law is not None else v.name.replace("_", " ")
         quantity = _quantity_of(law, system)
         fitted = ", ".join(
-            f"${_constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k))}$"
+            f"${constant_latex(k)} = {latex_with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k))}$"
             for k, x in v.fitted_constants.items()
             if k in v.true_constants and x is not None
         )
-        true = ", ".join(f"${_constant_latex(k)} = {x:.6g}$" for k, x in v.true_constants.items() if x is not None)
+        true = ", ".join(f"${constant_latex(k)} = {x:.6g}$" for k, x in v.true_constants.items() if x is not None)
         lines.append(
-            f"{_latex_escape(heading)} & {_quantity_latex(quantity, system) if quantity else '--'} & {v.verdict} & "
+            f"{escape(heading)} & {_quantity_latex(quantity, system) if quantity else '--'} & {v.verdict} & "
             f"{fitted or '--'} & {true or '--'} \\\\"
         )
     lines += [
         "\\bottomrule",
         "\\end{tabularx}",
-        f"\\caption{{Known laws of the {_latex_escape(system.name)} system checked against what SciNet learned; "
+        f"\\caption{{Known laws of the {escape(system.name)} system checked against what SciNet learned; "
         "fitted constants with their standard errors.}",
         f"\\label{{tab:{system.name}-verdicts}}",
         "\\end{table}",
@@ -247,9 +227,9 @@ def paper_tex(system, figures: dict[str, float]) -> str:
         "\\usepackage{amsmath,amssymb,booktabs,graphicx,tabularx}",
         "\\usepackage[margin=2.5cm]{geometry}",
         "\\begin{document}",
-        f"\\section*{{SciNet: {_latex_escape(system.name)}}}",
-        _latex_escape(system.description) + ".",
-        (f"After {_latex_escape(system.citation)}." if system.citation else ""),
+        f"\\section*{{SciNet: {escape(system.name)}}}",
+        escape(system.description) + ".",
+        (f"After {escape(system.citation)}." if system.citation else ""),
         "",
         "\\input{equations.tex}",
         "",
@@ -259,7 +239,7 @@ def paper_tex(system, figures: dict[str, float]) -> str:
             "\\begin{figure}[h]",
             "\\centering",
             f"\\includegraphics[width={min(width / page.PAGE_INCHES, 1.0):.3f}\\linewidth]{{figures/{name}.pdf}}",
-            f"\\caption{{{_latex_escape(FIGURE_CAPTIONS.get(name, name))}}}",
+            f"\\caption{{{escape(FIGURE_CAPTIONS.get(name, name))}}}",
             "\\end{figure}",
         ]
     lines += ["\\end{document}", ""]
