@@ -291,7 +291,8 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     for c in record["constants"]:
         covered = f"; truth within a seed's 2 sigma on {c['covered']} of {c['with_error']}" if c["with_error"] else ""
         click.echo(
-            f"  {c['law']}: {c['constant']} = {ensemble._g(c['mean'], 6)}, spread {ensemble._g(c['spread'], 2)} over "
+            f"  {c['law']}: {c['constant']} = {ensemble._g(c['mean'], 6)} +- {ensemble._g(c.get('error_of_mean'), 2)}, "
+            f"spread {ensemble._g(c['spread'], 2)} over "
             f"{c['n']} seeds (true {ensemble._g(c['true'], 6)}){covered}"
         )
 

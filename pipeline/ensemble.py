@@ -13,19 +13,22 @@ writes, in the ensemble directory:
   the seeds that checked it); per fitted physical constant, over the seeds that
   discovered its law: every seed's value and stated error, the mean, the spread
   between seeds (sample standard deviation), the standard error of the mean
-  (spread / sqrt(n)), the true value, the mean's deviation from it in standard
-  errors of the mean, and the *coverage*: on how many seeds the truth lies within
+  (spread / sqrt(n)), the mean's error (that and the median of the seeds'
+  systematic errors), the true value, the mean's deviation from it in the mean's
+  error, and the *coverage*: on how many seeds the truth lies within
   the seed's own 2-sigma interval (its statistical and systematic errors together); the selected equations that agree across
   seeds (the same form once every fitted number is a free constant and the
   neuron's sign is set aside), with the seeds that gave each;
 * ``ensemble.md`` and ``ensemble.tex`` (the same tables), ``ensemble.png`` and
   ``ensemble.pdf`` (each seed's value of each constant with its error bar, the
-  mean with its standard error, and the truth).
+  mean with its error, and the truth).
 
-The spread between seeds is the honest error bar of one run's constant; the
-standard error of the mean is that of the ensemble's mean, valid when the seeds'
-errors are independent and the method has no bias, which the deviation of the
-mean from the truth tests.
+The spread between seeds is the honest error bar of one run's constant.  The
+standard error of the mean would be that of the ensemble's mean if the seeds'
+errors were independent; a bias every training shares does not average away, so
+the mean's error adds the median of the seeds' own systematic errors (one run
+cannot tell the shared part from the rest), and the deviation of the mean from
+the truth is counted in that error (the statistical deviation is kept too).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from pipeline.executors import Executor
 from pipeline.executors.runs import map_runs
 from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_json, write_text
+from pipeline.uncertainty import total_error
 
 log = logging.getLogger("scinet")
 
@@ -163,8 +167,6 @@ def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = N
 
 def _error(verdict: dict, key: str) -> float | None:
     """A seed's stated error of a constant: statistical and systematic together, where both were given."""
-    from pipeline.uncertainty import total_error
-
     stat = verdict.get("standard_errors", {}).get(key)
     sys_ = verdict.get("systematic_errors", {}).get(key)
     return total_error(stat if _finite(stat) else None, sys_ if _finite(sys_) else None)
@@ -190,10 +192,11 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
                 (s, verdicts[s]["fitted_constants"].get(key), _error(verdicts[s], key)) for s in found
             ]
             values = [(s, v, e if _finite(e) else None) for s, v, e in values if _finite(v)]
+            systematic = [verdicts[s].get("systematic_errors", {}).get(key) for s, _, _ in values]
             true = next(verdicts[s]["true_constants"][key] for s in found if _finite(verdicts[s]["true_constants"].get(key)))
             if float(true).is_integer() and all(float(v).is_integer() for _, v, _ in values):
                 continue  # a count (unused neurons), not a fitted constant
-            constants.append(constant_summary(name, key, values, float(true)))
+            constants.append(constant_summary(name, key, values, float(true), [e for e in systematic if _finite(e)]))
     forms: dict[tuple[str, str], list[int]] = {}
     examples: dict[tuple[str, str], str] = {}
     for r in rows:
@@ -215,14 +218,22 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
     }
 
 
-def constant_summary(law: str, name: str, values: list[tuple[int, float, float | None]], true: float) -> dict[str, Any]:
+def constant_summary(
+    law: str, name: str, values: list[tuple[int, float, float | None]], true: float, systematic: list[float] = ()
+) -> dict[str, Any]:
     """Mean, spread, standard error of the mean, deviation from the truth and the seeds' 2-sigma coverage of one
-    constant over ``values`` ((seed, value, stated standard error or None))."""
+    constant over ``values`` ((seed, value, stated standard error or None)).
+
+    The mean's error adds to the standard error of the mean the median of the seeds' ``systematic`` errors: the
+    part of the network's error that every training shares (a bias of the method) does not average away over
+    seeds, and one run cannot tell that part from the rest, so the mean is not credited with it."""
     x = np.array([v for _, v, _ in values], dtype=float)
     n = len(x)
     mean = float(np.mean(x)) if n else None
     spread = float(np.std(x, ddof=1)) if n > 1 else None
     sem = spread / math.sqrt(n) if spread is not None else None
+    shared = float(np.median(systematic)) if len(systematic) else None
+    error = total_error(sem, shared) if sem is not None else None
     stated = [(v, e) for _, v, e in values if e is not None]
     return {
         "law": law,
@@ -233,7 +244,10 @@ def constant_summary(law: str, name: str, values: list[tuple[int, float, float |
         "mean": mean,
         "spread": spread,
         "standard_error_of_mean": sem,
-        "deviation_of_mean": (mean - true) / sem if sem else None,
+        "systematic_error_of_mean": shared,
+        "error_of_mean": error,
+        "deviation_of_mean": (mean - true) / error if error else None,
+        "deviation_of_mean_statistical": (mean - true) / sem if sem else None,
         "relative_error_of_mean": (mean - true) / abs(true) if mean is not None and true else None,
         "covered": sum(abs(v - true) <= 2 * e for v, e in stated),
         "with_error": len(stated),
@@ -262,14 +276,17 @@ def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
         "## Constants",
         "",
         "Over the seeds that discovered the law: the mean, the spread between seeds (standard deviation), the "
-        "standard error of the mean (spread / sqrt(n)), the mean's deviation from the truth in standard errors of "
-        "the mean, and on how many seeds the truth lies within the seed's own stated 2-sigma interval.",
+        "standard error of the mean (spread / sqrt(n)), the mean's error (the standard error of the mean and the "
+        "median of the seeds' systematic errors, which a bias shared by every training does not average away), the "
+        "mean's deviation from the truth in that error, and on how many seeds the truth lies within the seed's own "
+        "stated 2-sigma interval.",
         "",
-        "| law | constant | mean | spread | s.e. of mean | true | deviation | truth within 2 sigma | median stated error |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| law | constant | mean | spread | s.e. of mean | error of mean | true | deviation | truth within 2 sigma | median stated error |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *[
             f"| {c['law']} | {c['constant']} | {_g(c['mean'], 6)} | {_g(c['spread'], 2)} | {_g(c['standard_error_of_mean'], 2)} | "
-            f"{_g(c['true'], 6)} | {_g(c['deviation_of_mean'], 2)} | {c['covered']} of {c['with_error']} | {_g(c['median_error'], 2)} |"
+            f"{_g(c.get('error_of_mean'), 2)} | {_g(c['true'], 6)} | {_g(c['deviation_of_mean'], 2)} | "
+            f"{c['covered']} of {c['with_error']} | {_g(c['median_error'], 2)} |"
             for c in record["constants"]
         ],
         "",
@@ -299,7 +316,8 @@ def _tex(system, record: dict[str, Any]) -> str:
     ]
     consts = [
         f"{escape(c['law'])} & ${constant_latex(c['constant'])}$ & {_g(c['mean'], 6)} & {_g(c['spread'], 2)} & "
-        f"{_g(c['standard_error_of_mean'], 2)} & {_g(c['true'], 6)} & {c['covered']} of {c['with_error']} \\\\"
+        f"{_g(c['standard_error_of_mean'], 2)} & {_g(c.get('error_of_mean'), 2)} & {_g(c['true'], 6)} & "
+        f"{c['covered']} of {c['with_error']} \\\\"
         for c in record["constants"]
     ]
     return "\n".join(
@@ -313,9 +331,9 @@ def _tex(system, record: dict[str, Any]) -> str:
             "\\bottomrule",
             "\\end{tabular}",
             "",
-            "\\begin{tabular}{@{}llrrrrr@{}}",
+            "\\begin{tabular}{@{}llrrrrrr@{}}",
             "\\toprule",
-            "Law & Constant & Mean & Spread & S.e.\\ of mean & True & Truth within $2\\sigma$ \\\\",
+            "Law & Constant & Mean & Spread & S.e.\\ of mean & Error of mean & True & Truth within $2\\sigma$ \\\\",
             "\\midrule",
             *consts,
             "\\bottomrule",
@@ -352,8 +370,9 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
             ax.axhline(c["true"], color="k", lw=0.8, label="true")
             if c["mean"] is not None:
                 ax.axhline(c["mean"], color="C3", ls="--", lw=0.8, label="mean")
-                if c["standard_error_of_mean"]:
-                    lo, hi = c["mean"] - 2 * c["standard_error_of_mean"], c["mean"] + 2 * c["standard_error_of_mean"]
+                band = c.get("error_of_mean") or c["standard_error_of_mean"]
+                if band:
+                    lo, hi = c["mean"] - 2 * band, c["mean"] + 2 * band
                     ax.axhspan(lo, hi, color="C3", alpha=0.15, lw=0)
             ax.set_xticks(range(len(seeds)), [str(s) for s in seeds])
             ax.set_xlabel("seed")

@@ -81,3 +81,55 @@ def test_the_systematic_error_covers_what_a_smooth_distortion_does_and_stays_sma
         fitted, _, se = fit_constants(law, ["x"], frame, z, [k], {k: 1.4}, kind="real")
         calm.append(systematic_errors(law, ["x"], frame, z, [k], {k: fitted["k"]}, se, kind="real")["k"] / se["k"])
     assert np.median(calm) <= 2.0, calm
+
+
+def _pendulum_evidence(rows: int, gamma_net: float, *, predicted: bool = True):
+    """Held-out rows and a probe of a pendulum whose network decays with ``gamma_net`` instead of 1/2."""
+    from pipeline.laws import Evidence
+    from systems import pendulum
+
+    rng = np.random.default_rng(3)
+
+    def frame(n):
+        b, kappa, t = rng.uniform(0.5, 1, n), rng.uniform(5, 10, n), rng.uniform(0, 10, n)
+        x = lambda g: np.exp(-g * b * t) * np.cos(np.sqrt(kappa - b**2 / 4) * t)  # noqa: E731
+        out = pd.DataFrame({"b": b, "kappa": kappa, "t_pred": t, "x_pred": x(0.5)})
+        if predicted:
+            out["x_pred_pred"] = x(gamma_net)
+        return out, x(gamma_net)
+
+    latents, _ = frame(rows)
+    probe, answers = frame(rows)
+    probe["x_pred"] = answers
+    b, kappa, t = sp.symbols("b kappa t_pred", real=True)
+    selected = sp.exp(-sp.Float(gamma_net) * b * t) * sp.cos(sp.sqrt(kappa - b**2 / 4) * t)
+    law = next(law for law in pendulum.SYSTEM.known_laws() if law.kind == "answer_law")
+    evidence = Evidence(
+        system=pendulum.SYSTEM,
+        latents=latents,
+        equations=pd.DataFrame([{"target": "x_pred", "variables": "law_of_motion", "selected": True, "expr": selected}]),
+        fresh=latents,
+        latent_names=["z0", "z1"],
+        active=["z0", "z1"],
+        kl={"z0": 5.0, "z1": 5.0},
+        probe=probe,
+    )
+    return law.check(evidence)
+
+
+def test_the_networks_shift_of_a_constant_is_part_of_its_systematic_error():
+    """A network whose answers decay with gamma = 0.506 while the observations decay with 1/2: the law fitted to
+    both on the held-out rows differs by 0.006 in gamma, and the stated error of gamma covers the truth."""
+    verdict = _pendulum_evidence(3000, 0.506)
+    assert verdict.checks["network_shift"]["gamma"] == pytest.approx(0.006, rel=0.02)
+    assert verdict.systematic_errors["gamma"] >= 0.0059
+    total = np.hypot(verdict.standard_errors["gamma"], verdict.systematic_errors["gamma"])
+    assert abs(verdict.fitted_constants["gamma"] - 0.5) <= 2 * total
+    # the statistical error alone (noise-free answers) would exclude the truth by far
+    assert abs(verdict.fitted_constants["gamma"] - 0.5) > 20 * verdict.standard_errors["gamma"]
+
+
+def test_without_the_predicted_answers_the_shift_is_not_measured():
+    verdict = _pendulum_evidence(3000, 0.506, predicted=False)
+    assert verdict.checks["network_shift"] == {}
+    assert "not measured" in verdict.checks["systematic_errors_from"]
