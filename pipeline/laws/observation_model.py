@@ -33,6 +33,7 @@ import sympy as sp
 from pipeline.catalog import Verdict
 from pipeline.geometry import fit_constants, wrap
 from pipeline.laws.base import Evidence, Law, too_few
+from pipeline.uncertainty import systematic_errors
 
 SEARCH_ROWS = 2000
 """rows on which the starting values are compared; the best is then refitted on every row"""
@@ -109,6 +110,11 @@ class ObservationModel(Law):
         n_series = evidence.latents["series"].nunique() if smoothed else len(target)
         # the rows of one series share its line: the errors count the series, not the rows, as independent
         se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()}
+        # the network's own distortion of its neurons, smooth in the quantities: regions of them left out in turn
+        sys_errors = systematic_errors(
+            model, names, frame, target, free, {k: fitted[k.name] for k in free}, se,
+            kind=kind, affine=False, angles=[q for q in names if getattr(evidence.system.columns.get(q), "angle", False)],
+        )  # fmt: skip
         constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in self.constants}
         errors = {k.name: se[k.name] for k in self.constants}
         rel = {k.name: abs(fitted[k.name] - v) / abs(v) for k, v in self.constants.items() if v}
@@ -124,6 +130,7 @@ class ObservationModel(Law):
             true_constants=true,
             relative_errors=rel,
             standard_errors=errors,
+            systematic_errors={k.name: sys_errors[k.name] for k in self.constants},
             checks={
                 "score": m.score,
                 "score_threshold": threshold,
