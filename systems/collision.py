@@ -128,29 +128,24 @@ def simulate_unconserved(*, n_samples: int, rng: np.random.Generator):
 
 
 def _laws():
-    from pipeline.laws import AnswerLaw, LatentAffine, LatentsSpan
-    from pipeline.laws.selected_variables import SelectedVariables
+    from pipeline.laws import AnswerLaw, LatentsSpan
+    from pipeline.laws.function_of import FunctionOf
 
     w, v_x, v_x_out, t_p = sp.symbols("w v_x v_x_out t_p", real=True)
     phi0 = sp.Symbol("phi_0", real=True)
     return (
-        LatentAffine(
-            name="latent_affine_in_L",
-            title="A neuron linear in the angular momentum",
-            description="the active neuron is an affine function of the total angular momentum L = w - v_x",
-            expression=w - v_x,
-        ),
         LatentsSpan(
             name="latent_determines_L",
             title="A neuron determines the angular momentum",
             description="one neuron is active and determines L = w - v_x through a smooth map (a cubic polynomial of it)",
             quantities=(w - v_x,),
         ),
-        SelectedVariables(
-            name="selects_w_and_v_x",
-            title="The neuron's equation uses w and v_x only",
+        FunctionOf(
+            name="selects_a_function_of_L",
+            title="The neuron's equation is a function of L",
             description="regressed on all eight ground-truth variables, the neuron's selected equation uses exactly w and "
-            "v_x, as a (w - v_x) + c",
+            "v_x and is a function of L = w - v_x alone (its gradient along w + v_x vanishes on held-out rows), "
+            "whatever monotone map the neuron holds L by",
             expression=w - v_x,
         ),
         AnswerLaw(

@@ -145,7 +145,8 @@ TRUE_MOTION = sp.pi / 2 + (W - VX + VXO) * TP
 def test_true_laws_are_discovered(sample):
     out = _verdicts(sample, sp.Float(0.8) * W - sp.Float(0.8) * VX + sp.Float(0.1), TRUE_MOTION)
     assert {k: v.verdict for k, v in out.items()} == dict.fromkeys(out, DISCOVERED), out
-    assert out["selects_w_and_v_x"].checks["variables_used"] == ["v_x", "w"]
+    assert out["selects_a_function_of_L"].checks["variables_used"] == ["v_x", "w"]
+    assert out["selects_a_function_of_L"].checks["transverse_share"] == pytest.approx(0, abs=1e-12)
     assert out["law_of_motion"].checks["exact"] and out["law_of_motion"].checks["on_circle"]
     assert out["law_of_motion"].checks["law_rms_on_answers"] == pytest.approx(0.01, rel=0.2)  # the answers' noise
     # the same law with the phase as a number, and expanded: matched, its constant 1.5708 = pi/2
@@ -157,22 +158,36 @@ def test_true_laws_are_discovered(sample):
 
 def test_an_extra_variable_or_a_wrong_law_of_motion_is_not_discovered(sample):
     out = _verdicts(sample, sp.Float(0.8) * W - sp.Float(0.8) * VX + sp.Float(0.01) * V_Y, (W + VXO) * TP + sp.pi / 2)
-    assert out["latent_affine_in_L"].verdict == NOT_DISCOVERED  # the equation is not a (w - v_x) + c
-    assert out["selects_w_and_v_x"].verdict == NOT_DISCOVERED
-    assert out["selects_w_and_v_x"].checks["variables_used"] == ["v_x", "v_y", "w"]
+    assert out["selects_a_function_of_L"].verdict == NOT_DISCOVERED
+    assert out["selects_a_function_of_L"].checks["variables_used"] == ["v_x", "v_y", "w"]
     assert out["law_of_motion"].verdict == NOT_DISCOVERED  # forgets the free particle's angular momentum before
-    assert _verdicts(sample, sp.Float(0.8) * W + sp.Float(-1.1), TRUE_MOTION)["selects_w_and_v_x"].verdict == NOT_DISCOVERED
+    assert _verdicts(sample, sp.Float(0.8) * W + sp.Float(-1.1), TRUE_MOTION)["selects_a_function_of_L"].verdict == NOT_DISCOVERED
+
+
+def test_a_neuron_that_holds_L_through_a_monotone_map_is_a_function_of_L(sample):
+    """The law does not depend on how the neuron encodes L: tanh(L/2) and exp(-L) count, as the network's KL term
+    may make it; an equation in w and v_x that is not a function of w - v_x (different weights) does not."""
+    frame, _, _ = sample
+    L = frame["w"] - frame["v_x"]
+    for f, z in ((sp.tanh((W - VX) / 2), np.tanh(L / 2)), (sp.exp(VX - W), np.exp(-L))):
+        out = _verdicts(sample, f, TRUE_MOTION, latents=frame.assign(z0=z))
+        assert out["selects_a_function_of_L"].verdict == DISCOVERED, out["selects_a_function_of_L"].checks
+    z = 3.356 * frame["v_x"] - 2.5 * frame["w"]
+    out = _verdicts(sample, sp.Float(3.356) * VX - sp.Float(2.5) * W, TRUE_MOTION, latents=frame.assign(z0=z))
+    assert out["selects_a_function_of_L"].verdict == NOT_DISCOVERED
+    assert out["selects_a_function_of_L"].checks["transverse_share"] > 0.01
 
 
 def test_a_neuron_that_holds_nothing_is_not_discovered(sample):
     frame, _, _ = sample
     noise = frame.assign(z0=np.random.default_rng(9).normal(size=len(frame)))
     out = _verdicts(sample, sp.Float(0.8) * W - sp.Float(0.8) * VX, TRUE_MOTION, latents=noise)
-    assert out["latent_affine_in_L"].verdict == NOT_DISCOVERED
-    assert out["latent_affine_in_L"].checks["latent_r2"] < 0.1
+    assert out["latent_determines_L"].verdict == NOT_DISCOVERED
+    assert out["selects_a_function_of_L"].verdict == NOT_DISCOVERED  # the equation does not follow the neuron
+    assert out["selects_a_function_of_L"].checks["equation_r2"] < 0.1
     out = _verdicts(sample, sp.Float(0.1), TRUE_MOTION, active=())
-    assert out["latent_affine_in_L"].verdict == NOT_DISCOVERED
-    assert out["selects_w_and_v_x"].verdict == NOT_DISCOVERED
+    assert out["latent_determines_L"].verdict == NOT_DISCOVERED
+    assert out["selects_a_function_of_L"].verdict == NOT_DISCOVERED
 
 
 # -- the negative control, end to end ------------------------------------------------------------
@@ -203,11 +218,11 @@ def test_the_negative_control_is_not_discovered_where_the_real_system_is(tmp_pat
     register(collision.CONTROL)
     _, real = _run("collision", tmp_path / "real")
     result, control = _run("collision_control", tmp_path / "control")
-    for name in ("latent_affine_in_L", "selects_w_and_v_x"):
+    for name in ("latent_determines_L", "selects_a_function_of_L"):
         assert control[name]["verdict"] == NOT_DISCOVERED, control[name]
     assert result.exit_code == 0, result.output  # a verdict, not an error
-    assert real["latent_affine_in_L"]["checks"]["latent_r2"] > 0.95  # the settings are enough to find L
-    control_r2 = control["latent_affine_in_L"]["checks"].get("latent_r2")
+    assert real["latent_determines_L"]["fitted_constants"]["r2_w - v_x"] > 0.95  # the settings are enough to find L
+    control_r2 = control["latent_determines_L"]["fitted_constants"].get("r2_w - v_x")
     assert control_r2 is None or control_r2 < 0.5  # unused (no neuron to check) or holding no L
 
 

@@ -4,6 +4,7 @@
 ``latent_is_quantity``  one neuron holds a quantity, ``+-q + c`` (mod 2 pi for a circle)
 ``latent_affine``       one neuron is ``a q + c``
 ``selected_variables``  regressed on many variables, a neuron's equation uses exactly those of ``q``
+``function_of``         ... and is a function of ``q`` alone, by whatever monotone map the neuron holds it
 ``latent_formula``      the neuron holding a quantity computes it by a law of the observations
 ``step_ratio``          the ratio of two neurons' learned steps
 ``latents_span``        the active neurons together determine the listed quantities
