@@ -310,6 +310,7 @@ def search_family(
     losses: dict[sp.Symbol, list[float]] = {}
     floors: dict[sp.Symbol, float] = {}
     selected: dict[sp.Symbol, sp.Expr] = {}
+    ties: dict[sp.Symbol, list[sp.Expr]] = {}
     for j, c in enumerate(cs):
         values, variances = C[good, j], V[good, j]
         floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
@@ -328,8 +329,10 @@ def search_family(
         # of it, the one with the fewest fitted constants, then the simplest: an approximation with more fitted
         # constants (sqrt(kappa) - 0.064 b) loses to the exact form that fits as well (sqrt(kappa - b^2/4))
         noise = max(floors[c], float(table["fitted_loss"].min()))
-        near = table[table["fitted_loss"] <= (1 + rtol) * noise]
-        selected[c] = near.sort_values(["fitted", "complexity", "loss"])["expr"].iloc[0]
+        near = table[table["fitted_loss"] <= (1 + rtol) * noise].sort_values(["fitted", "complexity", "loss"])
+        selected[c] = near["expr"].iloc[0]
+        # forms as good with as few fitted constants: the whole law decides between them (step 4)
+        ties[c] = list(near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:])
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
@@ -357,11 +360,25 @@ def search_family(
             if val_loss(trial) <= tolerance:
                 chosen[c], current = simpler, trial
                 break
+    def recognised(expr: sp.Expr) -> sp.Expr:
+        return recognise_constants(
+            expr, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
+        )
+
+    law = recognised(current)
+    # a constant's forms that fit its curves equally well with as many fitted constants (sqrt(kappa - 0.224 b^2)
+    # and sqrt(kappa) - 0.064 b): the one whose law, its constants recognised on the answers, keeps the fewest
+    # fitted constants wins, then the lower held-out loss
+    for c, others in ties.items():
+        for other in others if chosen[c] == selected[c] else []:
+            trial = refit(template.xreplace({**chosen, c: other}))
+            if not val_loss(trial) <= tolerance:
+                continue
+            exact = recognised(trial)
+            if (len(exact.atoms(sp.Float)), val_loss(exact)) < (len(law.atoms(sp.Float)), val_loss(law)):
+                chosen[c], current, law = other, trial, exact
     constant_laws = chosen
     assembled = template.xreplace(constant_laws)
-    law = recognise_constants(
-        current, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
-    )
     law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b
     central_form = template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in C[start]), strict=True)))
     rows = []
