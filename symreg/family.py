@@ -37,9 +37,16 @@ does :func:`search_family`:
    the exact form that fits as well (``sqrt(kappa - b^2/4)``), whichever of
    the two follows the network's own errors a little more closely.
 4. **The law.** The selected equation of every constant is substituted into
-   the form; then, constant by constant, ``0`` and then the constant's mean
-   are tried instead, kept where the law, refitted, keeps the held-out loss
-   (held-out curves) within ``max(noise_variance, (1 + rtol) loss)``.  Finally the whole law's
+   the form; then, constant by constant, ``0``, the constant's mean, and its
+   forms with fewer fitted constants (whose curves' loss is within
+   :data:`FEWER_BAND` of the best) are tried instead, in that order, the first
+   kept where the law, refitted, keeps the held-out loss
+   (held-out curves) within ``max(noise_variance, (1 + rtol) loss)``: the answers,
+   not the constant's own curve values, decide whether a fitted term such as
+   ``-0.0021 kappa/b`` (a fit to the network's own smooth error) is needed.
+   Forms that tie with the selected one (as many fitted constants, within
+   ``1 + rtol``) are decided by the law with its constants recognised: fewest
+   fitted, then the lower held-out loss.  Finally the whole law's
    constants are refitted and recognised
    (:func:`symreg.polish.recognise_constants`), held-out curves judging.
 
@@ -64,6 +71,11 @@ from symreg.units import as_dimension, dimension_of
 
 CURVES_SEARCHED = 3
 """curves searched alone for candidate forms (the central one and others drawn by the seed)"""
+
+
+FEWER_BAND = 10.0
+"""a constant's form with fewer fitted constants than the selected one is tried in the whole law (judged on the
+answers) where its curves' loss is within this factor of the best; beyond it, it cannot fit the answers"""
 
 
 def _numbers(expr: sp.Expr) -> list[sp.Number]:
@@ -311,6 +323,7 @@ def search_family(
     floors: dict[sp.Symbol, float] = {}
     selected: dict[sp.Symbol, sp.Expr] = {}
     ties: dict[sp.Symbol, list[sp.Expr]] = {}
+    fewer: dict[sp.Symbol, list[sp.Expr]] = {}
     for j, c in enumerate(cs):
         values, variances = C[good, j], V[good, j]
         floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
@@ -333,6 +346,9 @@ def search_family(
         selected[c] = near["expr"].iloc[0]
         # forms as good with as few fitted constants: the whole law decides between them (step 4)
         ties[c] = list(near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:])
+        # forms with fewer fitted constants that come within FEWER_BAND of the best: the answers judge them (step 4)
+        plausible = table[table["fitted_loss"] <= FEWER_BAND * noise].sort_values(["fitted", "complexity", "loss"])
+        fewer[c] = [e for e, n in zip(plausible["expr"], plausible["fitted"], strict=True) if n < near["fitted"].iloc[0]]
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
@@ -353,7 +369,8 @@ def search_family(
     tolerance = max(noise, (1 + rtol) * val_loss(current))
     for c in fronts:
         mean = sp.Float(float(np.mean(C[good, cs.index(c)])), 15)
-        for simpler in (sp.Integer(0), mean):  # a constant that does not depend on the parameters
+        # a constant that does not depend on the parameters, then its forms with fewer fitted constants
+        for simpler in (sp.Integer(0), mean, *fewer[c]):
             if simpler == chosen[c]:
                 break
             trial = refit(template.xreplace({**chosen, c: simpler}))
