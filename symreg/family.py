@@ -251,6 +251,48 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: floa
     return table.drop_duplicates("sympy_format")
 
 
+def simplest_law(
+    template: sp.Expr,
+    selected: Mapping[sp.Symbol, sp.Expr],
+    *,
+    simpler: Mapping[sp.Symbol, Sequence[sp.Expr]],
+    ties: Mapping[sp.Symbol, Sequence[sp.Expr]],
+    refit: Callable[[sp.Expr], sp.Expr],
+    val_loss: Callable[[sp.Expr], float],
+    recognised: Callable[[sp.Expr], sp.Expr],
+    rtol: float,
+    noise: float,
+) -> tuple[dict[sp.Symbol, sp.Expr], sp.Expr]:
+    """Step 4: the law from the form ``template`` and each constant's ``selected`` equation, the answers judging
+    (``refit`` fits a law's numbers to them, ``val_loss`` is its held-out loss, ``recognised`` gives its numbers
+    exact values where the answers allow).  Constant by constant, the first of ``simpler[c]`` (in order) whose law,
+    refitted, keeps the held-out loss within ``max(noise, (1 + rtol) loss)`` replaces the selected equation; then
+    each of ``ties[c]`` (forms as good on the curves, with as many fitted constants) replaces it where its law,
+    recognised, keeps fewer fitted numbers, or as many at a lower held-out loss.  Returns the constants' equations
+    and the recognised law."""
+    chosen = dict(selected)
+    current = refit(template.xreplace(chosen))
+    tolerance = max(noise, (1 + rtol) * val_loss(current))
+    for c, options in simpler.items():
+        for option in options:
+            if option == chosen[c]:
+                break
+            trial = refit(template.xreplace({**chosen, c: option}))
+            if val_loss(trial) <= tolerance:
+                chosen[c], current = option, trial
+                break
+    law = recognised(current)
+    for c, others in ties.items():
+        for other in others if chosen[c] == selected[c] else []:
+            trial = refit(template.xreplace({**chosen, c: other}))
+            if not val_loss(trial) <= tolerance:
+                continue
+            exact = recognised(trial)
+            if (len(exact.atoms(sp.Float)), val_loss(exact)) < (len(law.atoms(sp.Float)), val_loss(law)):
+                chosen[c], law = other, exact
+    return chosen, law
+
+
 def search_family(
     make_engine: Callable[..., object],
     params: np.ndarray,
@@ -364,36 +406,17 @@ def search_family(
     def refit(expr: sp.Expr) -> sp.Expr:
         return refit_constants(expr, all_symbols, X[~val], y[~val], circular=False)
 
-    chosen = dict(selected)
-    current = refit(template.xreplace(chosen))
-    tolerance = max(noise, (1 + rtol) * val_loss(current))
-    for c in fronts:
-        mean = sp.Float(float(np.mean(C[good, cs.index(c)])), 15)
-        # a constant that does not depend on the parameters, then its forms with fewer fitted constants
-        for simpler in (sp.Integer(0), mean, *fewer[c]):
-            if simpler == chosen[c]:
-                break
-            trial = refit(template.xreplace({**chosen, c: simpler}))
-            if val_loss(trial) <= tolerance:
-                chosen[c], current = simpler, trial
-                break
     def recognised(expr: sp.Expr) -> sp.Expr:
         return recognise_constants(
             expr, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
         )
 
-    law = recognised(current)
-    # a constant's forms that fit its curves equally well with as many fitted constants (sqrt(kappa - 0.224 b^2)
-    # and sqrt(kappa) - 0.064 b): the one whose law, its constants recognised on the answers, keeps the fewest
-    # fitted constants wins, then the lower held-out loss
-    for c, others in ties.items():
-        for other in others if chosen[c] == selected[c] else []:
-            trial = refit(template.xreplace({**chosen, c: other}))
-            if not val_loss(trial) <= tolerance:
-                continue
-            exact = recognised(trial)
-            if (len(exact.atoms(sp.Float)), val_loss(exact)) < (len(law.atoms(sp.Float)), val_loss(law)):
-                chosen[c], current, law = other, trial, exact
+    # a constant that does not depend on the parameters, then its forms with fewer fitted constants
+    simpler = {c: [sp.Integer(0), sp.Float(float(np.mean(C[good, cs.index(c)])), 15), *fewer[c]] for c in fronts}
+    chosen, law = simplest_law(
+        template, selected, simpler=simpler, ties=ties, refit=refit, val_loss=val_loss, recognised=recognised, rtol=rtol,
+        noise=noise,
+    )  # fmt: skip
     constant_laws = chosen
     assembled = template.xreplace(constant_laws)
     law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b

@@ -103,3 +103,61 @@ def test_the_absolute_value_of_a_quantity_of_one_sign_is_the_quantity():
     law = sp.exp(-t * sp.Abs(b) / 2) * sp.cos(t * sp.Abs(t))
     assert without_abs(law, [b, t], X) == sp.exp(-t * b / 2) * sp.cos(t * sp.Abs(t))  # t takes both signs: kept
     assert without_abs(sp.Abs(-b - 1), [b, t], X) == b + 1
+
+
+def _law_rule(selected, *, simpler=(), ties=(), losses):
+    """``simplest_law`` on a law ``A cos(W t)`` whose answers are judged by ``losses`` (a substring of the
+    frequency's equation -> held-out loss) and whose recognition turns sqrt(kappa - 0.23 b^2) into the exact root."""
+    from symreg.family import simplest_law
+
+    A, W = sp.symbols("A W", real=True)
+    B, K = sp.symbols("b kappa", real=True)
+    template = A * sp.cos(W * t)
+
+    def val_loss(expr):
+        text = str(expr)
+        return next((v for key, v in losses.items() if key in text), 100.0)  # anything else: far off
+
+    def recognised(expr):
+        return expr.xreplace({sp.Float(-0.23): sp.Rational(-1, 4), sp.Float(0.999): sp.Integer(1), sp.Float(1.0): 1})
+
+    chosen, law = simplest_law(
+        template,
+        {A: sp.Float(1.0), W: selected},
+        simpler={W: list(simpler)},
+        ties={W: list(ties)},
+        refit=lambda e: e,
+        val_loss=val_loss,
+        recognised=recognised,
+        rtol=0.1,
+        noise=0.0,
+    )
+    return chosen[W], law
+
+
+B_, K_ = sp.symbols("b kappa", real=True)
+JUNK = sp.Float(-0.096) * B_ + sp.Float(1.025) * sp.sqrt(K_) + sp.Float(-0.0021) * K_ / B_
+FIRST_ORDER = sp.Float(-0.064) * B_ + sp.Float(1.008) * sp.sqrt(K_)
+ROOT = sp.sqrt(sp.Float(-0.23) * B_**2 + sp.Float(0.999) * K_)
+
+
+def test_a_form_with_fewer_fitted_constants_replaces_one_the_answers_do_not_need():
+    """The pendulum's seed 4: on the curves a third fitted term (kappa/b) wins; on the answers the root with two
+    fitted numbers is within 1 + rtol, and it replaces the junk (then becomes exact); 0 and the mean do not fit."""
+    losses = {"kappa/b": 1.0, "sqrt(-0.23": 1.05, "2.7": 50.0}
+    frequency, law = _law_rule(JUNK, simpler=[sp.Integer(0), sp.Float(2.7), ROOT], losses=losses)
+    assert frequency == ROOT and not law.atoms(sp.Float)
+    # where the answers do need the term, it stays
+    frequency, _ = _law_rule(JUNK, simpler=[sp.Integer(0), sp.Float(2.7), ROOT], losses={**losses, "sqrt(-0.23": 1.2})
+    assert frequency == JUNK
+
+
+def test_of_two_forms_with_as_many_fitted_constants_the_one_whose_law_becomes_exact_wins():
+    """The pendulum's seed 2: sqrt(kappa) - 0.064 b and sqrt(kappa - 0.23 b^2) fit the curves equally well with two
+    fitted numbers each; only the second becomes exact on the answers, and it wins though it ranked second."""
+    losses = {"sqrt(-0.23": 1.02, "sqrt(kappa)": 1.0, "sqrt(-b": 1.03}
+    frequency, law = _law_rule(FIRST_ORDER, ties=[ROOT], losses=losses)
+    assert frequency == ROOT and not law.atoms(sp.Float), law
+    # no exact value: the first stays
+    frequency, _ = _law_rule(FIRST_ORDER, ties=[sp.sqrt(sp.Float(-0.3) * B_**2 + sp.Float(0.98) * K_)], losses={"sqrt": 1.0})
+    assert frequency == FIRST_ORDER
