@@ -63,6 +63,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 from scipy.optimize import least_squares
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 from symreg.base import complexity, evaluate, loss, round_floats
 from symreg.constants import candidates
@@ -96,6 +98,31 @@ class RefitBudget:
 
 def _floats(expr: sp.Expr) -> list[sp.Float]:
     return sorted(expr.atoms(sp.Float), key=lambda f: abs(float(f)))
+
+
+SIMPLIFY_OPS = 40
+"""SymPy's ``simplify`` is tried only on expressions of at most this many operations"""
+
+
+def _simplified(expr: sp.Expr) -> sp.Expr:
+    """``sp.simplify(expr)`` without trigonometric identities: each outermost trigonometric or hyperbolic function
+    stands for a symbol while the rest is simplified, and its argument is simplified on its own.  (SymPy's
+    ``trigsimp`` on a sum of products of sines can expand without end: a pendulum seed spent over 15 minutes in one
+    call.)  ``expr`` itself where it is longer than :data:`SIMPLIFY_OPS` operations."""
+    if sp.count_ops(expr) > SIMPLIFY_OPS:
+        return expr
+    outer: dict[sp.Expr, sp.Dummy] = {}
+
+    def walk(e: sp.Expr) -> None:
+        if isinstance(e, TrigonometricFunction | HyperbolicFunction):
+            outer.setdefault(e, sp.Dummy())
+            return
+        for a in e.args:
+            walk(a)
+
+    walk(expr)
+    masked = sp.simplify(expr.xreplace(outer))
+    return masked.xreplace({d: f.func(*(_simplified(a) for a in f.args)) for f, d in outer.items()})
 
 
 def _defined(expr: sp.Expr) -> bool:
@@ -333,7 +360,7 @@ def recognise_constants(
     spread = float(np.var(y_val))
     if not np.isfinite(start) or fitted > max(FITS * spread, (1 + rtol) * noise_variance) or late():
         return round_floats(current, 6)  # an approximate form: nothing exact to find
-    merged = sp.simplify(current)
+    merged = _simplified(current)
     if _defined(merged) and len(_floats(merged)) < len(_floats(current)):
         merged = refit(merged)
         if val_loss(merged) <= start * (1 + rtol) + 1e-12 * spread:
@@ -358,7 +385,7 @@ def recognise_constants(
             break
         if late():
             break
-    simpler = sp.simplify(current)
+    simpler = _simplified(current)
     if _defined(simpler) and val_loss(simpler) <= tolerance:
         current = simpler
     return round_floats(current, 6)
