@@ -255,3 +255,17 @@ def test_a_root_of_a_polynomial_is_found_through_its_square():
     best = parse_expression(front[front["selected"]].iloc[0]["sympy_format"], "ab")
     assert sp.simplify(best - sp.sqrt(b - a**2 / 4)) == 0, best
     assert "square" in set(front["transform"])
+
+
+def test_simplification_merges_numbers_but_leaves_trigonometric_functions_alone():
+    """The numbers of an expression merge (2 (0.5 u + 1.5 x) is u + 3 x), inside a sine's argument too; the sines
+    and cosines themselves are never rewritten (SymPy's trigsimp on sums of their products can run for hours)."""
+    from symreg.polish import _simplified
+
+    x, y = sp.symbols("x y", real=True)
+    out = _simplified(2.0 * (0.5 * sp.cos(3.0 * (2 * x)) + 1.5 * x))
+    xs = np.linspace(-2, 2, 9)
+    np.testing.assert_allclose(sp.lambdify(x, out)(xs), np.cos(6 * xs) + 3 * xs)
+    assert len(out.atoms(sp.Float)) <= 3 and out.has(sp.cos)
+    products = sp.sin(x) * sp.cos(y) + sp.cos(x) * sp.sin(y)
+    assert _simplified(products) == products  # not sin(x + y): no trigonometric identity is applied
