@@ -35,8 +35,37 @@ def complexity(expr: sp.Expr) -> int:
     return sum(1 for _ in sp.preorder_traversal(expr))
 
 
+def _artifact(f: sp.Float) -> sp.Rational | None:
+    """The simple fraction (denominator at most 1000) a float equals to double precision, or None: such a float
+    comes from exact arithmetic (``1.0 * 4/3``), a fitted number does not land on one."""
+    r = sp.Rational(float(f)).limit_denominator(1000)
+    return r if abs(float(r) - float(f)) <= 1e-14 * max(1.0, abs(float(f))) else None
+
+
+def fitted_coefficients(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every product of numbers that holds a fitted one (a float) written as one float: a fitted
+    number times an exact one (``0.0857 pi``, ``sqrt(2) 1.3``) is no more exact than their product, and printing
+    the exact factor would invent it."""
+
+    def collapse(e: sp.Expr) -> sp.Expr:
+        numbers = [a for a in e.args if a.is_number]
+        if len(numbers) < 2 or not any(a.atoms(sp.Float) for a in numbers):
+            return e
+        exact = {a: _artifact(a) for a in numbers if a.is_Float}
+        if all(r is not None for r in exact.values()):  # 1.0, 1.3333333333333333: SymPy's arithmetic, not a fit
+            return sp.Mul(*(exact.get(a, a) for a in e.args))
+        value = sp.Mul(*numbers).evalf(15)
+        if not value.is_real:
+            return e
+        return sp.Mul(sp.Float(value, 15), *(a for a in e.args if not a.is_number))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), collapse)
+
+
 def round_floats(expr: sp.Expr, digits: int = 6) -> sp.Expr:
-    """Round every floating-point constant to ``digits`` significant digits."""
+    """Round every floating-point constant to ``digits`` significant digits (a product of a fitted number and
+    exact ones first made one number, :func:`fitted_coefficients`)."""
+    expr = fitted_coefficients(expr)
     repl = {f: sp.Float(float(f"{float(f):.{digits}g}"), 15) for f in expr.atoms(sp.Float)}
     return expr.xreplace(repl)
 

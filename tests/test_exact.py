@@ -269,3 +269,13 @@ def test_simplification_merges_numbers_but_leaves_trigonometric_functions_alone(
     assert len(out.atoms(sp.Float)) <= 3 and out.has(sp.cos)
     products = sp.sin(x) * sp.cos(y) + sp.cos(x) * sp.sin(y)
     assert _simplified(products) == products  # not sin(x + y): no trigonometric identity is applied
+
+
+def test_a_fitted_number_times_an_exact_one_is_printed_as_one_fitted_number():
+    """Pendulum seed 1 printed sqrt(kappa - 0.0857 pi b^2): the pi is invented, 0.269 is what was fitted."""
+    from symreg.base import round_floats
+
+    b, kappa = sp.symbols("b kappa", real=True)
+    out = round_floats(sp.sqrt(sp.Float(-0.0856682) * sp.pi * b**2 + kappa))
+    assert not out.has(sp.pi) and out == sp.sqrt(sp.Float(-0.269135) * b**2 + kappa)
+    assert round_floats(sp.pi / 2 + sp.Float(0.3) * b).has(sp.pi)  # an exact pi/2 stays exact
