@@ -242,7 +242,10 @@ class SciNet(keras.Model):
 
     def answer_from(self, z, q=None, steps: int | None = None):
         """The answer for given latent states ``z`` (batch, latent) at the start of a series, evolved ``steps``
-        steps where the model has an evolution (default: its series length)."""
+        steps where the model has an evolution (default: its series length).  ``z`` and ``q`` may be NumPy arrays:
+        they become tensors of the backend (PyTorch does not mix the two)."""
+        z = ops.convert_to_tensor(z, dtype=self.compute_dtype)
+        q = None if q is None else ops.convert_to_tensor(q, dtype=self.compute_dtype)
         return self._decode_from(z, q, steps or self.series_length)
 
     def _decode_from(self, z, q, steps):
