@@ -75,7 +75,8 @@ CURVES_SEARCHED = 3
 
 FEWER_BAND = 10.0
 """a constant's form with fewer fitted constants than the selected one is tried in the whole law (judged on the
-answers) where its curves' loss is within this factor of the best; beyond it, it cannot fit the answers"""
+answers) where its curves' loss is within this factor of the best: a bound on the refits it costs, chosen, not
+measured (seed 4's root was 1.24 times the best)"""
 
 
 def _numbers(expr: sp.Expr) -> list[sp.Number]:
