@@ -42,6 +42,8 @@ class Stage:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     doc: str
+    reads_laws: bool = False
+    """the stage reads the system's laws: its cache key holds them (:meth:`systems.base.PhysicalSystem.fingerprint`)"""
 
 
 STAGES: tuple[Stage, ...] = (
@@ -59,12 +61,14 @@ STAGES: tuple[Stage, ...] = (
         ("latents.parquet", "equations.parquet", "probe.parquet", "history.json"),
         outputs_of("verify"),
         "check known laws",
+        reads_laws=True,
     ),
     Stage(
         "report",
         ("latents.parquet", "equations.parquet", "verification.json", "history.json", "probe.parquet"),
         outputs_of("report"),
         "write report, LaTeX and figures",
+        reads_laws=True,
     ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
@@ -115,7 +119,7 @@ def _cache_key(ctx: StageContext, stage: Stage) -> str:
     payload = {
         "stage": stage.name,
         "system": ctx.system.name,
-        "definition": ctx.system.fingerprint(),
+        "definition": ctx.system.fingerprint(laws=stage.reads_laws),
         "seed": ctx.config.seed,
         "settings": _stage_settings(ctx.config, stage.name, key=True),
         "inputs": inputs,

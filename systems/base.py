@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -191,19 +192,21 @@ class PhysicalSystem:
             return self.simulator(n_samples=n_samples, series_length=series_length, rng=rng)
         return self.simulator(n_samples=n_samples, rng=rng)
 
-    def fingerprint(self) -> str:
-        """A hash of what defines the system: its declaration and the source of its module.
+    def fingerprint(self, *, laws: bool = False) -> str:
+        """A hash of what defines the system: its declaration and the source of its module, less the source of its
+        ``laws`` function; with ``laws``, that source and the laws it returns too.
 
-        Part of every stage's cache key, so editing ``systems/NAME.py`` re-runs the stages.
+        Part of every stage's cache key (``laws`` for the stages that read the laws, verify and report), so editing
+        ``systems/NAME.py`` re-runs the stages, and editing only its laws re-runs only verify and report.
         """
         h = hashlib.sha256(repr(self._declaration()).encode())
         simulator = getattr(self.simulator, "func", self.simulator)  # a functools.partial: its function's module
         module = sys.modules.get(getattr(simulator, "__module__", ""))
-        try:
-            source = inspect.getsource(module) if module is not None else ""
-        except (OSError, TypeError):
-            source = ""
-        h.update(source.encode())
+        source, law_source = _source(module), _source(getattr(self.laws, "func", self.laws))
+        h.update((source.replace(law_source, "") if law_source else source).encode())
+        if laws:
+            h.update(law_source.encode())
+            h.update(re.sub(r" at 0x[0-9a-f]+", "", repr(self.known_laws())).encode())  # no memory addresses
         return h.hexdigest()[:16]
 
     def _declaration(self) -> tuple:
@@ -219,3 +222,11 @@ class PhysicalSystem:
             self.answer_law,
             tuple(sorted((k, repr(v)) for k, v in self.defaults.items())),
         )
+
+
+def _source(obj) -> str:
+    """The source text of a module or function, or "" where Python cannot find it."""
+    try:
+        return inspect.getsource(obj) if obj is not None else ""
+    except (OSError, TypeError):
+        return ""

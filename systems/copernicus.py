@@ -83,6 +83,7 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
     from pipeline.laws.constant_relation import ConstantRelation
+    from pipeline.laws.observation_model import ObservationModel
 
     theta_s, theta_m, phi_e, phi_m = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
     rho = sp.Symbol("rho", positive=True)
@@ -108,6 +109,18 @@ def _laws():
             constants={rho: R_M_AU / R_E_AU},
             initial={rho: 1.3},
         ),
+        ObservationModel(
+            name="mars_direction",
+            title="Mars' direction from the two neurons",
+            description="the network predicts Mars' direction from its two neurons as on circular orbits, theta_M = "
+            "atan2(rho sin phi_M - sin phi_E, rho cos phi_M - cos phi_E), with rho = R_M/R_E within 2 %",
+            observation="theta_M",
+            expression=sp.atan2(rho * sp.sin(phi_m) - sp.sin(phi_e), rho * sp.cos(phi_m) - sp.cos(phi_e)),
+            quantities=("phi_E", "phi_M"),
+            constants={rho: R_M_AU / R_E_AU},
+            initial={rho: 1.3},
+            tolerances={rho: 0.02},
+        ),
         StepRatio(
             name="step_ratio",
             title="Ratio of the angular steps (Kepler periods)",
@@ -120,7 +133,7 @@ def _laws():
             name="kepler_third_law",
             title="Kepler's third law",
             description="(omega_E/omega_M)^2 = rho^3: the squared ratio of the periods, from the learned steps, equals "
-            "the cubed ratio of the radii, from the Mars law, within 2 %",
+            "the cubed ratio of the radii, from Mars' direction as the network predicts it, within 2 %",
             left=(sp.Symbol("omega_phi_E") / sp.Symbol("omega_phi_M")) ** 2,
             right=rho**3,
             tolerance=0.02,

@@ -3,12 +3,31 @@
 Where earlier laws found which neuron holds which quantity (``z = s q + c``,
 :class:`pipeline.laws.base.Holder`), this law puts the neurons themselves, as
 ``q = s z + d_q`` with a free offset ``d_q`` per quantity, into a model of one
-observed column and fits the model's constants to the observations on the
-held-out rows.  So the constants come from what the network learned (its
-neurons) and from the sky, not from the ground truth: for Kepler's orbits, the
-two neurons holding the mean anomalies and the observed direction of Mars give
-the ratio of the semi-major axes that Kepler's third law relates to the ratio
-of the learned steps.
+observed column and fits the model's constants on the held-out rows.  So the
+constants come from what the network learned, not from the ground truth: for
+Kepler's orbits, the two neurons holding the mean anomalies give the ratio of
+the semi-major axes that Kepler's third law relates to the ratio of the
+learned steps.
+
+What the model is fitted to (``source``):
+
+* ``"decoder"`` (the default): the network's own prediction of the observation
+  (the ``{observation}_pred`` column) against the neuron states its decoder was
+  given, the encoder's reading of a series' first row advanced by the learned
+  step (for a latent without evolution, each row's reading).  This reads the
+  constant from the decoder, the part of the network trained directly against
+  the observations, as a function of its own inputs: no reading error enters
+  the regressors.
+* ``"observations"``: the observed column against the encoder's readings of
+  every row (smoothed along each series by the learned step).  The encoder
+  computes the quantity from the observations by the inverse of the model,
+  which is steep where the model is (Mars near opposition); a finite network
+  flattens it there, and least squares reads the flattening as a change of the
+  constant.  Measured on ten Copernicus seeds: rho 0.07 % high with the
+  smoothed readings, 0.18 % with the raw ones, 0.02 % from the decoder.
+
+``network_shift`` in the record is the constant fitted from the other source
+less this one: a figure of how far the encoder and the decoder disagree.
 
 The law holds when the fitted model reproduces the observation with a score of
 at least ``verify.circular_correlation`` (a circle: ``|mean exp(i (obs - model))|``)
@@ -56,6 +75,8 @@ class ObservationModel(Law):
     tolerances: Mapping[sp.Symbol, float] = field(default_factory=dict)
     angles: tuple[sp.Symbol, ...] = ()
     """constants that are angles, reported in (-pi, pi]"""
+    source: str = "decoder"
+    """``"decoder"`` or ``"observations"``: what the model is fitted to (the module's text)"""
 
     def printed(self, system) -> tuple[sp.Expr, sp.Expr]:
         return sp.Symbol(self.observation, real=True), self.expression
@@ -79,10 +100,58 @@ class ObservationModel(Law):
                 return self.not_checked(
                     f"no neuron was found to hold {q} (the check that assigns it did not pass)", true_constants=true
                 )
+        if self.source not in SOURCES:
+            raise ValueError(f"{self.name}: source must be one of {SOURCES}, not {self.source!r}")
+        source = self.source
+        if source == "decoder" and f"{self.observation}_pred" not in evidence.latents:
+            source = "observations"  # latents written without the network's predictions
+        main = self._fit(evidence, holders, source, jackknife=True)
+        other = "observations" if source == "decoder" else "decoder"
+        shift = {}
+        if other == "observations" or f"{self.observation}_pred" in evidence.latents:
+            cross = self._fit(evidence, holders, other, jackknife=False)
+            shift = {k.name: cross.constants[k.name] - main.constants[k.name] for k in self.constants}
+        fitted, m = main.constants, main.match
+        rel = {k.name: abs(fitted[k.name] - v) / abs(v) for k, v in self.constants.items() if v}
+        tol = {k.name: self.tolerances.get(k, evidence.rtol) for k, v in self.constants.items() if v}
+        threshold = evidence.threshold if main.circle else evidence.r2
+        ok = m.score >= threshold and all(rel[k] <= tol[k] for k in rel)
+        return self.verdict(
+            ok,
+            latent=[holders[q].latent for q in self.quantities],
+            expression=f"{self.observation} = {self.expression}",
+            latex=f"{sp.latex(sp.Symbol(self.observation))} = {sp.latex(self.expression)}",
+            fitted_constants={k.name: fitted[k.name] for k in self.constants},
+            true_constants=true,
+            relative_errors=rel,
+            standard_errors={k.name: main.standard_errors[k.name] for k in self.constants},
+            systematic_errors={k.name: main.systematic_errors[k.name] for k in self.constants},
+            checks={
+                "score": m.score,
+                "score_threshold": threshold,
+                "on_circle": bool(main.circle),
+                "tolerances": tol,
+                "source": source,
+                "network_shift": shift,
+                "neuron_offsets": {f"d_{q}": fitted[f"d_{q}"] for q in self.quantities},
+                "starts_tried": main.starts,
+                "rows": main.rows,
+                "standard_errors_from": f"the model least-squares fitted to {main.rows} held-out "
+                + ("predictions of the network" if source == "decoder" else "observations")
+                + (f" in {main.series} series, each series counted as one independent sample" if main.series else ""),
+                "definitions": {str(k): str(v) for k, v in self.definitions},
+            },
+        )
+
+    def _fit(self, evidence: Evidence, holders: dict, source: str, *, jackknife: bool) -> _Fit:
+        """The model fitted to ``source`` (the module's text), with standard and (``jackknife``) systematic errors."""
         circle = next((c.angle for c in evidence.system.answers if c.name == self.observation), False)
+        series = evidence.steps is not None and {"series", "step"} <= set(evidence.latents.columns)
         # the neurons as the quantities, up to an offset each that the fit finds: q = s z + d_q
-        smoothed = evidence.steps is not None and {"series", "step"} <= set(evidence.latents.columns)
-        frame = pd.DataFrame({q: h.match.sign * _neuron(evidence, h.latent, smoothed) for q, h in holders.items()})
+        state = _decoder_state if source == "decoder" else _neuron
+        frame = pd.DataFrame({q: h.match.sign * state(evidence, h.latent, series) for q, h in holders.items()})
+        column = f"{self.observation}_pred" if source == "decoder" else self.observation
+        target = evidence.latents[column].to_numpy(dtype=float)
         offsets = {q: sp.Symbol(f"d_{q}", real=True) for q in self.quantities}
         model = self.full_expression().xreplace(
             {sp.Symbol(q, real=True): sp.Symbol(q, real=True) + d for q, d in offsets.items()}
@@ -90,7 +159,6 @@ class ObservationModel(Law):
         free = [*self.constants, *offsets.values()]
         # the fit starts from the law's own guesses, never from the true constants it is judged against
         initial = {**self.initial, **{d: -holders[q].match.sign * holders[q].match.offset for q, d in offsets.items()}}
-        target = evidence.latents[self.observation].to_numpy(dtype=float)
         names = list(self.quantities)
         kind = "circle" if circle else "real"
         best = None
@@ -107,43 +175,48 @@ class ObservationModel(Law):
                 best = (rank, fitted)
         start = {k: best[1][k.name] for k in free}  # type: ignore[index]
         fitted, m, se = fit_constants(model, names, frame, target, free, start, kind=kind, affine=False)
-        n_series = evidence.latents["series"].nunique() if smoothed else len(target)
-        # the rows of one series share its line: the errors count the series, not the rows, as independent
-        se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()}
-        # the network's own distortion of its neurons, smooth in the quantities: regions of them left out in turn
-        sys_errors = systematic_errors(
-            model, names, frame, target, free, {k: fitted[k.name] for k in free}, se,
-            kind=kind, affine=False, angles=[q for q in names if getattr(evidence.system.columns.get(q), "angle", False)],
-        )  # fmt: skip
-        constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in self.constants}
-        errors = {k.name: se[k.name] for k in self.constants}
-        rel = {k.name: abs(fitted[k.name] - v) / abs(v) for k, v in self.constants.items() if v}
-        tol = {k.name: self.tolerances.get(k, evidence.rtol) for k, v in self.constants.items() if v}
-        threshold = evidence.threshold if circle else evidence.r2
-        ok = m.score >= threshold and all(rel[k] <= tol[k] for k in rel)
-        return self.verdict(
-            ok,
-            latent=[holders[q].latent for q in self.quantities],
-            expression=f"{self.observation} = {self.expression}",
-            latex=f"{sp.latex(sp.Symbol(self.observation))} = {sp.latex(self.expression)}",
-            fitted_constants=constants,
-            true_constants=true,
-            relative_errors=rel,
-            standard_errors=errors,
-            systematic_errors={k.name: sys_errors[k.name] for k in self.constants},
-            checks={
-                "score": m.score,
-                "score_threshold": threshold,
-                "on_circle": bool(circle),
-                "tolerances": tol,
-                "neuron_offsets": {f"d_{q}": fitted[d.name] for q, d in offsets.items()},
-                "starts_tried": len(grid),
-                "rows": len(target),
-                "standard_errors_from": f"the model least-squares fitted to {len(target)} held-out observations"
-                + (f" in {n_series} series, each series counted as one independent sample" if smoothed else ""),
-                "definitions": {str(k): str(v) for k, v in self.definitions},
-            },
-        )
+        n_series = evidence.latents["series"].nunique() if series else 0
+        # the rows of one series share its first reading: the errors count the series, not the rows, as independent
+        se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()} if n_series else se
+        # the network's own distortion, smooth in the quantities: regions of them left out in turn
+        angles = [q for q in names if getattr(evidence.system.columns.get(q), "angle", False)]
+        start = {k: fitted[k.name] for k in free}
+        sys_errors = {}
+        if jackknife:
+            sys_errors = systematic_errors(model, names, frame, target, free, start, se, kind=kind, affine=False, angles=angles)
+        constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in free}
+        return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle))
+
+
+SOURCES = ("decoder", "observations")
+
+
+@dataclass(frozen=True)
+class _Fit:
+    constants: dict[str, float]
+    match: object
+    standard_errors: dict[str, float]
+    systematic_errors: dict[str, float]
+    starts: int
+    rows: int
+    series: int
+    circle: bool
+
+
+def _decoder_state(evidence: Evidence, latent: str, series: bool) -> np.ndarray:
+    """The neuron's state the decoder was given for each held-out row (its ``*_pred`` answer): for a latent that
+    advances by a learned step, the encoder's reading of the series' first row plus ``omega`` per step; otherwise
+    the row's own reading."""
+    z = evidence.latents[latent].to_numpy(dtype=float)
+    if not series:
+        return z
+    omega = float(evidence.steps[evidence.latent_names.index(latent)])
+    step = evidence.latents["step"].to_numpy()
+    ids = evidence.latents["series"].to_numpy()
+    first = pd.Series(np.where(step == 0, z, np.nan)).groupby(ids).transform("first").to_numpy()
+    if np.isnan(first).any():  # a series without its first row: its line through the readings instead
+        return _neuron(evidence, latent, series)
+    return first + omega * step
 
 
 def _neuron(evidence: Evidence, latent: str, smoothed: bool) -> np.ndarray:
