@@ -31,6 +31,8 @@ def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
         for name, value in verdict.fitted_constants.items():  # physical constants, for laws that relate them
             if name in verdict.true_constants and value is not None:
                 evidence.fitted[name] = (float(value), verdict.name, verdict.verdict)
+            if name in verdict.standard_errors or name in verdict.systematic_errors:
+                evidence.errors[name] = (verdict.standard_errors.get(name), verdict.systematic_errors.get(name))
     return [results[i] for i in range(len(laws))]
 
 

@@ -202,7 +202,10 @@ class PhysicalSystem:
         h = hashlib.sha256(repr(self._declaration()).encode())
         simulator = getattr(self.simulator, "func", self.simulator)  # a functools.partial: its function's module
         module = sys.modules.get(getattr(simulator, "__module__", ""))
-        source, law_source = _source(module), _source(getattr(self.laws, "func", self.laws))
+        laws_function = getattr(self.laws, "func", self.laws)
+        # a lambda's source is the whole line it stands on, declaration and all: only a def is set apart
+        law_source = _source(laws_function) if getattr(laws_function, "__name__", "<lambda>") != "<lambda>" else ""
+        source = _source(module)
         h.update((source.replace(law_source, "") if law_source else source).encode())
         if laws:
             h.update(law_source.encode())

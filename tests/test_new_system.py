@@ -122,3 +122,42 @@ def test_editing_the_system_module_reruns_its_stages(tmp_path, monkeypatch):
     again = invoke("simulate", "edited", "--run-dir", run_dir)
     assert again.exit_code == 0 and "simulate: done" in again.output
     sys.modules.pop("edited_system", None)
+
+
+LAWS_SOURCE = """
+import numpy as np
+from systems.base import Column, LatentSpec, PhysicalSystem
+
+def simulate(*, n_samples, rng):
+    a = rng.uniform(1, 2, n_samples) * {scale}
+    return {{"seen": np.stack([a, 2 * a], 1), "q": rng.uniform(0, 1, n_samples), "y": a, "a": a}}
+
+def laws():
+    from pipeline.laws import UnusedLatents
+    return (UnusedLatents(name="unused", description="unused", count={count}),)
+
+SYSTEM = PhysicalSystem(
+    name="edited-laws", description="edited", encoder=(Column("seen", "1", size=2),), questions=(Column("q", "1"),),
+    answers=(Column("y", "1"),), ground_truth=(Column("a", "1"),), latent=LatentSpec(size=1), simulator=simulate,
+    laws=laws,
+)
+"""
+
+
+def test_editing_only_a_systems_laws_changes_only_what_verify_and_report_depend_on(tmp_path, monkeypatch):
+    from pipeline.orchestrate import STAGES
+
+    path = tmp_path / "edited_laws_system.py"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fingerprints = {}
+    for scale, count in ((1, 0), (1, 1), (2, 1)):  # as written, its law edited, then its simulator edited
+        path.write_text(textwrap.dedent(LAWS_SOURCE.format(scale=scale, count=count)))
+        importlib.invalidate_caches()
+        sys.modules.pop("edited_laws_system", None)
+        system = importlib.import_module("edited_laws_system").SYSTEM
+        fingerprints[scale, count] = (system.fingerprint(), system.fingerprint(laws=True))
+    sys.modules.pop("edited_laws_system", None)
+    assert fingerprints[1, 0][0] == fingerprints[1, 1][0]  # the data and the training stand
+    assert fingerprints[1, 0][1] != fingerprints[1, 1][1]  # verify and report are redone
+    assert fingerprints[1, 1][0] != fingerprints[2, 1][0] and fingerprints[1, 1][1] != fingerprints[2, 1][1]
+    assert {stage.name for stage in STAGES if stage.reads_laws} == {"verify", "report"}

@@ -1,6 +1,8 @@
 """``observation_model``: Mars' direction from the neurons on Kepler ellipses, and the semi-major axis ratio that
 Kepler's third law takes from it."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,61 @@ def test_the_sky_system_declares_the_same_laws_on_its_mean_longitudes():
     assert _law(system, "kepler_third_law").true_value == pytest.approx(3.5375, rel=1e-3)
     lhs, rhs = sky.printed(system)
     assert str(lhs) == "theta_M" and {"lambda_M", "r_M", "lambda_E", "r_E"} <= {s.name for s in rhs.free_symbols}
+
+
+def _flattened_encoder(eps=0.05, seed=0):
+    """Held-out Copernicus rows as a network with a flattening encoder would export them: each reading of Mars'
+    angle keeps only ``1 - eps`` of the parallax ``theta_M - phi_M``, while the decoder, given the first reading
+    advanced by the true step, predicts the sky exactly on circular orbits."""
+    from systems import copernicus as co
+
+    system = get_system("copernicus")
+    frame = simulate_frame(system, n_samples=300, seed=seed, series_length=20)
+    parallax = np.angle(np.exp(1j * (frame["theta_M"] - frame["phi_M"])))
+    frame["z0"] = frame["phi_E"] + 0.3
+    frame["z1"] = np.angle(np.exp(1j * (frame["phi_M"] + eps * parallax - 0.7)))
+    omega = [2 * np.pi * co.DT_DAYS / co.T_E_DAYS, 2 * np.pi * co.DT_DAYS / co.T_M_DAYS]
+    first = frame.groupby("series")[["z0", "z1"]].transform("first")
+    states = {z: first[z] + w * frame["step"] for z, w in zip(("z0", "z1"), omega, strict=True)}
+    phi_e, phi_m = states["z0"] - 0.3, states["z1"] + 0.7
+    _, frame["theta_M_pred"] = sky_angles(phi_e.to_numpy(), phi_m.to_numpy())
+    frame["theta_S_pred"] = frame["theta_S"]
+    evidence = Evidence(
+        system=system,
+        latents=frame,
+        equations=pd.DataFrame(),
+        fresh=frame,
+        latent_names=["z0", "z1"],
+        active=["z0", "z1"],
+        kl={},
+        steps=omega,
+    )
+    evidence.holders = {"phi_E": Holder("z0", Match(1.0, 1, 0.3)), "phi_M": Holder("z1", Match(1.0, 1, -0.7))}
+    return evidence
+
+
+def test_the_constant_is_read_from_the_decoder_where_a_flattening_encoder_would_bias_it():
+    from systems import copernicus as co
+
+    law = _law(get_system("copernicus"), "mars_direction")
+    assert law.source == "decoder"
+    true = co.R_M_AU / co.R_E_AU
+    v = law.check(_flattened_encoder(eps=0.05))
+    assert v.verdict == DISCOVERED and v.checks["source"] == "decoder"
+    assert v.fitted_constants["rho"] == pytest.approx(true, rel=1e-6)  # the decoder's states and answers are exact
+    # the encoder's readings, a twentieth of the parallax flattened, read a larger ratio: the shift says by how much
+    observed = replace(law, source="observations").check(_flattened_encoder(eps=0.05))
+    assert observed.checks["source"] == "observations"
+    assert observed.fitted_constants["rho"] > true * 1.01
+    assert v.checks["network_shift"]["rho"] == pytest.approx(observed.fitted_constants["rho"] - true, rel=1e-3)
+
+
+def test_latents_without_the_networks_predictions_fall_back_to_the_observations():
+    law = _law(get_system("copernicus"), "mars_direction")
+    evidence = _flattened_encoder(eps=0.0)
+    evidence.latents = evidence.latents.drop(columns=["theta_M_pred", "theta_S_pred"])
+    v = law.check(evidence)
+    assert v.checks["source"] == "observations" and v.checks["network_shift"] == {}
+    assert v.verdict == DISCOVERED
+    with pytest.raises(ValueError, match="source"):
+        replace(law, source="encoder").check(evidence)

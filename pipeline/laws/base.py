@@ -62,6 +62,8 @@ class Evidence:
     holders: dict[str, Holder] = field(default_factory=dict)
     fitted: dict[str, tuple[float, str, str]] = field(default_factory=dict)
     """filled as laws are checked: constant name -> (fitted value, the law that fitted it, its verdict)"""
+    errors: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """filled as laws are checked: fitted constant name -> its (statistical, systematic) errors, where stated"""
     _assignment: dict[str, Holder] | None = field(default=None, repr=False)
 
     @property

@@ -10,6 +10,11 @@ Kepler's third law for circular orbits, ``(omega_E / omega_M)^2 = rho^3``:
 the periods come from the network's learned steps, the radius ratio from the
 law the Mars neuron computes, and nothing else connects the two.  A constant
 fitted by a law that was not discovered leaves this law `not checked`.
+
+Each side carries the errors of what it is made of (the statistical and the
+systematic parts apart, where the laws that fitted them stated them, and the
+learned steps' from :mod:`pipeline.laws.step_ratio`), propagated to first order
+as independent errors: ``sigma_f^2 = sum (df/dx sigma_x)^2``.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class ConstantRelation(Law):
         left = float(self.left.xreplace({k: sp.Float(v) for k, v in values.items()}))
         right = float(self.right.xreplace({k: sp.Float(v) for k, v in values.items()}))
         rel = abs(left - right) / abs(right) if right else float("inf")
+        stat, sys_ = {}, {}
+        for side, expr in (("left", self.left), ("right", self.right)):
+            stat[side], sys_[side] = (propagated(expr, values, evidence.errors, part) for part in (0, 1))
         return self.verdict(
             bool(np.isfinite(rel) and rel <= self.tolerance),
             latent=neurons or None,
@@ -68,5 +76,21 @@ class ConstantRelation(Law):
             fitted_constants={"left": left, "right": right, **{k.name: v for k, v in values.items()}},
             true_constants=true,
             relative_errors={"left_vs_right": rel},
+            standard_errors={k: v for k, v in stat.items() if v is not None},
+            systematic_errors={k: v for k, v in sys_.items() if v is not None},
             checks={"tolerance": self.tolerance},
         )
+
+
+def propagated(expr: sp.Expr, values: dict[sp.Symbol, float], errors: dict, part: int) -> float | None:
+    """The error of ``expr`` at ``values`` from part ``part`` (0: statistical, 1: systematic) of the errors of its
+    symbols (``errors``: name -> (stat, sys)), to first order; None where no symbol has that part stated."""
+    at = {k: sp.Float(v) for k, v in values.items()}
+    terms = []
+    for symbol in expr.free_symbols:
+        error = errors.get(symbol.name, (None, None))[part]
+        if error is None or not np.isfinite(error):
+            continue
+        slope = float(sp.diff(expr, symbol).xreplace(at))
+        terms.append((slope * error) ** 2)
+    return float(np.sqrt(sum(terms))) if terms else None
