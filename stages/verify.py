@@ -16,6 +16,7 @@ from pipeline.catalog import Verdict, read_equations, read_history, read_latents
 from pipeline.context import StageContext
 from pipeline.geometry import MIN_ROWS
 from pipeline.laws import Evidence
+from pipeline.laws.observation_model import cross_check
 from pipeline.simulation import simulate_frame
 from pipeline.uncertainty import equation_constants, with_error
 
@@ -33,7 +34,7 @@ def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
                 evidence.fitted[name] = (float(value), verdict.name, verdict.verdict)
             if name in verdict.standard_errors or name in verdict.systematic_errors:
                 evidence.errors[name] = (verdict.standard_errors.get(name), verdict.systematic_errors.get(name))
-    return [results[i] for i in range(len(laws))]
+    return cross_check([results[i] for i in range(len(laws))])
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> str:

@@ -13,7 +13,7 @@ from pipeline.laws import Evidence, Holder, LatentAffine, make_law
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import pendulum
-from systems.copernicus import DT_DAYS, SYSTEM, T_E_DAYS, T_M_DAYS
+from systems.copernicus import DT_DAYS, R_E_AU, R_M_AU, SYSTEM, T_E_DAYS, T_M_DAYS
 
 TS, TM, PE, PM = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
 OMEGA_E = 2 * np.pi * DT_DAYS / T_E_DAYS
@@ -86,8 +86,18 @@ def test_wrong_radius_ratio_and_wrong_steps_are_reported(data):
     wrong = TM - sp.asin(sp.Float(1 / 1.3) * sp.sin(TS - TM)) - 1.0
     out = _verify(data, _equations(wrong), steps=(-OMEGA_E, 0.9 * OMEGA_M))
     assert out["mars_heliocentric_angle"].verdict == NOT_DISCOVERED
-    assert out["mars_heliocentric_angle"].fitted_constants["rho"] == pytest.approx(1.3, rel=1e-3)
+    assert out["mars_heliocentric_angle"].checks["equation_constants"]["rho"] == pytest.approx(1.3, rel=1e-3)
     assert out["step_ratio"].verdict == NOT_DISCOVERED
+
+
+def test_the_quoted_constant_is_the_neurons_and_the_printed_equation_must_agree_with_it(data):
+    # a selected equation whose ratio was snapped to 3/2 (1.6 % off) on a neuron that holds the true one
+    snapped = TM - sp.asin(sp.Rational(2, 3) * sp.sin(TS - TM)) - 1.0
+    v = _verify(data, _equations(snapped))["mars_heliocentric_angle"]
+    assert v.checks["equation_constants"]["rho"] == pytest.approx(1.5, rel=1e-6)
+    assert v.fitted_constants["rho"] == pytest.approx(R_M_AU / R_E_AU, rel=2e-3)  # read from the neuron's line
+    assert v.relative_errors["rho"] < 0.01 < v.checks["equation_relative_errors"]["rho"]
+    assert v.verdict == NOT_DISCOVERED
 
 
 def test_shuffled_latents_are_not_discovered(data):

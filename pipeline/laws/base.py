@@ -81,12 +81,62 @@ class Evidence:
         """The learned step of the neuron ``holder`` names, with the sign it holds its quantity by."""
         return holder.match.sign * float(self.steps[self.latent_names.index(holder.latent)])
 
+    @property
+    def stepping(self) -> bool:
+        """The latent advances by learned steps and the held-out rows are series (``series`` and ``step`` columns)."""
+        return self.steps is not None and {"series", "step"} <= set(self.latents.columns)
+
+    def series_line(self, latent: str) -> np.ndarray:
+        """A neuron's values on the held-out rows; for a stepping latent, the network's own line through each
+        series' readings, ``z_t = mean(z_s - omega s) + omega t`` (averaging out the encoder's reading noise and
+        the distortion that varies along the series, which bias a constant fitted to the neuron as errors in a
+        regressor do)."""
+        z = self.latents[latent].to_numpy(dtype=float)
+        if not self.stepping:
+            return z
+        omega = float(self.steps[self.latent_names.index(latent)])
+        step = self.latents["step"].to_numpy(dtype=float)
+        mean = pd.Series(np.exp(1j * (z - omega * step))).groupby(self.latents["series"].to_numpy()).transform("mean")
+        return np.angle(mean.to_numpy()) + omega * step if self.kind == "circle" else _real_line(self, z, omega, step)
+
+    def decoder_state(self, latent: str) -> np.ndarray:
+        """The neuron's state the decoder was given for each held-out row (its ``*_pred`` answers): for a stepping
+        latent, the encoder's reading of the series' first row plus ``omega`` per step; otherwise the row's own
+        reading (and, for a series without its first row, :meth:`series_line`)."""
+        z = self.latents[latent].to_numpy(dtype=float)
+        if not self.stepping:
+            return z
+        omega = float(self.steps[self.latent_names.index(latent)])
+        step = self.latents["step"].to_numpy()
+        ids = self.latents["series"].to_numpy()
+        first = pd.Series(np.where(step == 0, z, np.nan)).groupby(ids).transform("first").to_numpy()
+        if np.isnan(first).any():
+            return self.series_line(latent)
+        return first + omega * step
+
     def variable_set_with(self, names: set[str]) -> str | None:
         """The first regression variable set that holds every name in ``names``."""
         for key, cols in self.system.regress.items():
             if names <= set(cols):
                 return key
         return None
+
+
+def deviations(fitted: dict, true: dict, statistical: dict, systematic: dict) -> dict[str, float]:
+    """``(fitted - true) / total error`` per constant with a statistical error, a true value and a total error."""
+    from pipeline.uncertainty import total_error
+
+    out = {}
+    for k in statistical:
+        total = total_error(statistical[k], systematic.get(k))
+        if fitted.get(k) is not None and true.get(k) is not None and total is not None and total > 0:
+            out[k] = (fitted[k] - true[k]) / total
+    return out
+
+
+def _real_line(evidence: Evidence, z: np.ndarray, omega: float, step: np.ndarray) -> np.ndarray:
+    start = pd.Series(z - omega * step).groupby(evidence.latents["series"].to_numpy()).transform("mean").to_numpy()
+    return start + omega * step
 
 
 @dataclass(frozen=True)
@@ -129,14 +179,7 @@ class Law:
         fitted, true, se = fields.get("fitted_constants", {}), fields.get("true_constants", {}), fields.get("standard_errors", {})
         sys_ = fields.get("systematic_errors", {})
         if se and "deviations" not in fields:
-            from pipeline.uncertainty import total_error
-
-            totals = {k: total_error(se[k], sys_.get(k)) for k in se}
-            fields["deviations"] = {
-                k: (fitted[k] - true[k]) / totals[k]
-                for k in se
-                if fitted.get(k) is not None and true.get(k) is not None and totals[k] is not None and totals[k] > 0
-            }
+            fields["deviations"] = deviations(fitted, true, se, sys_)
         word = NOT_CHECKED if ok is None else DISCOVERED if ok else NOT_DISCOVERED
         return Verdict(name=self.name, kind=self.kind, description=self.description, verdict=word, **fields)
 
