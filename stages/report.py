@@ -316,9 +316,13 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
         "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
         "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
-        "`pipeline.uncertainty`).  A distortion shared by every seed shows in no single run: `scinet run --seeds` "
-        "measures it.  The deviation from the true value is given relative and in sigma (statistical and systematic "
-        "together).  The verdict uses the relative tolerance.",
+        "`pipeline.uncertainty`), and where the network gives a second reading of the same constant, the "
+        "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
+        "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
+        "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
+        "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
+        "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
+        "relative tolerance.",
         "",
         "| law | verdict | what it says | equation | fitted | true | rel. error |",
         "|---|---|---|---|---|---|---|",

@@ -170,3 +170,27 @@ def test_latents_without_the_networks_predictions_fall_back_to_the_observations(
     assert v.verdict == DISCOVERED
     with pytest.raises(ValueError, match="source"):
         replace(law, source="encoder").check(evidence)
+
+
+def test_a_constant_the_decoder_also_reads_carries_the_difference_in_the_other_laws_systematic_error():
+    from pipeline.catalog import Verdict
+    from pipeline.laws.observation_model import cross_check
+
+    true = {"rho": 1.5237}
+    encoder = Verdict(
+        name="formula", kind="latent_formula", description="", verdict=DISCOVERED, true_constants=true,
+        fitted_constants={"rho": 1.527, "scale": 1.0}, standard_errors={"rho": 2e-4}, systematic_errors={"rho": 3e-4},
+    )  # fmt: skip
+    decoder = Verdict(
+        name="direction", kind="observation_model", description="", verdict=DISCOVERED, true_constants=true,
+        fitted_constants={"rho": 1.524}, standard_errors={"rho": 1e-4}, systematic_errors={"rho": 4e-4},
+        checks={"source": "decoder"},
+    )  # fmt: skip
+    checked, same = cross_check([encoder, decoder])
+    assert same is decoder  # the decoder's reading keeps its own errors
+    assert checked.systematic_errors["rho"] == pytest.approx(np.hypot(3e-4, 3e-3))
+    assert checked.checks["decoder_difference"]["rho"] == pytest.approx(3e-3)
+    assert checked.deviations["rho"] == pytest.approx(3.3e-3 / np.sqrt(2e-4**2 + 3e-4**2 + 3e-3**2))
+    # a decoder law that was not discovered, or one fitted to the observations, checks nothing
+    for other in (replace(decoder, verdict=NOT_DISCOVERED), replace(decoder, checks={"source": "observations"})):
+        assert cross_check([encoder, other])[0] is encoder
