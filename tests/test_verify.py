@@ -95,7 +95,7 @@ def test_the_quoted_constant_is_the_neurons_and_the_printed_equation_must_agree_
     snapped = TM - sp.asin(sp.Rational(2, 3) * sp.sin(TS - TM)) - 1.0
     v = _verify(data, _equations(snapped))["mars_heliocentric_angle"]
     assert v.checks["equation_constants"]["rho"] == pytest.approx(1.5, rel=1e-6)
-    assert v.fitted_constants["rho"] == pytest.approx(R_M_AU / R_E_AU, rel=2e-3)  # read from the neuron's line
+    assert v.fitted_constants["rho"] == pytest.approx(R_M_AU / R_E_AU, rel=2e-3)  # read from the neuron
     assert v.relative_errors["rho"] < 0.01 < v.checks["equation_relative_errors"]["rho"]
     assert v.verdict == NOT_DISCOVERED
 
