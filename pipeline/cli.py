@@ -305,7 +305,14 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     metavar="0..K",
     help="Latent sizes: a range 0..K or a list 0,1,2 [default: 0 (1 for a time series) to one more than the system's own].",
 )
-@click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds 0..N-1 per latent size.")
+@click.option(
+    "--seeds",
+    "seeds_text",
+    default="3",
+    show_default=True,
+    metavar="N|0..9|3,7,9",
+    help="Seeds per latent size: a count N (seeds 0..N-1), a range or a list (one seed S: S..S).",
+)
 @click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
 @click.option(
     "--tolerance", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Share of the error range the rule allows."
@@ -329,7 +336,7 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     help="GPUs each run asks Ray for (with --executor ray) [default 0].",
 )
 def sweep(
-    system, latent_sizes, seeds, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet, executor, address, gpus_per_job
+    system, latent_sizes, seeds_text, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet, executor, address, gpus_per_job
 ) -> None:
     """How many latent neurons does SYSTEM need? One run (simulate, train, export) per latent size and seed; the
     error against the latent size, and the number of degrees of freedom (sweep.md, sweep.parquet, verification.json)."""
@@ -343,6 +350,7 @@ def sweep(
         sweep_dir = run_dir or Path("data/runs") / f"{found.name}-sweep"
         click.get_current_context().meta[RUN_DIR_KEY] = sweep_dir
         sizes = sweeping.parse_sizes(latent_sizes) if latent_sizes else sweeping.default_sizes(found)
+        seeds = sweeping.parse_seed_set(seeds_text)
         overrides = (*overrides, *_executor_overrides(executor, address))
         if gpus_per_job is not None:
             overrides = (*overrides, f"executor.gpus_per_job={gpus_per_job}")
@@ -351,7 +359,7 @@ def sweep(
         jobs_list = [
             sweeping.Job(found.name, sweep_dir / f"size{size}-seed{seed}", size, seed, tuple(overrides), config_file)
             for size in sizes
-            for seed in range(seeds)
+            for seed in seeds
         ]
         from pipeline.executors import configured
 
@@ -363,7 +371,7 @@ def sweep(
     except USER_ERRORS as exc:
         raise _fail(exc) from exc
     dof = result.fitted_constants.get("degrees_of_freedom")
-    click.echo(f"Swept latent sizes {sizes} x {seeds} seeds; results in {sweep_dir}")
+    click.echo(f"Swept latent sizes {sizes} x seeds {seeds}; results in {sweep_dir}")
     click.echo(f"  degrees of freedom: {'none found' if dof is None else int(dof)}  ({result.verdict})")
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
+from pipeline.ensemble import MAX_SEEDS, parse_seeds
 from pipeline.errors import ConfigError
 from pipeline.executors import Executor
 from pipeline.executors.runs import map_runs
@@ -65,6 +66,18 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or min(sizes) < 0:
         raise ConfigError(f"--latent-sizes {text!r} is not a range 0..K or a list such as 0,1,2 of sizes >= 0.")
     return sizes
+
+
+def parse_seed_set(text: str) -> list[int]:
+    """``--seeds`` of a sweep: a count ``"3"`` (seeds 0, 1, 2), a range ``"3..5"`` or a list ``"6,7,8"``
+    (:func:`pipeline.ensemble.parse_seeds`)."""
+    text = text.strip()
+    if re.fullmatch(r"\d{1,5}", text):
+        n = int(text)
+        if not 1 <= n <= MAX_SEEDS:
+            raise ConfigError(f"--seeds {text} asks for {n} seeds per latent size: give 1 to {MAX_SEEDS}.")
+        return list(range(n))
+    return parse_seeds(text)
 
 
 def default_sizes(system) -> list[int]:

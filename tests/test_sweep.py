@@ -67,6 +67,23 @@ def test_a_sweep_writes_its_table_and_resumes_with_only_the_missing_runs(tmp_pat
     assert (tmp_path / "sweep.png").exists() and "\\begin{tabular}" in (tmp_path / "sweep.tex").read_text()
 
 
+def test_a_sweeps_seeds_are_a_count_a_range_or_a_list(tmp_path):
+    from pipeline.errors import ConfigError
+    from pipeline.sweep import parse_seed_set
+
+    assert parse_seed_set("3") == [0, 1, 2] and parse_seed_set("3..5") == [3, 4, 5] and parse_seed_set("8,6,7") == [6, 7, 8]
+    for bad in ("0", "1001", "5..3", "three"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seed_set(bad)
+    tiny = ["--latent-sizes", "0", "--set", "simulate.n_samples=300", "--set", "train.epochs=[1]"]
+    result = CliRunner().invoke(main, ["sweep", "qubit1", "--run-dir", str(tmp_path), "--seeds", "7,9", *tiny])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("size0-seed*")) == ["size0-seed7", "size0-seed9"]
+    assert json.loads((tmp_path / "verification.json").read_text())["laws"][0]["checks"]["seeds"] == [7, 9]
+    bad = CliRunner().invoke(main, ["sweep", "qubit1", "--run-dir", str(tmp_path / "b"), "--seeds", "9..7"])
+    assert bad.exit_code != 0 and "runs backwards" in bad.output and "Traceback" not in bad.output
+
+
 def test_a_time_series_cannot_sweep_from_zero(tmp_path):
     result = CliRunner().invoke(main, ["sweep", "copernicus", "--run-dir", str(tmp_path), "--latent-sizes", "0..2"])
     assert result.exit_code == 1 and "is a time series" in result.output and "Traceback" not in result.output
