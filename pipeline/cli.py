@@ -311,7 +311,8 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     default="3",
     show_default=True,
     metavar="N|0..9|3,7,9",
-    help="Seeds per latent size: a count N (seeds 0..N-1), a range or a list (one seed S: S..S).",
+    help="Seeds per latent size: a count N (seeds 0..N-1; unlike `run --seeds`, where 7 is seed 7), a range or a "
+    "list (one seed S: S..S).",
 )
 @click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
 @click.option(

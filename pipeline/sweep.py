@@ -72,11 +72,10 @@ def parse_seed_set(text: str) -> list[int]:
     """``--seeds`` of a sweep: a count ``"3"`` (seeds 0, 1, 2), a range ``"3..5"`` or a list ``"6,7,8"``
     (:func:`pipeline.ensemble.parse_seeds`)."""
     text = text.strip()
-    if re.fullmatch(r"\d{1,5}", text):
-        n = int(text)
-        if not 1 <= n <= MAX_SEEDS:
-            raise ConfigError(f"--seeds {text} asks for {n} seeds per latent size: give 1 to {MAX_SEEDS}.")
-        return list(range(n))
+    if re.fullmatch(r"\d+", text):
+        if len(text) > 5 or not 1 <= int(text) <= MAX_SEEDS:  # the length first: no huge integer is built
+            raise ConfigError(f"--seeds {text} asks for {text} seeds per latent size: give 1 to {MAX_SEEDS}.")
+        return list(range(int(text)))
     return parse_seeds(text)
 
 

@@ -30,10 +30,15 @@ def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
     for i, law in sorted(enumerate(laws), key=lambda p: (type(p[1]).order, p[0])):
         results[i] = verdict = law.check(evidence)
         for name, value in verdict.fitted_constants.items():  # physical constants, for laws that relate them
-            if name in verdict.true_constants and value is not None:
+            known = name in verdict.true_constants and value is not None
+            if known:
                 evidence.fitted[name] = (float(value), verdict.name, verdict.verdict)
-            if name in verdict.standard_errors or name in verdict.systematic_errors:
+            if known or name in verdict.standard_errors or name in verdict.systematic_errors:
+                # a value and its errors always from the same law (None where that law stated none)
                 evidence.errors[name] = (verdict.standard_errors.get(name), verdict.systematic_errors.get(name))
+    # the decoder's difference joins the systematic error of an encoder's constant only in the records: a relation
+    # checked above used the constant's last fit (a system declares the decoder's law after the encoder's, as
+    # copernicus does, so that relations use the decoder's reading)
     return cross_check([results[i] for i in range(len(laws))])
 
 

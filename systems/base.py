@@ -194,10 +194,13 @@ class PhysicalSystem:
 
     def fingerprint(self, *, laws: bool = False) -> str:
         """A hash of what defines the system: its declaration and the source of its module, less the source of its
-        ``laws`` function; with ``laws``, that source and the laws it returns too.
+        ``laws`` function (a ``def``; a lambda's source is its whole line); with ``laws``, that source and the laws
+        it returns too (every field, SymPy expressions with their assumptions).
 
         Part of every stage's cache key (``laws`` for the stages that read the laws, verify and report), so editing
-        ``systems/NAME.py`` re-runs the stages, and editing only its laws re-runs only verify and report.
+        ``systems/NAME.py`` re-runs the stages, and editing only its ``laws`` function re-runs only verify and
+        report.  Helpers the laws function calls elsewhere in the module count as the module's: editing them
+        re-runs every stage.
         """
         h = hashlib.sha256(repr(self._declaration()).encode())
         simulator = getattr(self.simulator, "func", self.simulator)  # a functools.partial: its function's module
@@ -209,7 +212,7 @@ class PhysicalSystem:
         h.update((source.replace(law_source, "") if law_source else source).encode())
         if laws:
             h.update(law_source.encode())
-            h.update(re.sub(r" at 0x[0-9a-f]+", "", repr(self.known_laws())).encode())  # no memory addresses
+            h.update(_stable(self.known_laws()).encode())
         return h.hexdigest()[:16]
 
     def _declaration(self) -> tuple:
@@ -233,3 +236,22 @@ def _source(obj) -> str:
         return inspect.getsource(obj) if obj is not None else ""
     except (OSError, TypeError):
         return ""
+
+
+def _stable(obj) -> str:
+    """A text of ``obj`` that is the same in every process: dataclasses field by field, SymPy objects by
+    ``srepr`` (which keeps their assumptions), mappings sorted, and no memory addresses."""
+    import dataclasses
+
+    import sympy as sp
+
+    if isinstance(obj, sp.Basic):
+        return sp.srepr(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = ", ".join(f"{f.name}={_stable(getattr(obj, f.name))}" for f in dataclasses.fields(obj))
+        return f"{type(obj).__name__}({fields})"
+    if isinstance(obj, Mapping):
+        return "{" + ", ".join(sorted(f"{_stable(k)}: {_stable(v)}" for k, v in obj.items())) + "}"
+    if isinstance(obj, list | tuple):
+        return "(" + ", ".join(_stable(x) for x in obj) + ")"
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(obj))

@@ -115,6 +115,7 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
         "latent_holds_phi_E",
         "latent_holds_phi_M",
         "mars_heliocentric_angle",
+        "mars_direction",
         "step_ratio",
         "kepler_third_law",
     }

@@ -114,7 +114,7 @@ def test_the_sky_system_declares_the_same_laws_on_its_mean_longitudes():
     assert str(lhs) == "theta_M" and {"lambda_M", "r_M", "lambda_E", "r_E"} <= {s.name for s in rhs.free_symbols}
 
 
-def _flattened_encoder(eps=0.05, seed=0):
+def _flattened_encoder(eps=0.05, seed=0, mars_sign=1):
     """Held-out Copernicus rows as a network with a flattening encoder would export them: each reading of Mars'
     angle keeps only ``1 - eps`` of the parallax ``theta_M - phi_M``, while the decoder, given the first reading
     advanced by the true step, predicts the sky exactly on circular orbits."""
@@ -124,11 +124,11 @@ def _flattened_encoder(eps=0.05, seed=0):
     frame = simulate_frame(system, n_samples=300, seed=seed, series_length=20)
     parallax = np.angle(np.exp(1j * (frame["theta_M"] - frame["phi_M"])))
     frame["z0"] = frame["phi_E"] + 0.3
-    frame["z1"] = np.angle(np.exp(1j * (frame["phi_M"] + eps * parallax - 0.7)))
-    omega = [2 * np.pi * co.DT_DAYS / co.T_E_DAYS, 2 * np.pi * co.DT_DAYS / co.T_M_DAYS]
+    frame["z1"] = np.angle(np.exp(1j * (mars_sign * (frame["phi_M"] + eps * parallax) - 0.7)))
+    omega = [2 * np.pi * co.DT_DAYS / co.T_E_DAYS, mars_sign * 2 * np.pi * co.DT_DAYS / co.T_M_DAYS]
     first = frame.groupby("series")[["z0", "z1"]].transform("first")
     states = {z: first[z] + w * frame["step"] for z, w in zip(("z0", "z1"), omega, strict=True)}
-    phi_e, phi_m = states["z0"] - 0.3, states["z1"] + 0.7
+    phi_e, phi_m = states["z0"] - 0.3, mars_sign * (states["z1"] + 0.7)
     _, frame["theta_M_pred"] = sky_angles(phi_e.to_numpy(), phi_m.to_numpy())
     frame["theta_S_pred"] = frame["theta_S"]
     evidence = Evidence(
@@ -141,21 +141,22 @@ def _flattened_encoder(eps=0.05, seed=0):
         kl={},
         steps=omega,
     )
-    evidence.holders = {"phi_E": Holder("z0", Match(1.0, 1, 0.3)), "phi_M": Holder("z1", Match(1.0, 1, -0.7))}
+    evidence.holders = {"phi_E": Holder("z0", Match(1.0, 1, 0.3)), "phi_M": Holder("z1", Match(1.0, mars_sign, -0.7))}
     return evidence
 
 
-def test_the_constant_is_read_from_the_decoder_where_a_flattening_encoder_would_bias_it():
+@pytest.mark.parametrize("mars_sign", [1, -1])
+def test_the_constant_is_read_from_the_decoder_where_a_flattening_encoder_would_bias_it(mars_sign):
     from systems import copernicus as co
 
     law = _law(get_system("copernicus"), "mars_direction")
     assert law.source == "decoder"
     true = co.R_M_AU / co.R_E_AU
-    v = law.check(_flattened_encoder(eps=0.05))
+    v = law.check(_flattened_encoder(eps=0.05, mars_sign=mars_sign))
     assert v.verdict == DISCOVERED and v.checks["source"] == "decoder"
     assert v.fitted_constants["rho"] == pytest.approx(true, rel=1e-6)  # the decoder's states and answers are exact
     # the encoder's readings, a twentieth of the parallax flattened, read a larger ratio: the shift says by how much
-    observed = replace(law, source="observations").check(_flattened_encoder(eps=0.05))
+    observed = replace(law, source="observations").check(_flattened_encoder(eps=0.05, mars_sign=mars_sign))
     assert observed.checks["source"] == "observations"
     assert observed.fitted_constants["rho"] > true * 1.01
     assert v.checks["network_shift"]["rho"] == pytest.approx(observed.fitted_constants["rho"] - true, rel=1e-3)
@@ -194,3 +195,30 @@ def test_a_constant_the_decoder_also_reads_carries_the_difference_in_the_other_l
     # a decoder law that was not discovered, or one fitted to the observations, checks nothing
     for other in (replace(decoder, verdict=NOT_DISCOVERED), replace(decoder, checks={"source": "observations"})):
         assert cross_check([encoder, other])[0] is encoder
+
+
+def test_the_decoder_states_start_from_each_series_first_row_whatever_its_step():
+    evidence = _flattened_encoder(eps=0.0)
+    full = evidence.decoder_state("z1")
+    later = evidence.latents["step"] >= 3  # every series begins at step 3
+    evidence.latents = evidence.latents[later].reset_index(drop=True)
+    states = evidence.decoder_state("z1")
+    first = evidence.latents.groupby("series")["z1"].transform("first").to_numpy()
+    omega = evidence.steps[1]
+    np.testing.assert_allclose(states, first + omega * (evidence.latents["step"].to_numpy() - 3))
+    # with exact readings, the states differ from the full series' only by wrapping
+    np.testing.assert_allclose(np.angle(np.exp(1j * (states - full[later.to_numpy()]))), 0, atol=1e-9)
+
+
+def test_the_line_through_a_real_neurons_readings_averages_its_noise():
+    frame = pd.DataFrame({"series": np.repeat([0, 1], 5), "step": np.tile(np.arange(5), 2)})
+    noise = np.array([0.1, -0.1, 0.0, 0.1, -0.1, 0.0, 0.2, -0.2, 0.0, 0.0])
+    frame["z0"] = 2.0 + 0.5 * frame["step"] + 3 * frame["series"] + noise
+    system = replace(get_system("pendulum"))  # a real latent
+    evidence = Evidence(
+        system=system, latents=frame, equations=pd.DataFrame(), fresh=frame, latent_names=["z0"], active=["z0"], kl={},
+        steps=[0.5],
+    )  # fmt: skip
+    assert evidence.kind == "real" and evidence.stepping
+    line = evidence.series_line("z0")
+    np.testing.assert_allclose(line, 2.0 + 0.5 * frame["step"] + 3 * frame["series"])

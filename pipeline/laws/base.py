@@ -101,18 +101,17 @@ class Evidence:
 
     def decoder_state(self, latent: str) -> np.ndarray:
         """The neuron's state the decoder was given for each held-out row (its ``*_pred`` answers): for a stepping
-        latent, the encoder's reading of the series' first row plus ``omega`` per step; otherwise the row's own
-        reading (and, for a series without its first row, :meth:`series_line`)."""
+        latent, the encoder's reading of the series' first row plus ``omega`` per step since that row (the export
+        predicts every row of a series from its first); otherwise the row's own reading."""
         z = self.latents[latent].to_numpy(dtype=float)
         if not self.stepping:
             return z
         omega = float(self.steps[self.latent_names.index(latent)])
-        step = self.latents["step"].to_numpy()
-        ids = self.latents["series"].to_numpy()
-        first = pd.Series(np.where(step == 0, z, np.nan)).groupby(ids).transform("first").to_numpy()
-        if np.isnan(first).any():
-            return self.series_line(latent)
-        return first + omega * step
+        frame = pd.DataFrame({"series": self.latents["series"].to_numpy(), "step": self.latents["step"].to_numpy(), "z": z})
+        first_step = frame.groupby("series")["step"].transform("min").to_numpy()
+        at_first = frame["step"].to_numpy() == first_step
+        first = pd.Series(np.where(at_first, z, np.nan)).groupby(frame["series"].to_numpy()).transform("first").to_numpy()
+        return first + omega * (frame["step"].to_numpy(dtype=float) - first_step)
 
     def variable_set_with(self, names: set[str]) -> str | None:
         """The first regression variable set that holds every name in ``names``."""
