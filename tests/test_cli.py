@@ -152,7 +152,7 @@ def test_default_copernicus_run_discovers_every_law(tmp_path):
     result = invoke("run", "copernicus", "--run-dir", tmp_path / "run")
     assert result.exit_code == 0, result.output
     laws = json.loads((tmp_path / "run" / "verification.json").read_text())["laws"]
-    assert [law["verdict"] for law in laws] == ["discovered"] * 5
+    assert [law["verdict"] for law in laws] == ["discovered"] * 6
     # the Mars law in closed form: its only constants are R_E/R_M and the neuron's offset (on whichever
     # neuron holds Mars: the one whose law is phi_M + c)
     equations = pd.read_parquet(tmp_path / "run" / "equations.parquet")
