@@ -101,13 +101,21 @@ def systematic_errors(
     k = len(values)
     if k < 3 or not np.isfinite(values).all():
         return {c.name: float("nan") for c in free}
-    jack = (k - 1) / k * np.sum((values - values.mean(axis=0)) ** 2, axis=0)
+    jack = jackknife_variance(values)
     out = {}
     for c, v in zip(free, jack, strict=True):
         stat = statistical.get(c.name, 0.0)
         stat = stat if np.isfinite(stat) else 0.0
         out[c.name] = float(np.sqrt(max(float(v) - inflate * stat**2, 0.0)))
     return out
+
+
+def jackknife_variance(values: np.ndarray) -> np.ndarray:
+    """The grouped jackknife variance ``(K - 1)/K sum (c_k - mean c)^2`` of leave-one-group-out estimates
+    ``values`` (one row per group left out; per column)."""
+    values = np.asarray(values, dtype=float)
+    k = len(values)
+    return (k - 1) / k * np.sum((values - values.mean(axis=0)) ** 2, axis=0)
 
 
 def total_error(statistical: float | None, systematic: float | None) -> float | None:

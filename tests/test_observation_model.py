@@ -3,6 +3,7 @@ Kepler's third law takes from it."""
 
 from dataclasses import replace
 
+import held_out
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ import sympy as sp
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
 from pipeline.geometry import Match
-from pipeline.laws import Evidence, Holder
+from pipeline.laws import Holder
 from pipeline.registry import get_system
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
@@ -32,21 +33,10 @@ def _evidence(*, noise=0.0, signs=(1, -1), offsets=(0.4, -1.1), mars="M_M", step
     rng = np.random.default_rng(seed + 1)
     frame["z0"] = np.angle(np.exp(1j * (signs[0] * frame["M_E"] + offsets[0] + noise * rng.standard_normal(len(frame)))))
     frame["z1"] = np.angle(np.exp(1j * (signs[1] * frame[mars] + offsets[1] + noise * rng.standard_normal(len(frame)))))
-    evidence = Evidence(
-        system=system,
-        latents=frame,
-        equations=pd.DataFrame(),
-        fresh=frame,
-        latent_names=["z0", "z1"],
-        active=["z0", "z1"],
-        kl={},
-        steps=[signs[0] * OMEGA_E, signs[1] * OMEGA_M] if steps else None,
+    holders = {"M_E": Holder("z0", Match(1.0, signs[0], offsets[0])), "M_M": Holder("z1", Match(1.0, signs[1], offsets[1]))}
+    return held_out.evidence(
+        system, frame, ["z0", "z1"], steps=[signs[0] * OMEGA_E, signs[1] * OMEGA_M] if steps else None, holders=holders
     )
-    evidence.holders = {
-        "M_E": Holder("z0", Match(1.0, signs[0], offsets[0])),
-        "M_M": Holder("z1", Match(1.0, signs[1], offsets[1])),
-    }
-    return evidence
 
 
 def test_the_second_order_kepler_series_is_the_sky_of_the_exact_ellipses():
@@ -131,18 +121,8 @@ def _flattened_encoder(eps=0.05, seed=0, mars_sign=1):
     phi_e, phi_m = states["z0"] - 0.3, mars_sign * (states["z1"] + 0.7)
     _, frame["theta_M_pred"] = sky_angles(phi_e.to_numpy(), phi_m.to_numpy())
     frame["theta_S_pred"] = frame["theta_S"]
-    evidence = Evidence(
-        system=system,
-        latents=frame,
-        equations=pd.DataFrame(),
-        fresh=frame,
-        latent_names=["z0", "z1"],
-        active=["z0", "z1"],
-        kl={},
-        steps=omega,
-    )
-    evidence.holders = {"phi_E": Holder("z0", Match(1.0, 1, 0.3)), "phi_M": Holder("z1", Match(1.0, mars_sign, -0.7))}
-    return evidence
+    holders = {"phi_E": Holder("z0", Match(1.0, 1, 0.3)), "phi_M": Holder("z1", Match(1.0, mars_sign, -0.7))}
+    return held_out.evidence(system, frame, ["z0", "z1"], steps=omega, holders=holders)
 
 
 @pytest.mark.parametrize("mars_sign", [1, -1])
@@ -214,11 +194,8 @@ def test_the_line_through_a_real_neurons_readings_averages_its_noise():
     frame = pd.DataFrame({"series": np.repeat([0, 1], 5), "step": np.tile(np.arange(5), 2)})
     noise = np.array([0.1, -0.1, 0.0, 0.1, -0.1, 0.0, 0.2, -0.2, 0.0, 0.0])
     frame["z0"] = 2.0 + 0.5 * frame["step"] + 3 * frame["series"] + noise
-    system = replace(get_system("pendulum"))  # a real latent
-    evidence = Evidence(
-        system=system, latents=frame, equations=pd.DataFrame(), fresh=frame, latent_names=["z0"], active=["z0"], kl={},
-        steps=[0.5],
-    )  # fmt: skip
+    system = get_system("pendulum")  # a real latent
+    evidence = held_out.evidence(system, frame, ["z0"], steps=[0.5])
     assert evidence.kind == "real" and evidence.stepping
     line = evidence.series_line("z0")
     np.testing.assert_allclose(line, 2.0 + 0.5 * frame["step"] + 3 * frame["series"])

@@ -1,12 +1,12 @@
 """``step_ratio``: the learned steps' ratio, with the error that the encoder's own reading rates give it."""
 
+import held_out
 import numpy as np
-import pandas as pd
 import pytest
 
 from pipeline.catalog import DISCOVERED
 from pipeline.geometry import Match
-from pipeline.laws import Evidence, Holder
+from pipeline.laws import Holder
 from pipeline.registry import get_system
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
@@ -27,18 +27,9 @@ def _evidence(*, learned=(OMEGA_E, OMEGA_M), noise=0.005, signs=(1, -1), seed=0,
     rng = np.random.default_rng(seed + 1)
     for z, q, s, c in (("z0", "phi_E", signs[0], 0.4), ("z1", "phi_M", signs[1], -1.1)):
         frame[z] = np.angle(np.exp(1j * (s * frame[q] + c + noise * rng.standard_normal(len(frame)))))
-    evidence = Evidence(
-        system=get_system("copernicus"),
-        latents=frame,
-        equations=pd.DataFrame(),
-        fresh=frame,
-        latent_names=["z0", "z1"],
-        active=["z0", "z1"],
-        kl={},
-        steps=[signs[0] * learned[0], signs[1] * learned[1]],
-    )
-    evidence.holders = {"phi_E": Holder("z0", Match(1.0, signs[0], 0.4)), "phi_M": Holder("z1", Match(1.0, signs[1], -1.1))}
-    return evidence
+    holders = {"phi_E": Holder("z0", Match(1.0, signs[0], 0.4)), "phi_M": Holder("z1", Match(1.0, signs[1], -1.1))}
+    steps = [signs[0] * learned[0], signs[1] * learned[1]]
+    return held_out.evidence(get_system("copernicus"), frame, ["z0", "z1"], steps=steps, holders=holders)
 
 
 def test_steps_learned_short_of_the_readings_carry_the_difference_as_a_systematic_error():

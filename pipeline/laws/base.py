@@ -96,8 +96,9 @@ class Evidence:
             return z
         omega = float(self.steps[self.latent_names.index(latent)])
         step = self.latents["step"].to_numpy(dtype=float)
-        mean = pd.Series(np.exp(1j * (z - omega * step))).groupby(self.latents["series"].to_numpy()).transform("mean")
-        return np.angle(mean.to_numpy()) + omega * step if self.kind == "circle" else _real_line(self, z, omega, step)
+        start = np.exp(1j * (z - omega * step)) if self.kind == "circle" else z - omega * step
+        mean = pd.Series(start).groupby(self.latents["series"].to_numpy()).transform("mean").to_numpy()
+        return (np.angle(mean) if self.kind == "circle" else mean) + omega * step
 
     def decoder_state(self, latent: str) -> np.ndarray:
         """The neuron's state the decoder was given for each held-out row (its ``*_pred`` answers): for a stepping
@@ -131,11 +132,6 @@ def deviations(fitted: dict, true: dict, statistical: dict, systematic: dict) ->
         if fitted.get(k) is not None and true.get(k) is not None and total is not None and total > 0:
             out[k] = (fitted[k] - true[k]) / total
     return out
-
-
-def _real_line(evidence: Evidence, z: np.ndarray, omega: float, step: np.ndarray) -> np.ndarray:
-    start = pd.Series(z - omega * step).groupby(evidence.latents["series"].to_numpy()).transform("mean").to_numpy()
-    return start + omega * step
 
 
 @dataclass(frozen=True)
