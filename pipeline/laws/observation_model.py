@@ -118,7 +118,8 @@ class ObservationModel(Law):
         other = "observations" if source == "decoder" else "decoder"
         shift = {}
         if other == "observations" or f"{self.observation}_pred" in evidence.latents:
-            cross = self._fit(evidence, holders, other, jackknife=False)
+            # from the main fit's constants: the same model on the other source, a local shift, no grid of starts
+            cross = self._fit(evidence, holders, other, jackknife=False, start=main.constants)
             shift = {
                 k.name: _difference(cross.constants[k.name], main.constants[k.name], k in self.angles) for k in self.constants
             }
@@ -154,8 +155,9 @@ class ObservationModel(Law):
             },
         )
 
-    def _fit(self, evidence: Evidence, holders: dict, source: str, *, jackknife: bool) -> _Fit:
-        """The model fitted to ``source`` (the module's text), with standard and (``jackknife``) systematic errors."""
+    def _fit(self, evidence: Evidence, holders: dict, source: str, *, jackknife: bool, start: dict | None = None) -> _Fit:
+        """The model fitted to ``source`` (the module's text), with standard and (``jackknife``) systematic errors;
+        from the best of the law's starting values (:attr:`starts`), or from the constants ``start`` (by name)."""
         circle = next((c.angle for c in evidence.system.answers if c.name == self.observation), False)
         series = evidence.stepping
         # the neurons as the quantities, up to an offset each that the fit finds: q = s z + d_q
@@ -172,29 +174,32 @@ class ObservationModel(Law):
         initial = {**self.initial, **{d: -holders[q].match.sign * holders[q].match.offset for q, d in offsets.items()}}
         names = list(self.quantities)
         kind = "circle" if circle else "real"
-        best = None
         grid = [dict(zip(self.starts, combo, strict=True)) for combo in itertools.product(*self.starts.values())] or [{}]
-        every = max(1, len(target) // SEARCH_ROWS)  # the starts are compared on a sample of the rows
-        for start in grid:
-            fitted, m, _ = fit_constants(
-                model, names, frame.iloc[::every], target[::every], free, {**initial, **start}, kind=kind, affine=False
-            )
-            # of equally good fits (an eccentricity's sign flipped with its perihelion turned by pi), the one whose
-            # constants declared positive are positive
-            rank = (round(m.score, 9), all(fitted[k.name] > 0 for k in free if k.is_positive))
-            if best is None or rank > best[0]:
-                best = (rank, fitted)
-        start = {k: best[1][k.name] for k in free}  # type: ignore[index]
-        fitted, m, se = fit_constants(model, names, frame, target, free, start, kind=kind, affine=False)
+        if start is not None:
+            first = {k: start[k.name] for k in free}
+        else:
+            best = None
+            every = max(1, len(target) // SEARCH_ROWS)  # the starts are compared on a sample of the rows
+            for guess in grid:
+                fitted, m, _ = fit_constants(
+                    model, names, frame.iloc[::every], target[::every], free, {**initial, **guess}, kind=kind, affine=False
+                )
+                # of equally good fits (an eccentricity's sign flipped with its perihelion turned by pi), the one whose
+                # constants declared positive are positive
+                rank = (round(m.score, 9), all(fitted[k.name] > 0 for k in free if k.is_positive))
+                if best is None or rank > best[0]:
+                    best = (rank, fitted)
+            first = {k: best[1][k.name] for k in free}  # type: ignore[index]
+        fitted, m, se = fit_constants(model, names, frame, target, free, first, kind=kind, affine=False)
         n_series = evidence.latents["series"].nunique() if series else 0
         # the rows of one series share its first reading: the errors count the series, not the rows, as independent
         se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()} if n_series else se
         # the network's own distortion, smooth in the quantities: regions of them left out in turn
         angles = [q for q in names if getattr(evidence.system.columns.get(q), "angle", False)]
-        start = {k: fitted[k.name] for k in free}
         sys_errors = {}
         if jackknife:
-            sys_errors = systematic_errors(model, names, frame, target, free, start, se, kind=kind, affine=False, angles=angles)
+            at = {k: fitted[k.name] for k in free}
+            sys_errors = systematic_errors(model, names, frame, target, free, at, se, kind=kind, affine=False, angles=angles)
         constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in free}
         return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle))
 
