@@ -9,18 +9,31 @@ it stopped.  Runs go in parallel, ``jobs`` at a time, each with ``cores / jobs``
 threads (by default one job per two cores, so that two jobs never oversubscribe the
 machine).
 
-The verdict, by a stated rule: per latent size, the held-out RMS error of the
-answer, as the *median over seeds*; the number of degrees of freedom is the smallest
+The verdict, by a stated rule: per latent size, the *typical* held-out error of the
+answer (:func:`typical_error`: the median over held-out samples of each sample's RMS
+error), as the *median over seeds*; the number of degrees of freedom is the smallest
 size whose median error lies within ``tolerance`` (default 5 %) of the way from the
 worst size's median to the best one's, or of the best error itself where that is
 larger (a flat curve: no neuron helps, 0 degrees of freedom):
 ``err(L) <= best + tolerance max(worst - best, best)``.  Adding a neuron beyond that
-buys less than 5 % of what the first ones bought.  The
+buys less than 5 % of what the first ones bought.
+
+Why the typical error and not the RMS: a degree of freedom that is missing leaves
+the answer unknown for almost every sample, and raises the error of the typical
+one.  A state space that is not a piece of R^n (the Bloch sphere of ``qubit1``,
+two numbers; the two-qubit states, six) cannot be charted by n neurons without a
+seam, and near the seam the network errs; that error sits on a set of samples that
+training keeps shrinking (measured: 300 to 900 epochs take one qubit's two-neuron
+RMS from 0.018 to 0.010, against 0.0035 with three neurons), and it decides an RMS
+rule by how long the network trained.  The median over samples does not see a set
+that small: over six one-qubit seeds, two neurons leave a typical error of 0.0044 to
+0.0057 and three 0.0020 to 0.0027, against 0.25 with none.  The RMS is kept in the
+table and the figure.  The
 verdict compares the number with the system's known one
 (``PhysicalSystem.degrees_of_freedom``) in the ``degrees_of_freedom`` record of the
 sweep's ``verification.json``.
 
-Outputs in the sweep directory: ``sweep.parquet`` (latent size, seed, held-out RMS,
+Outputs in the sweep directory: ``sweep.parquet`` (latent size, seed, typical and RMS held-out error,
 active neurons, wall time, run directory; its metadata say how it was made),
 ``sweep.png`` and ``sweep.pdf`` (error against latent size, every seed and the median), ``sweep.md``,
 ``sweep.tex`` (a LaTeX table for ``\\input``) and ``verification.json``.
@@ -109,16 +122,40 @@ def run_job(job: Job) -> dict:
     )
     for stage in STAGES:
         run_stage(ctx, stage)
-    _, meta = read_latents(ctx)
+    frame, meta = read_latents(ctx)
     records = load_manifest(ctx.run_dir).get("stages", {})
     return {
         "latent_size": job.size,
         "seed": job.seed,
+        "typical": typical_error(frame, system),
         "rms": float(read_history(ctx).prediction_rms.get("all", np.nan)),
         "active": len(meta.get("active", [])),
         "wall_s": float(sum(records.get(s, {}).get("wall_s", 0.0) for s in STAGES)),
         "run_dir": str(job.run_dir),
     }
+
+
+def typical_error(latents: pd.DataFrame, system) -> float:
+    """The median over held-out samples of each sample's RMS error of the answer (angles wrapped), from the
+    export's predictions (``{answer}_pred``); a time series is one sample, its steps pooled."""
+    from pipeline.arrays import wrapped
+    from pipeline.errors import ArtifactError
+
+    test = latents[latents["split"] == "test"]
+    missing = [f"{c.name}_pred" for c in system.answers if f"{c.name}_pred" not in test]
+    if missing or test.empty:
+        raise ArtifactError(
+            f"The latents file has no held-out predictions ({', '.join(missing) or 'no test rows'}). "
+            f"Re-create it with `scinet export {system.name} --force` in the sweep's run directory."
+        )
+    squares = np.zeros(len(test))
+    for c in system.answers:
+        err = test[f"{c.name}_pred"].to_numpy(dtype=float) - test[c.name].to_numpy(dtype=float)
+        squares += (wrapped(err) if c.angle else err) ** 2
+    squares = pd.Series(squares / len(system.answers), index=test.index)
+    if system.is_series:
+        squares = squares.groupby(test["series"].to_numpy()).mean()
+    return float(np.median(np.sqrt(squares.to_numpy())))
 
 
 def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None, gpus_per_job: float = 0) -> pd.DataFrame:
@@ -130,11 +167,12 @@ def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None
         nonlocal done
         done += 1
         log.info(
-            "sweep: %d of %d runs done: latent size %d, seed %d, held-out RMS %.4g, %d active (%.0f s)",
+            "sweep: %d of %d runs done: latent size %d, seed %d, typical held-out error %.4g (RMS %.4g), %d active (%.0f s)",
             done,
             len(jobs),
             row["latent_size"],
             row["seed"],
+            row["typical"],
             row["rms"],
             row["active"],
             row["wall_s"],
@@ -148,7 +186,7 @@ def run_sweep(jobs: list[Job], *, workers: int, executor: Executor | None = None
 
 def degrees_of_freedom(table: pd.DataFrame, tolerance: float = TOLERANCE) -> tuple[int | None, pd.Series]:
     """The rule of the module docstring: (the number, or None with fewer than two sizes; median error per size)."""
-    median = table.groupby("latent_size")["rms"].median()
+    median = table.groupby("latent_size")["typical"].median()
     if len(median) < 2 or not np.isfinite(median).all():
         return None, median
     threshold = _threshold(median, tolerance)
@@ -164,9 +202,11 @@ def verdict(system, table: pd.DataFrame, tolerance: float = TOLERANCE) -> Verdic
     found, median = degrees_of_freedom(table, tolerance)
     known = getattr(system, "degrees_of_freedom", None)
     checks = {
-        "rule": "smallest latent size whose median held-out RMS over seeds is <= best + tolerance * max(worst - best, best)",
+        "rule": "smallest latent size whose typical held-out error (median over samples), as the median over seeds, "
+        "is <= best + tolerance * max(worst - best, best)",
         "tolerance": tolerance,
-        "median_rms": {str(k): float(v) for k, v in median.items()},
+        "median_typical_error": {str(k): float(v) for k, v in median.items()},
+        "median_rms": {str(k): float(v) for k, v in table.groupby("latent_size")["rms"].median().items()},
         "threshold": _threshold(median, tolerance) if len(median) and np.isfinite(median).all() else None,
         "seeds": sorted(int(s) for s in table["seed"].unique()),
     }
@@ -194,20 +234,26 @@ def write_outputs(sweep_dir: Path, system, table: pd.DataFrame, result: Verdict,
     write_parquet(sweep_dir / "sweep.parquet", table, meta)
     write_json(sweep_dir / "verification.json", {"system": system.name, "laws": [dataclasses.asdict(result)]})
     summary = table.groupby("latent_size").agg(
-        median=("rms", "median"), low=("rms", "min"), high=("rms", "max"), active=("active", "median"), runs=("seed", "count")
+        median=("typical", "median"),
+        low=("typical", "min"),
+        high=("typical", "max"),
+        rms=("rms", "median"),
+        active=("active", "median"),
+        runs=("seed", "count"),
     )
     found = result.fitted_constants.get("degrees_of_freedom")
     known = result.true_constants.get("degrees_of_freedom")
     rows = [
-        f"{size} & {r['median']:.4f} & {r['low']:.4f}--{r['high']:.4f} & {r['active']:.0f} & {int(r['runs'])} \\\\"
+        f"{size} & {r['median']:.4f} & {r['low']:.4f}--{r['high']:.4f} & {r['rms']:.4f} & {r['active']:.0f} & {int(r['runs'])} \\\\"
         for size, r in summary.iterrows()
     ]
     tex = "\n".join(
         [
-            "% scinet sweep: held-out RMS error of the answer against the number of latent neurons",
-            "\\begin{tabular}{rrrrr}",
+            "% scinet sweep: held-out error of the answer against the number of latent neurons",
+            "% typical error: the median over held-out samples of a sample's RMS error; median and range over seeds",
+            "\\begin{tabular}{rrrrrr}",
             "\\hline",
-            "latent neurons & median RMS & range over seeds & active (median) & runs \\\\",
+            "latent neurons & typical error & range over seeds & RMS & active (median) & runs \\\\",
             "\\hline",
             *rows,
             "\\hline",
@@ -221,10 +267,14 @@ def write_outputs(sweep_dir: Path, system, table: pd.DataFrame, result: Verdict,
         "",
         f"{system.description}.",
         "",
-        "| latent neurons | median RMS | range over seeds | active (median) | runs |",
-        "|---|---|---|---|---|",
+        "Typical error: the median over held-out samples of one sample's RMS error of the answer (the rule's "
+        "figure); RMS: the held-out RMS error.  Both are medians over seeds.",
+        "",
+        "| latent neurons | typical error | range over seeds | RMS | active (median) | runs |",
+        "|---|---|---|---|---|---|",
         *[
-            f"| {size} | {r['median']:.4g} | {r['low']:.4g} to {r['high']:.4g} | {r['active']:.0f} | {int(r['runs'])} |"
+            f"| {size} | {r['median']:.4g} | {r['low']:.4g} to {r['high']:.4g} | {r['rms']:.4g} | {r['active']:.0f} "
+            f"| {int(r['runs'])} |"
             for size, r in summary.iterrows()
         ],
         "",
@@ -249,8 +299,9 @@ def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame,
 
     plt.rcParams.update(figures.STYLE)
     fig, ax = plt.subplots(figsize=(figures.COLUMN_INCHES, 2.6))
-    ax.plot(table["latent_size"], table["rms"], "o", color="0.6", ms=4, label="one seed")
-    ax.plot(summary.index, summary["median"], "-o", color="C0", label="median over seeds")
+    ax.plot(table["latent_size"], table["typical"], "o", color="0.6", ms=4, label="typical error, one seed")
+    ax.plot(summary.index, summary["median"], "-o", color="C0", label="typical error, median over seeds")
+    ax.plot(summary.index, summary["rms"], "--", color="0.4", lw=0.8, label="RMS, median over seeds")
     if threshold is not None:
         ax.axhline(threshold, color="0.4", ls=":", lw=0.8, label="the rule's threshold")
     if found is not None:
@@ -260,7 +311,7 @@ def _figure(sweep_dir: Path, system, table: pd.DataFrame, summary: pd.DataFrame,
     ax.set_yscale("log")
     ax.set_xticks(list(summary.index))
     ax.set_xlabel("latent neurons")
-    ax.set_ylabel("held-out RMS error of the answer")
+    ax.set_ylabel("held-out error of the answer")
     ax.set_title(system.name)
     ax.legend()
     fig.tight_layout()

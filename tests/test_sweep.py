@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
 from pipeline.cli import main
-from pipeline.errors import ConfigError
+from pipeline.errors import ArtifactError, ConfigError
 from pipeline.registry import get_system
 from pipeline.sweep import default_sizes, degrees_of_freedom, parse_sizes, verdict
 
@@ -24,7 +24,11 @@ def test_latent_sizes_are_a_range_or_a_list():
 
 
 def _table(errors):
-    rows = [{"latent_size": size, "seed": seed, "rms": e * (1 + 0.01 * seed)} for size, e in errors.items() for seed in range(3)]
+    rows = [
+        {"latent_size": size, "seed": seed, "typical": e * (1 + 0.01 * seed), "rms": 2 * e}
+        for size, e in errors.items()
+        for seed in range(3)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -39,6 +43,38 @@ def test_the_rule_finds_where_the_error_stops_falling():
     undeclared = dataclasses.replace(qubit1, degrees_of_freedom=None)
     assert verdict(undeclared, _table({0: 0.3, 1: 0.004})).verdict == NOT_CHECKED
     assert verdict(get_system("qubit1_incomplete1"), _table({0: 0.3, 1: 0.2, 2: 0.2})).verdict == DISCOVERED
+
+
+def _held_out(system, errors: np.ndarray, steps: int = 1) -> pd.DataFrame:
+    """Held-out rows whose answers the network missed by ``errors`` (one per sample, on every step)."""
+    frame = pd.DataFrame({"split": "test", "series": np.repeat(np.arange(len(errors)), steps)})
+    for c in system.answers:
+        frame[c.name] = 3.0
+        frame[f"{c.name}_pred"] = 3.0 + np.repeat(errors, steps)
+    return pd.concat([frame, frame.assign(split="train", **{f"{c.name}_pred": 99.0 for c in system.answers})])
+
+
+def test_the_typical_error_does_not_see_a_seam_but_sees_a_missing_degree_of_freedom():
+    from pipeline.sweep import typical_error
+
+    qubit1 = get_system("qubit1")
+    rng = np.random.default_rng(0)
+    floor = rng.normal(0, 0.002, 4000)
+    seam = floor.copy()
+    seam[:80] = rng.normal(0, 0.1, 80)  # two neurons: a fold where 2 % of the states are answered badly
+    missing = rng.normal(0, 0.05, 4000)  # a quantity the neurons do not hold: every state answered badly
+    rms = {k: float(np.sqrt(np.mean(v**2))) for k, v in {"floor": floor, "seam": seam, "missing": missing}.items()}
+    assert rms["seam"] > 5 * rms["floor"]  # the RMS counts the seam as a missing neuron would
+    typical = {k: typical_error(_held_out(qubit1, v), qubit1) for k, v in {"floor": floor, "seam": seam}.items()}
+    assert typical["floor"] == pytest.approx(0.002 * 0.6745, rel=0.1)  # the median of |N(0, 0.002)|
+    assert typical["seam"] < 1.1 * typical["floor"]
+    assert typical_error(_held_out(qubit1, missing), qubit1) > 10 * typical["floor"]
+    # angles are wrapped, and a series is one sample: its steps pooled, not counted apart
+    copernicus = get_system("copernicus")
+    turned = _held_out(copernicus, np.array([0.01, -0.01, 0.02]) + 2 * np.pi, steps=5)
+    assert typical_error(turned, copernicus) == pytest.approx(0.01)
+    with pytest.raises(ArtifactError, match="scinet export copernicus --force"):
+        typical_error(turned.drop(columns="theta_M_pred"), copernicus)
 
 
 def test_a_sweep_writes_its_table_and_resumes_with_only_the_missing_runs(tmp_path):
@@ -59,7 +95,7 @@ def test_a_sweep_writes_its_table_and_resumes_with_only_the_missing_runs(tmp_pat
     assert {k: again[k] for k in finished} == finished  # the runs that were done are not redone
     assert "size2-seed1" in again
     table = pd.read_parquet(tmp_path / "sweep.parquet")
-    assert list(table["latent_size"]) == [0, 0, 1, 1, 2, 2] and np.isfinite(table["rms"]).all()
+    assert list(table["latent_size"]) == [0, 0, 1, 1, 2, 2] and np.isfinite(table[["typical", "rms"]]).all().all()
     assert list(table["active"][:2]) == [0, 0]
     record = json.loads((tmp_path / "verification.json").read_text())["laws"][0]
     assert record["name"] == "degrees_of_freedom" and record["true_constants"]["degrees_of_freedom"] == 2
