@@ -26,8 +26,8 @@ seam, and near the seam the network errs; that error sits on a set of samples th
 training keeps shrinking (measured: 300 to 900 epochs take one qubit's two-neuron
 RMS from 0.018 to 0.010, against 0.0035 with three neurons), and it decides an RMS
 rule by how long the network trained.  The median over samples does not see a set
-that small: over six one-qubit seeds, two neurons leave a typical error of 0.0044 to
-0.0057 and three 0.0020 to 0.0027, against 0.25 with none.  The RMS is kept in the
+that small: over twelve one-qubit seeds, two neurons leave a typical error of 0.0044
+to 0.0057 and three 0.0019 to 0.0029, against 0.25 with none.  The RMS is kept in the
 table and the figure.  The
 verdict compares the number with the system's known one
 (``PhysicalSystem.degrees_of_freedom``) in the ``degrees_of_freedom`` record of the
