@@ -39,6 +39,28 @@ def test_the_standard_error_is_the_spread_of_the_constant_over_repeated_experime
     assert np.mean(errors) == pytest.approx(np.std(estimates), rel=0.2)
 
 
+@pytest.mark.parametrize("kind", ["real", "circle"])
+def test_the_derivatives_fit_as_finite_differences_do(kind, monkeypatch):
+    """a model without profiled scale or offset is fitted with SymPy's Jacobian: the same constants and errors as with
+    finite differences, also where the model cannot be evaluated on some rows (a root of a negative number)"""
+    from pipeline import geometry
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.uniform(-0.2, 2, 400)})
+    model = sp.atan2(a * sp.sin(x), sp.sqrt(x) - b)
+    truth = np.arctan2(1.3 * np.sin(frame["x"]), np.sqrt(frame["x"].clip(0)) - 0.4)
+    y = truth + rng.normal(0, 0.01, 400)
+    args = (model, ["x"], frame, y, [a, b], {a: 1.0, b: 0.0})
+    analytic = fit_constants(*args, kind=kind, affine=False)
+    assert callable(geometry._jacobian(model, ("x",), (a, b), [frame["x"].to_numpy()], lambda p: truth, kind))
+    monkeypatch.setattr(geometry, "_gradient", lambda *_: None)  # NumPy cannot evaluate them: differences
+    differences = fit_constants(*args, kind=kind, affine=False)
+    for name in ("a", "b"):
+        assert analytic[0][name] == pytest.approx(differences[0][name], rel=1e-6)
+        assert analytic[2][name] == pytest.approx(differences[2][name], rel=1e-4)
+    assert analytic[0]["a"] == pytest.approx(1.3, abs=0.02) and analytic[0]["b"] == pytest.approx(0.4, abs=0.02)
+
+
 def test_a_constant_the_data_do_not_determine_has_no_standard_error():
     frame = pd.DataFrame({"x": np.linspace(0, 1, 50)})
     y = 2 * frame["x"].to_numpy()
