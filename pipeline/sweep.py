@@ -138,7 +138,7 @@ def run_job(job: Job) -> dict:
 def typical_error(latents: pd.DataFrame, system) -> float:
     """The median over held-out samples of each sample's RMS error of the answer (angles wrapped), from the
     export's predictions (``{answer}_pred``); a time series is one sample, its steps pooled."""
-    from pipeline.arrays import wrapped
+    from pipeline.arrays import answer_errors
     from pipeline.errors import ArtifactError
 
     test = latents[latents["split"] == "test"]
@@ -148,11 +148,9 @@ def typical_error(latents: pd.DataFrame, system) -> float:
             f"The latents file has no held-out predictions ({', '.join(missing) or 'no test rows'}). "
             f"Re-create it with `scinet export {system.name} --force` in the sweep's run directory."
         )
-    squares = np.zeros(len(test))
-    for c in system.answers:
-        err = test[f"{c.name}_pred"].to_numpy(dtype=float) - test[c.name].to_numpy(dtype=float)
-        squares += (wrapped(err) if c.angle else err) ** 2
-    squares = pd.Series(squares / len(system.answers), index=test.index)
+    names = system.answer_names
+    err = answer_errors(test[[f"{n}_pred" for n in names]].to_numpy(dtype=float), test[names].to_numpy(dtype=float), system)
+    squares = pd.Series(np.mean(err**2, axis=1), index=test.index)
     if system.is_series:
         squares = squares.groupby(test["series"].to_numpy()).mean()
     return float(np.median(np.sqrt(squares.to_numpy())))
