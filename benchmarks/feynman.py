@@ -14,9 +14,11 @@ uniformly from the variables' ranges (``--n-train`` rows to search on,
   time budget, the operator set (the same), the thread count and the seed; its
   selected model (``model_``) is parsed into SymPy.
 
-Both are judged alike.  ``exact``: SymPy simplifies ``selected - true`` to 0,
-also after rewriting it in exponentials (so ``coth(x/2) - 1 = 2/(e^x - 1)`` is
-seen; floats in the selected expression taken as they are).  ``srbench_exact``:
+Both are judged alike.  ``exact``: the two are the same function on the sampled
+ranges (:func:`symreg.judge.same_law`: SymPy told the signs the ranges fix, then
+a 50-digit comparison at points of the ranges, so ``log(1+b)/2 - log(1-b)/2`` is
+``log((1+b)/(1-b))/2`` for ``|b| < 1``; floats in the selected expression taken
+as they are).  ``srbench_exact``:
 SRBench's looser test, the simplified difference or ratio, with floats rounded
 to 3 decimals (and those below 1e-4 dropped) after or before simplifying, is a
 constant.  ``r2``: on the
@@ -48,6 +50,7 @@ from pipeline.errors import ScinetError  # noqa: E402
 from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
 from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
+from symreg.judge import same_law  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
 from symreg.parse import parse_expression  # noqa: E402
@@ -151,10 +154,13 @@ def round_floats_srbench(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace(repl)
 
 
-def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[sp.Symbol]) -> tuple[bool, bool]:
+def judge(
+    selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[sp.Symbol], ranges: list[tuple[float, float]]
+) -> tuple[bool, bool]:
     """(exact, srbench_exact).  A numerical screen on ``X_check`` first, so that SymPy (60 s at most)
-    is asked only what is plausible: exactness if the values agree, the looser test if the difference or
-    the ratio varies by at most 1 % of the target's spread."""
+    is asked only what is plausible: exactness (:func:`symreg.judge.same_law`, on the sampled ranges)
+    if the values agree, the looser test if the difference or the ratio varies by at most 1 % of the
+    target's spread."""
     pred, ref = evaluate(selected, symbols, X_check), evaluate(true, symbols, X_check)
     if not np.all(np.isfinite(pred)):
         return False, False
@@ -169,20 +175,17 @@ def judge(selected: sp.Expr, true: sp.Expr, X_check: np.ndarray, symbols: list[s
     try:
         with time_limit(60):
             if close:
-                diff = sp.simplify(selected - true)
-                exact = (
-                    diff == 0
-                    or sp.simplify(sp.expand(sp.powsimp(diff, force=True))) == 0
-                    or sp.simplify(selected / true) == 1
-                    or sp.simplify(diff.rewrite(sp.exp)) == 0  # hyperbolic and trigonometric identities
-                )
+                exact = same_law(selected, true, symbols, ranges)
             if exact:
                 srbench = True
             elif close or near_constant:
                 # floats rounded after simplifying (as SRBench) or before (kinder to float-laden output)
-                for model in (selected, round_floats_srbench(selected)):
-                    rdiff = round_floats_srbench(sp.simplify(model - true))
-                    rratio = round_floats_srbench(sp.simplify(model / true))
+                sel_p, true_p = (
+                    positive_symbols(e, [s.name for s in symbols], [lo for lo, _ in ranges]) for e in (selected, true)
+                )
+                for model in (sel_p, round_floats_srbench(sel_p)):
+                    rdiff = round_floats_srbench(sp.simplify(model - true_p))
+                    rratio = round_floats_srbench(sp.simplify(model / true_p))
                     if rdiff.is_constant() or (rratio != 0 and rratio.is_constant()):
                         srbench = True
                         break
@@ -271,11 +274,9 @@ def data(equation: dict, seed: int, n_train: int, n_test: int):
 
 
 def score(equation: dict, selected: sp.Expr, true: sp.Expr, X_test: np.ndarray, y_test: np.ndarray) -> dict:
-    names, lows = equation["names"], equation["low"]
-    symbols = [sp.Symbol(n, real=True) for n in names]
-    sel_p, true_p = (positive_symbols(e, names, lows) for e in (selected, true))
-    symbols_p = [sp.Symbol(n, positive=True) if lo > 0 else sp.Symbol(n, real=True) for n, lo in zip(names, lows, strict=True)]
-    exact, srbench = judge(sel_p, true_p, X_test[:50], symbols_p)
+    symbols = [sp.Symbol(n, real=True) for n in equation["names"]]
+    ranges = list(zip(equation["low"], equation["high"], strict=True))
+    exact, srbench = judge(selected, true, X_test[:50], symbols, ranges)
     return {
         "exact": exact,
         "srbench_exact": srbench,
@@ -345,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--operators", default="physics", help=f"operator set name ({', '.join(OPERATOR_SETS)}) or list")
     parser.add_argument(
-        "--patience", type=float, default=PATIENCE, help="scinet's engines stop after this share of the budget without progress (0: never)"
+        "--patience",
+        type=float,
+        default=PATIENCE,
+        help="scinet's engines stop after this share of the budget without progress (0: never)",
     )
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)

@@ -28,7 +28,7 @@ POINTS = np.random.default_rng(0).uniform(1, 3, size=(20, 3))
     ],
 )
 def test_judge(selected, exact, srbench):
-    assert feynman.judge(selected, TRUE, POINTS, [q, eps, r]) == (exact, srbench)
+    assert feynman.judge(selected, TRUE, POINTS, [q, eps, r], [(1, 3)] * 3) == (exact, srbench)
 
 
 def test_reads_the_feynman_layout_and_rejects_others(tmp_path):
@@ -92,8 +92,8 @@ def test_judge_sees_identities_between_hyperbolic_and_exponential_forms():
     planck = (h / (2 * sp.pi)) * w / (sp.exp((h / (2 * sp.pi)) * w / (kb * T)) - 1)
     via_coth = -h * w * (1 - 1 / sp.tanh(h * w / (4 * sp.pi * T * kb))) / (4 * sp.pi)
     X = np.random.default_rng(0).uniform(1, 5, size=(50, 4))
-    assert feynman.judge(via_coth, planck, X, [h, w, T, kb]) == (True, True)
-    assert feynman.judge(via_coth * 1.01, planck, X, [h, w, T, kb])[0] is False
+    assert feynman.judge(via_coth, planck, X, [h, w, T, kb], [(1, 5)] * 4) == (True, True)
+    assert feynman.judge(via_coth * 1.01, planck, X, [h, w, T, kb], [(1, 5)] * 4)[0] is False
 
 
 def test_an_interrupted_benchmark_resumes_with_only_the_missing_searches(tmp_path, capsys):
