@@ -50,8 +50,8 @@ from pipeline.errors import ScinetError  # noqa: E402
 from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
 from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
-from symreg.judge import same_law  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
+from symreg.judge import same_law  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
 from symreg.parse import parse_expression  # noqa: E402
 from symreg.search import search  # noqa: E402
