@@ -111,6 +111,12 @@ def _stage_settings(config: Config, stage: str, key: bool = False) -> dict[str, 
         settings["latent_size"] = config.train.latent_size
     if stage == "verify":  # fresh series are simulated with the run's length
         settings["series_length"] = config.simulate.series_length
+    if stage == "regress" and key:  # an operator set's name stays when its operators change
+        from symreg.engines import allowed_operators
+        from symreg.operators import expand_operators
+
+        allowed = allowed_operators(config.regress.backend)
+        settings["operators"] = ",".join(expand_operators(config.regress.operators, allowed=allowed))
     return settings
 
 

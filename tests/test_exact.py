@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from symreg.constants import candidates
-from symreg.engines import make_engine
+from symreg.engines import allowed_operators, make_engine
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
 from symreg.polish import recognise_constants
@@ -279,3 +279,12 @@ def test_a_fitted_number_times_an_exact_one_is_printed_as_one_fitted_number():
     out = round_floats(sp.sqrt(sp.Float(-0.0856682) * sp.pi * b**2 + kappa))
     assert not out.has(sp.pi) and out == sp.sqrt(sp.Float(-0.269135) * b**2 + kappa)
     assert round_floats(sp.pi / 2 + sp.Float(0.3) * b).has(sp.pi)  # an exact pi/2 stays exact
+
+
+def test_the_regress_cache_key_holds_the_operators_an_operator_set_names():
+    from pipeline.config import Config
+    from pipeline.orchestrate import _stage_settings
+
+    key = _stage_settings(Config(), "regress", key=True)
+    assert key["operators"].split(",") == expand_operators("physics", allowed=allowed_operators("operon"))
+    assert _stage_settings(Config(), "regress")["operators"] == "physics"  # the manifest keeps the name given
