@@ -33,12 +33,15 @@ import pandas as pd
 import sympy as sp
 
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
+from symreg.group_forms import group_forms
 from symreg.polish import RefitBudget, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
 from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactors
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
+MAX_PREFACTORS = 3
+"""simplest prefactors under which the families of one group are tried"""
 REFIT_SECONDS = 0.02
 """what one refit and its held-out evaluation take, to turn that share into a number of refits
 (10 to 40 ms measured on this project's 2-core development machine)"""
@@ -89,7 +92,7 @@ def _steadiest(options: list[list], X: np.ndarray, y: np.ndarray) -> list | None
     return min(options, key=spread)
 
 
-def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim):
+def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], dims, target_dim, *, prefactor=None):
     """Buckingham pi: ``y = P(x) f(pi_1, ..., pi_k)`` with ``P`` a product of powers of the inputs of
     the target's dimension (``P = 1`` where the target's dimension is unknown, ``target_dim`` None:
     a latent neuron, whose scale is the network's own) and ``pi_j`` dimensionless products of the inputs
@@ -98,12 +101,14 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     oriented so that its median magnitude on the data is at most 1: small parameters (``v/c``,
     ``hbar omega/(k T)`` where it is small) are the ones laws are written in.
 
+    ``prefactor`` (an exponent vector, one of :func:`symreg.units.prefactors`) chooses ``P`` instead.
+
     Returns ``(groups, y / P, group names, back)``, ``back`` turning an expression in the groups into
     one for ``y`` in the inputs; or None where there is nothing to gain (no prefactor, or every input
     and the target already dimensionless) or the transformed data are not finite.
     """
     options = prefactors(list(dims), target_dim) if target_dim is not None else [[0] * len(names)]
-    p = _steadiest(options, X, y)
+    p = _steadiest(options, X, y) if prefactor is None else prefactor
     groups = dimensionless_groups(list(dims))
     if p is None or (all(e == 0 for e in p) and len(groups) == len(names) and all(sum(map(abs, g)) == 1 for g in groups)):
         return None
@@ -170,7 +175,9 @@ def search(
     searches the target over its dimensional prefactor as a function of dimensionless groups
     of the inputs.  With ``target_unit`` as well, the selection prefers dimensionally homogeneous
     equations (those whose dimension, numbers taken as dimensionless, is the target's) when one
-    of them fits within 1.5 times the lowest held-out loss.  Without it (a latent neuron: its
+    of them fits within 1.5 times the lowest held-out loss, and the families of one group
+    (:mod:`symreg.group_forms`: ``1/(exp(x) + 1)``, ``(1 + a x^2)^p``, ``atan(a x)``, ...) are fitted
+    whole to each group and join the candidates.  Without it (a latent neuron: its
     unit is whatever scale the network chose) the extra run searches the target as a function of
     the groups alone, and no candidate is filtered: a fitted constant may carry any unit.
 
@@ -259,9 +266,22 @@ def search(
         engine = make_engine(**budget)
         # the noise is known in the target's own scale: without a prefactor (P = 1), that is the groups' target's
         engine.fit(
-            G[search_rows], y_scaled[search_rows], variable_names=group_names, noise_variance=0.0 if target_dim is not None else engine_noise
+            G[search_rows],
+            y_scaled[search_rows],
+            variable_names=group_names,
+            noise_variance=0.0 if target_dim is not None else engine_noise,
         )
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
+        if target_dim is not None:
+            # the functions physics writes of one group, each tried whole (symreg.group_forms), under every
+            # simplest prefactor: (1/sqrt(1 - x^2) - 1) is a family's under m c^2, not under m v^2 (= m c^2 x^2)
+            names_dims = [dims[n] for n in variable_names]
+            for option in prefactors(names_dims, target_dim)[:MAX_PREFACTORS]:
+                other = dimensionless_problem(X, y, variable_names, names_dims, target_dim, prefactor=option)
+                if other is not None:
+                    G_p, y_p, _, back_p = other
+                    forms = group_forms(G_p[search_rows], y_p[search_rows], group_names)
+                    candidates += [(back_p(g), str(g), "group form") for g in forms]
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
 
