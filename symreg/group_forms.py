@@ -105,7 +105,10 @@ def _fit(family: Family, g: np.ndarray, y: np.ndarray) -> tuple[float, dict[sp.S
 
     m = float(np.median(np.abs(g)) if family.typical == "median" else np.max(np.abs(g)))
     unit = m**family.power if np.isfinite(m) and m > 0 else 1.0
-    starts = [tuple(v / unit for v in family.starts[s]) if s is a else family.starts[s] for s in inner]
+    # a's starts in units of the group's size, and a = +-1 itself (a group is often the law's own variable)
+    starts = [
+        tuple(dict.fromkeys([*(v / unit for v in family.starts[s]), 1.0, -1.0])) if s is a else family.starts[s] for s in inner
+    ]
     best: tuple[float, dict[sp.Symbol, float]] | None = None
     for start in itertools.product(*starts):
         with np.errstate(all="ignore"):
