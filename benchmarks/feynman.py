@@ -116,10 +116,55 @@ def read_units(path: Path) -> dict[str, dict[str, float]]:
 
 
 def equation_units(equation: dict, units: dict | None) -> dict:
-    """Search arguments for dimensional analysis, where the table knows the inputs and the output."""
-    if not units or equation.get("output") not in units or any(n not in units for n in equation["names"]):
+    """Search arguments for dimensional analysis, where the table knows the inputs and the output (a dummy
+    variable, whose unit no table knows, is taken as dimensionless)."""
+    dummies = set(equation.get("dummies", ()))
+    real = [n for n in equation["names"] if n not in dummies]
+    if not units or equation.get("output") not in units or any(n not in units for n in real):
         return {}
-    return {"units": {n: units[n] for n in equation["names"]}, "target_unit": units[equation["output"]]}
+    table = {n: ({} if n in dummies else units[n]) for n in equation["names"]}
+    return {"units": table, "target_unit": units[equation["output"]]}
+
+
+DUMMY_DECADES = 32
+"""a dummy variable is drawn from 10^(j-1) to 10^(j+1), ``|j| <= DUMMY_DECADES``, of either sign (as the
+SRSD benchmark's dummy columns)"""
+
+
+def with_dummies(equation: dict, count: int, seed: int) -> dict:
+    """The equation with ``count`` dummy variables (``dummy1``, ...) that its law does not use, each over
+    a random pair of decades of a random sign (seeded by the run's seed and the equation's id)."""
+    if count <= 0 or "error" in equation:
+        return equation
+    rng = np.random.default_rng([seed, zlib.crc32(equation["id"].encode()), 1])
+    names, lows, highs = list(equation["names"]), list(equation["low"]), list(equation["high"])
+    dummies = []
+    for k in range(1, count + 1):
+        j = int(rng.integers(-DUMMY_DECADES, DUMMY_DECADES + 1))
+        lo, hi = 10.0 ** (j - 1), 10.0 ** (j + 1)
+        if rng.uniform() < 0.5:
+            lo, hi = -hi, -lo
+        names.append(f"dummy{k}")
+        lows.append(lo)
+        highs.append(hi)
+        dummies.append(f"dummy{k}")
+    return {**equation, "names": names, "low": lows, "high": highs, "dummies": dummies}
+
+
+def sample(rng: np.random.Generator, low: list[float], high: list[float], n: int, sampling: str) -> np.ndarray:
+    """``n`` rows: each variable uniform on its range, or (``log-uniform``, the SRSD protocol) uniform in
+    ``log |x|`` on a range of one sign (a range that spans zero stays uniform)."""
+    lo, hi = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    u = rng.uniform(size=(n, len(lo)))
+    X = lo + (hi - lo) * u
+    if sampling == "log-uniform":
+        one_sign = (lo > 0) | (hi < 0)
+        sign = np.where(hi < 0, -1.0, 1.0)
+        with np.errstate(all="ignore"):
+            a, b = np.log(np.abs(np.where(hi < 0, hi, lo))), np.log(np.abs(np.where(hi < 0, lo, hi)))
+            logged = sign * np.exp(a + (b - a) * u)
+        X = np.where(one_sign, logged, X)
+    return X
 
 
 def positive_symbols(expr: sp.Expr, names: list[str], lows: list[float]) -> sp.Expr:
@@ -223,7 +268,7 @@ ENGINES = {"scinet": run_scinet, "pyoperon": run_raw_operon}
 
 
 def benchmark(equation: dict, engine: str, args) -> dict:
-    true, _, (X, y, X_test, y_test) = data(equation, args.seed, args.n_train, args.n_test)
+    true, _, (X, y, X_test, y_test) = data(equation, args.seed, args.n_train, args.n_test, args.sampling)
     start = time.perf_counter()
     dimensions = equation_units(equation, getattr(args, "unit_table", None)) if engine == "scinet" else {}
     selected = ENGINES[engine](
@@ -260,7 +305,7 @@ def run_job(job: tuple[dict, str, argparse.Namespace]) -> dict:
                 "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
 
 
-def data(equation: dict, seed: int, n_train: int, n_test: int):
+def data(equation: dict, seed: int, n_train: int, n_test: int, sampling: str = "uniform"):
     """The benchmark's rows for one equation: training and test inputs and targets (seeded by the run's seed and the id)."""
     names = equation["names"]
     rng = np.random.default_rng([seed, zlib.crc32(equation["id"].encode())])
@@ -268,7 +313,7 @@ def data(equation: dict, seed: int, n_train: int, n_test: int):
     symbols = [sp.Symbol(n, real=True) for n in names]
     out = []
     for n in (n_train, n_test):
-        X = rng.uniform(equation["low"], equation["high"], size=(n, len(names)))
+        X = sample(rng, equation["low"], equation["high"], n, sampling)
         out += [X, evaluate(true, symbols, X)]
     return true, symbols, out
 
@@ -277,7 +322,9 @@ def score(equation: dict, selected: sp.Expr, true: sp.Expr, X_test: np.ndarray, 
     symbols = [sp.Symbol(n, real=True) for n in equation["names"]]
     ranges = list(zip(equation["low"], equation["high"], strict=True))
     exact, srbench = judge(selected, true, X_test[:50], symbols, ranges)
+    dummies = {sp.Symbol(n, real=True) for n in equation.get("dummies", ())}
     return {
+        "uses_dummies": bool(selected.free_symbols & dummies),
         "exact": exact,
         "srbench_exact": srbench,
         "r2": r2_score(evaluate(selected, symbols, X_test), y_test),
@@ -292,14 +339,17 @@ def rejudge(records: list[dict], equations: dict[str, dict], args) -> list[dict]
         if "error" in eq or rec.get("expression") is None:
             out.append(rec)
             continue
-        true, _, (_, _, X_test, y_test) = data(eq, args.seed, args.n_train, args.n_test)
+        true, _, (_, _, X_test, y_test) = data(eq, args.seed, args.n_train, args.n_test, args.sampling)
         out.append({**rec, **score(eq, parse_expression(rec["expression"], eq["names"]), true, X_test, y_test)})
     return out
 
 
-def summary(records: list[dict]) -> str:
+def summary(records: list[dict], settings: dict | None = None) -> str:
+    """Per equation and engine, then per engine: exact, SRBench-exact, R^2 > 0.999, the median and the 90th
+    percentile of the seconds per equation (and, with dummy variables, how many selected equations use one);
+    ``settings`` are printed first."""
     frame = pd.DataFrame(records)
-    lines = []
+    lines = [] if settings is None else ["settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
     for eid, group in frame.groupby("id", sort=False):
         cells = [f"{eid:<12}"]
         for _, r in group.iterrows():
@@ -310,14 +360,19 @@ def summary(records: list[dict]) -> str:
             cells.append(f"{r['engine']}: {mark:<5} R2={r['r2']:.6f} c={r['complexity']:<3} {r['seconds']:6.1f}s")
         lines.append("  ".join(cells))
     lines.append("")
-    lines.append(f"{'engine':<10} {'n':>3} {'exact':>7} {'srbench':>8} {'R2>0.999':>9} {'median s':>9}")
+    dummies = "uses_dummies" in frame and bool(settings and settings.get("dummies"))
+    head = f"{'engine':<10} {'n':>3} {'exact':>7} {'srbench':>8} {'R2>0.999':>9} {'median s':>9} {'p90 s':>7}"
+    lines.append(head + (f" {'uses a dummy':>13}" if dummies else ""))
     rates = {}
     for engine, group in frame.groupby("engine", sort=False):
         rates[engine] = group["exact"].mean()
-        lines.append(
+        line = (
             f"{engine:<10} {len(group):>3} {group['exact'].mean():>7.1%} {group['srbench_exact'].mean():>8.1%} "
-            f"{(group['r2'] > 0.999).mean():>9.1%} {group['seconds'].median():>9.1f}"
+            f"{(group['r2'] > 0.999).mean():>9.1%} {group['seconds'].median():>9.1f} {group['seconds'].quantile(0.9):>7.1f}"
         )
+        if dummies:
+            line += f" {group['uses_dummies'].fillna(False).astype(bool).mean():>13.1%}"
+        lines.append(line)
     if {"scinet", "pyoperon"} <= set(rates):
         raw = frame[frame["engine"] == "pyoperon"]
         denominators = {"exact": raw["exact"].mean(), "srbench_exact": raw["srbench_exact"].mean()}
@@ -351,6 +406,18 @@ def main(argv: list[str] | None = None) -> int:
         default=PATIENCE,
         help="scinet's engines stop after this share of the budget without progress (0: never)",
     )
+    parser.add_argument(
+        "--sampling",
+        choices=("uniform", "log-uniform"),
+        default="uniform",
+        help="how each variable is drawn from its range (log-uniform: the SRSD protocol)",
+    )
+    parser.add_argument(
+        "--dummies",
+        type=int,
+        default=0,
+        help="variables the law does not use, added to every equation (the SRSD protocol: 1 to 3)",
+    )
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--units", type=Path, default=None, help="units table (AI Feynman layout) for dimensional analysis")
@@ -371,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = set(args.only.split(","))
         equations = [e for e in equations if e["id"] in wanted]
-    equations = equations[: args.limit]
+    equations = [with_dummies(e, args.dummies, args.seed) for e in equations[: args.limit]]
+    settings = {
+        k: getattr(args, k) for k in ("budget", "seed", "operators", "patience", "threads", "n_train", "sampling", "dummies")
+    } | {"units": str(args.units) if args.units else None, "csv": str(args.csv)}
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
@@ -380,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rejudge is not None:
         records = rejudge(json.loads(args.rejudge.read_text()), {e["id"]: e for e in equations}, args)
         args.out.write_text(json.dumps(records, indent=1))
-        print(summary(records))
+        print(summary(records, settings))
         return 0
     # a job is one (equation, engine) pair; one whose record --out already holds (an interrupted run) is skipped
     records = json.loads(args.out.read_text()) if args.resume and args.out.exists() else []
@@ -427,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     executor.map(run_job, [(eq, engine, args) for eq, engine in pending], workers=args.jobs, on_result=report)
     print()
-    print(summary(records))
+    print(summary(records, settings))
     return 0
 
 

@@ -114,3 +114,37 @@ def test_an_interrupted_benchmark_resumes_with_only_the_missing_searches(tmp_pat
     records = json.loads(out.read_text())
     assert [(r["id"], r["engine"]) for r in records] == [("X.1", "scinet"), ("X.1", "pyoperon")]
     assert records[0] == first[0]  # kept as it was
+
+
+def test_dummy_variables_are_added_over_decades_of_either_sign_and_have_no_unit():
+    eq = {"id": "X.1", "formula": "a*b", "names": ["a", "b"], "low": [1.0, 3.0], "high": [2.0, 4.0], "output": "F"}
+    out = feynman.with_dummies(eq, 2, seed=0)
+    assert out["names"] == ["a", "b", "dummy1", "dummy2"] and out["dummies"] == ["dummy1", "dummy2"]
+    for lo, hi in zip(out["low"][2:], out["high"][2:], strict=True):
+        assert lo < hi and (lo > 0 or hi < 0)
+        assert abs(hi / lo) == pytest.approx(100.0) if lo > 0 else abs(lo / hi) == pytest.approx(100.0)
+    assert feynman.with_dummies(eq, 2, seed=0) == out and feynman.with_dummies(eq, 0, seed=0) == eq
+    units = {"a": {"[mass]": 1.0}, "b": {"[length]": 1.0}, "F": {"[mass]": 1.0, "[length]": 1.0}}
+    table = feynman.equation_units(out, units)["units"]
+    assert table["dummy1"] == {} and table["a"] == {"[mass]": 1.0}
+
+
+def test_log_uniform_sampling_spreads_evenly_over_the_decades_of_a_one_signed_range():
+    rng = np.random.default_rng(0)
+    X = feynman.sample(rng, [1e-2, -1e3, -1.0], [1e2, -1e-1, 1.0], 20000, "log-uniform")
+    assert (X[:, 0] >= 1e-2).all() and (X[:, 0] <= 1e2).all() and (X[:, 1] < 0).all()
+    assert np.median(np.log10(X[:, 0])) == pytest.approx(0.0, abs=0.05)  # half the rows below 1: the geometric centre
+    assert np.median(np.log10(-X[:, 1])) == pytest.approx(1.0, abs=0.05)
+    assert np.median(X[:, 2]) == pytest.approx(0.0, abs=0.05)  # a range across zero stays uniform
+
+
+def test_the_summary_gives_the_settings_the_90th_percentile_and_the_dummies_used():
+    records = [
+        {"id": f"X.{i}", "engine": "scinet", "exact": i < 3, "srbench_exact": i < 3, "r2": 1.0, "complexity": 5,
+         "seconds": float(i), "uses_dummies": i == 4}
+        for i in range(10)
+    ]  # fmt: skip
+    text = feynman.summary(records, {"budget": 60, "dummies": 1})
+    assert text.startswith("settings: budget=60, dummies=1")
+    last = text.strip().splitlines()[-1].split()
+    assert last[:3] == ["scinet", "10", "30.0%"] and last[5:] == ["4.5", "8.1", "10.0%"]
