@@ -272,16 +272,20 @@ def search(
             noise_variance=0.0 if target_dim is not None else engine_noise,
         )
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
-        if target_dim is not None:
-            # the functions physics writes of one group, each tried whole (symreg.group_forms), under every
-            # simplest prefactor: (1/sqrt(1 - x^2) - 1) is a family's under m c^2, not under m v^2 (= m c^2 x^2)
-            names_dims = [dims[n] for n in variable_names]
-            for option in prefactors(names_dims, target_dim)[:MAX_PREFACTORS]:
-                other = dimensionless_problem(X, y, variable_names, names_dims, target_dim, prefactor=option)
-                if other is not None:
-                    G_p, y_p, _, back_p = other
-                    forms = group_forms(G_p[search_rows], y_p[search_rows], group_names)
-                    candidates += [(back_p(g), str(g), "group form") for g in forms]
+    if target_dim is not None:
+        # the functions physics writes of one group, each tried whole (symreg.group_forms), under every
+        # simplest prefactor: (1/sqrt(1 - x^2) - 1) is a family's under m c^2, not under m v^2 (= m c^2 x^2);
+        # where inputs and target are all dimensionless, each input is a group
+        names_dims = [dims[n] for n in variable_names]
+        if problem is None and all(d == target_dim == as_dimension("1") for d in names_dims):
+            forms = group_forms(X[search_rows], y[search_rows], list(variable_names))
+            candidates += [(g, str(g), "group form") for g in forms]
+        for option in prefactors(names_dims, target_dim)[:MAX_PREFACTORS] if problem is not None else []:
+            other = dimensionless_problem(X, y, variable_names, names_dims, target_dim, prefactor=option)
+            if other is not None:
+                G_p, y_p, group_names_p, back_p = other
+                forms = group_forms(G_p[search_rows], y_p[search_rows], group_names_p)
+                candidates += [(back_p(g), str(g), "group form") for g in forms]
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
 
