@@ -16,6 +16,12 @@ each family is fitted whole, as ``A f(a x; p) + C`` (and, for the families that
 are sums in physics, ``+ B x``), to each group and to its reciprocal, by least
 squares from a few starting values.
 
+A group is tried only where the target is a function of it alone
+(:func:`one_group_share`, the variance left between neighbours when the rows are
+sorted by the group, at most ``1 - MIN_R2``): a cheap test of "a variable that
+enters only through a group", which also keeps the families from costing time
+where they cannot hold.
+
 The fits are candidates, nothing more: :func:`symreg.search.search` scores them
 on held-out rows beside the engine's equations, and constant recognition gives
 ``A``, ``a``, ``p``, ``C`` exact values (``a = 1``, ``p = -1/2``, ``C = -1``) only
@@ -129,6 +135,18 @@ def _fit(family: Family, g: np.ndarray, y: np.ndarray) -> tuple[float, dict[sp.S
     return best
 
 
+def one_group_share(g: np.ndarray, y: np.ndarray) -> float:
+    """How much of ``y``'s variance a function of ``g`` alone can explain, read without fitting one: with the
+    rows sorted by ``g``, ``1 - mean((y_{i+1} - y_i)^2) / (2 var(y))`` (a smooth function of ``g`` changes little
+    between neighbours; a target that also depends on other variables jumps between them, and then the
+    share is near 0)."""
+    variance = float(np.var(y))
+    if variance <= 0 or len(y) < 3:
+        return 0.0
+    step = np.diff(y[np.argsort(g, kind="stable")])
+    return 1.0 - float(np.mean(step**2)) / (2 * variance)
+
+
 def group_forms(
     G: np.ndarray, y: np.ndarray, group_names: Sequence[str], *, families: Sequence[Family] = FAMILIES
 ) -> list[sp.Expr]:
@@ -147,6 +165,8 @@ def group_forms(
                 g = 1 / G[:, j] if reciprocal else G[:, j]
             if not np.isfinite(g).all() or np.ptp(g) == 0:
                 continue
+            if not reciprocal and one_group_share(g, y) < MIN_R2:
+                break  # the target is no function of this group alone (nor of its reciprocal: the same order)
             argument = 1 / symbol if reciprocal else symbol
             for family in families:
                 fit = _fit(family, g, y)

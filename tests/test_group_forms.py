@@ -56,3 +56,17 @@ def test_a_relativistic_kinetic_energy_is_found_exactly_under_the_prefactor_that
     ms, vs, cs = sp.symbols("m v c", real=True)
     assert same_law(best, ms * cs**2 * (1 / sp.sqrt(1 - vs**2 / cs**2) - 1), [ms, vs, cs], [(1, 5), (1, 2), (3, 10)]), best
     assert "group form" in set(front["transform"])
+
+
+def test_a_target_that_depends_on_another_group_is_not_fitted_by_a_family_of_one():
+    from symreg.group_forms import one_group_share
+
+    rng = np.random.default_rng(2)
+    a, b = rng.uniform(0.1, 3, 300), rng.uniform(0.1, 3, 300)
+    assert one_group_share(a, 1 / (np.exp(a) + 1)) > 0.999
+    assert one_group_share(a, 1 / (np.exp(a) + 1) + 0.3 * b) < 0.5
+    assert group_forms(np.column_stack([a, b]), a * b, ["pi_0", "pi_1"]) == []
+    # the family is still found on its own group when another group rides along unused
+    assert group_forms(np.column_stack([a, b]), 1 / (np.exp(a) + 1), ["pi_0", "pi_1"])[0].free_symbols == {
+        sp.Symbol("pi_0", real=True)
+    }
