@@ -14,7 +14,8 @@ A genetic search has to assemble such a form from its parts, a needle it often
 misses, and ends with a dozen fitted constants around the group instead.  Here
 each family is fitted whole, as ``A f(a x; p) + C`` (and, for the families that
 are sums in physics, ``+ B x``), to each group and to its reciprocal, by least
-squares from a few starting values.
+squares (an analytic Jacobian) from a few starting values, on at most
+:data:`FIT_ROWS` rows.
 
 A group is tried only where the target is a function of it alone
 (:func:`one_group_share`, the variance left between neighbours when the rows are
