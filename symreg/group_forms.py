@@ -89,16 +89,28 @@ FIT_ROWS = 300
 """rows the families are fitted on (the search refits the candidates' constants on all its rows)"""
 
 
+_COMPILED: dict[str, tuple] = {}
+
+
+def _compiled(family: Family) -> tuple:
+    """``family``'s constants (all, inner, outer) and its function, linear basis and gradient as NumPy
+    functions, made once per family and kept."""
+    key = f"{family.name}: {family.expression}"
+    if key not in _COMPILED:
+        free = [s for s in (A, B, C, a, p) if family.expression.has(s)]
+        inner = [s for s in free if s in family.starts]
+        outer = [s for s in free if s not in family.starts]
+        func = sp.lambdify([x, *free], family.expression, modules="numpy")
+        # the outer constants enter linearly: for each start of the inner ones, they are solved for first
+        basis = {s: sp.lambdify([x, *inner], sp.diff(family.expression, s), modules="numpy") for s in outer}
+        grads = [sp.lambdify([x, *free], sp.diff(family.expression, s), modules="numpy") for s in free]
+        _COMPILED[key] = (free, inner, outer, func, basis, grads)
+    return _COMPILED[key]
+
+
 def _fit(family: Family, g: np.ndarray, y: np.ndarray) -> tuple[float, dict[sp.Symbol, float]] | None:
     """Least-squares constants of ``family`` for ``y ~ f(g)``: (sum of squared residuals, constants)."""
-    free = [s for s in (A, B, C, a, p) if family.expression.has(s)]
-    inner = [s for s in free if s in family.starts]
-    outer = [s for s in free if s not in family.starts]
-    func = sp.lambdify([x, *free], family.expression, modules="numpy")
-    # the outer constants enter linearly: for each start of the inner ones, solve for them first
-    basis = {s: sp.lambdify([x, *inner], sp.diff(family.expression, s), modules="numpy") for s in outer}
-
-    grads = [sp.lambdify([x, *free], sp.diff(family.expression, s), modules="numpy") for s in free]
+    free, inner, outer, func, basis, grads = _compiled(family)
 
     def residual(values: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
