@@ -153,7 +153,7 @@ def with_dummies(equation: dict, count: int, seed: int) -> dict:
 
 def sample(rng: np.random.Generator, low: list[float], high: list[float], n: int, sampling: str) -> np.ndarray:
     """``n`` rows: each variable uniform on its range, or (``log-uniform``, the SRSD protocol) uniform in
-    ``log |x|`` on a range of one sign (a range that spans zero stays uniform)."""
+    ``log |x|`` on a range of one sign (a range that starts at or spans zero stays uniform)."""
     lo, hi = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     u = rng.uniform(size=(n, len(lo)))
     X = lo + (hi - lo) * u

@@ -139,10 +139,15 @@ def _fit(family: Family, g: np.ndarray, y: np.ndarray) -> tuple[float, dict[sp.S
         guess = dict(zip(outer, lin, strict=True)) | dict(zip(inner, start, strict=True))
         x0 = np.array([guess[s] for s in free], dtype=float)
         try:
-            sol = least_squares(residual, x0, jac=jacobian, method="lm" if len(y) > len(free) else "trf", max_nfev=MAX_STEPS)
+            with np.errstate(all="ignore"):
+                sol = least_squares(residual, x0, jac=jacobian, method="lm" if len(y) > len(free) else "trf", max_nfev=MAX_STEPS)
         except (ValueError, FloatingPointError, ZeroDivisionError):
             continue
-        sse = float(np.sum(residual(sol.x) ** 2))
+        with np.errstate(all="ignore"):
+            predicted = np.asarray(func(g, *sol.x), dtype=float) * np.ones(len(y))
+        if not np.isfinite(predicted).all():
+            continue  # undefined on some rows (a root of a negative number): no law of these data
+        sse = float(np.sum((predicted - y) ** 2))
         if np.isfinite(sse) and (best is None or sse < best[0]):
             best = (sse, dict(zip(free, (float(v) for v in sol.x), strict=True)))
     return best
