@@ -51,7 +51,7 @@ from pipeline.executors import EXECUTORS, get_executor  # noqa: E402
 from symreg.base import complexity, evaluate  # noqa: E402
 from symreg.engines import make_engine  # noqa: E402
 from symreg.errors import SymregError  # noqa: E402
-from symreg.judge import same_law  # noqa: E402
+from symreg.judge import same_law, with_signs  # noqa: E402
 from symreg.operators import OPERATOR_SETS  # noqa: E402
 from symreg.parse import parse_expression  # noqa: E402
 from symreg.search import search  # noqa: E402
@@ -167,13 +167,6 @@ def sample(rng: np.random.Generator, low: list[float], high: list[float], n: int
     return X
 
 
-def positive_symbols(expr: sp.Expr, names: list[str], lows: list[float]) -> sp.Expr:
-    """Variables sampled from positive ranges are positive: tell SymPy, so sqrt(x**2) is x."""
-    return expr.xreplace(
-        {sp.Symbol(n, real=True): sp.Symbol(n, positive=True) for n, lo in zip(names, lows, strict=True) if lo > 0}
-    )
-
-
 class SimplifyTimeout(Exception):
     pass
 
@@ -225,9 +218,7 @@ def judge(
                 srbench = True
             elif close or near_constant:
                 # floats rounded after simplifying (as SRBench) or before (kinder to float-laden output)
-                sel_p, true_p = (
-                    positive_symbols(e, [s.name for s in symbols], [lo for lo, _ in ranges]) for e in (selected, true)
-                )
+                sel_p, true_p = (with_signs(e, symbols, ranges)[0] for e in (selected, true))
                 for model in (sel_p, round_floats_srbench(sel_p)):
                     rdiff = round_floats_srbench(sp.simplify(model - true_p))
                     rratio = round_floats_srbench(sp.simplify(model / true_p))

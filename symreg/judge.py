@@ -39,7 +39,7 @@ POINTS = 12
 """points at which the two expressions are compared"""
 
 
-def _assumed(
+def with_signs(
     expr: sp.Expr, symbols: Sequence[sp.Symbol], ranges: Sequence[tuple[float, float]]
 ) -> tuple[sp.Expr, list[sp.Symbol]]:
     """``expr`` with each variable of a positive (negative) range replaced by a positive (negative) symbol."""
@@ -140,8 +140,8 @@ def same_law(
     """``selected`` is ``true`` as a function on the box ``ranges`` (one ``(low, high)`` per symbol): the two
     compared at high precision on points of the ranges; SymPy, told the signs the ranges fix, only where
     too few points could be compared (see the module's text)."""
-    a, new = _assumed(exact_numbers(selected), symbols, ranges)
-    b, _ = _assumed(exact_numbers(true), symbols, ranges)
+    a, new = with_signs(exact_numbers(selected), symbols, ranges)
+    b, _ = with_signs(exact_numbers(true), symbols, ranges)
     verdict = agree_on_ranges(a, b, new, ranges, seed=seed)
     if verdict is not None:
         return verdict
