@@ -236,14 +236,14 @@ def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
     return float(1 - np.sum((pred - y) ** 2) / np.sum((y - np.mean(y)) ** 2))
 
 
-def run_scinet(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=PATIENCE):
+def run_scinet(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=PATIENCE, separate=True):
     engine = partial(make_engine, "operon", operators=operators, seed=seed, threads=threads, patience=patience)
-    front = search(engine, X, y, variable_names=names, time_budget=budget, seed=seed, **(dimensions or {}))
+    front = search(engine, X, y, variable_names=names, time_budget=budget, seed=seed, separate=separate, **(dimensions or {}))
     best = front[front["selected"]].iloc[0]
     return parse_expression(best["sympy_format"], names)
 
 
-def run_raw_operon(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=None):
+def run_raw_operon(X, y, names, *, budget, seed, threads, operators, dimensions=None, patience=None, separate=None):
     from pyoperon.sklearn import SymbolicRegressor
 
     from symreg.operon import operon_symbols
@@ -272,6 +272,7 @@ def benchmark(equation: dict, engine: str, args) -> dict:
         operators=args.operators,
         dimensions=dimensions,
         patience=getattr(args, "patience", PATIENCE),
+        separate=getattr(args, "separate", True),
     )
     seconds = time.perf_counter() - start
     return {
@@ -409,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="variables the law does not use, added to every equation (the SRSD protocol: 1 to 3)",
     )
+    parser.add_argument(
+        "--separate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="test the closest equation for separability and search the parts (symreg.separable)",
+    )
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--units", type=Path, default=None, help="units table (AI Feynman layout) for dimensional analysis")
@@ -431,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         equations = [e for e in equations if e["id"] in wanted]
     equations = [with_dummies(e, args.dummies, args.seed) for e in equations[: args.limit]]
     settings = {
-        k: getattr(args, k) for k in ("budget", "seed", "operators", "patience", "threads", "n_train", "sampling", "dummies")
+        k: getattr(args, k)
+        for k in ("budget", "seed", "operators", "patience", "threads", "n_train", "sampling", "dummies", "separate")
     } | {"units": str(args.units) if args.units else None, "csv": str(args.csv)}
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]

@@ -25,8 +25,10 @@ constants.  The candidates join the same front and are judged like every other.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -34,9 +36,11 @@ import sympy as sp
 
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
 from symreg.group_forms import group_forms
+from symreg.parse import parse_expression
 from symreg.polish import RefitBudget, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
-from symreg.units import as_dimension, dimension_of, dimensionless_groups, prefactors
+from symreg.separable import TOLERANCE_FACTOR, separable_candidates, translations
+from symreg.units import as_dimension, combine, dimension_of, dimensionless_groups, prefactors
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
@@ -97,9 +101,10 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
     the target's dimension (``P = 1`` where the target's dimension is unknown, ``target_dim`` None:
     a latent neuron, whose scale is the network's own) and ``pi_j`` dimensionless products of the inputs
     (:func:`symreg.units.prefactors`, the steadiest of the simplest, and
-    :func:`symreg.units.dimensionless_groups`), each group
+    :func:`symreg.units.dimensionless_groups`), each group of several inputs
     oriented so that its median magnitude on the data is at most 1: small parameters (``v/c``,
-    ``hbar omega/(k T)`` where it is small) are the ones laws are written in.
+    ``hbar omega/(k T)`` where it is small) are the ones laws are written in.  A dimensionless input
+    on its own (an angle) keeps its orientation.
 
     ``prefactor`` (an exponent vector, one of :func:`symreg.units.prefactors`) chooses ``P`` instead.
 
@@ -114,8 +119,12 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
         return None
     with np.errstate(all="ignore"):
         values = [np.prod([X[:, i] ** float(e) for i, e in enumerate(vec) if e], axis=0) for vec in groups]
-        # a group is oriented so that it is typically at most 1 (v/c, not c/v)
-        flip = [bool(np.median(np.abs(v)) > 1) for v in values]
+        # a group is oriented so that it is typically at most 1 (v/c, not c/v); a dimensionless input on its
+        # own (an angle, a count) keeps the orientation the law is written in (cos(theta), not cos(1/pi_1))
+        flip = [
+            bool(np.median(np.abs(v)) > 1) and sorted(map(abs, vec)) != [0] * (len(vec) - 1) + [1]
+            for v, vec in zip(values, groups, strict=True)
+        ]
         groups = [[-e for e in vec] if f else vec for vec, f in zip(groups, flip, strict=True)]
         values = [1 / v if f else v for v, f in zip(values, flip, strict=True)]
     symbols = [sp.Symbol(n, real=True) for n in names]
@@ -161,6 +170,7 @@ def search(
     target_unit: object | None = None,
     scale: str = "physical",
     square: bool = False,
+    separate: bool = False,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Pareto front (see :mod:`symreg.base`) for ``y`` as a function of the columns of ``X``.
@@ -182,6 +192,14 @@ def search(
     the groups alone, and no candidate is filtered: a fitted constant may carry any unit.
 
     ``square``: a target of one sign is also searched as its square (see the module's text).
+
+    ``separate``: the closest equation found is tested for multiplicative and additive separability
+    (:mod:`symreg.separable`), and where it splits, each part is searched on its own variables (a
+    search like this one, its target the closest equation with the other variables held fixed); the
+    recombined equations join the candidates.  The parts share one engine run's part of the budget.
+    It assumes the variables vary independently over their ranges (the mixed points it evaluates
+    the closest equation at are then points of the data's domain), as in a benchmark or a designed
+    experiment; it is off for the system's latents.
 
     ``scale`` says which constants physics fixes (:data:`symreg.polish.SCALES`): for a latent
     neuron, whose scale and offset are the network's own, ``"free"`` (a real neuron) or
@@ -241,7 +259,8 @@ def search(
         dims = {n: as_dimension(units.get(n, "1")) for n in variable_names}
         target_dim = as_dimension(target_unit) if target_unit is not None else None
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
-    runs = 1 + (problem is not None)
+    separate = separate and not circular and X.shape[1] >= 2
+    runs = 1 + (problem is not None) + separate
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     engine_noise = noise_variance if stop_floor is None else stop_floor
     plain: list[tuple[str, sp.Expr]] = []
@@ -293,9 +312,18 @@ def search(
         pred = evaluate(expr.xreplace(numbers), symbols, X[val])
         return {**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": transform, "expr": expr}
 
-    raw_front = pareto_front(
-        pd.DataFrame([row(*c) for c in candidates]).drop_duplicates("sympy_format"), noise_variance=noise_variance
-    )
+    rows = [row(*c) for c in candidates]
+    if separate:
+        again = partial(
+            search, make_engine, validation_fraction=validation_fraction, rtol=rtol, engine_rows=engine_rows, seed=seed
+        )
+        closest = min(rows, key=lambda r: r["loss"])["expr"].xreplace(numbers)
+        share = budget.get("time_budget")
+        for expr, kind in structure_candidates(
+            again, closest, X[fit], y[fit], X[val], y[val], variable_names, units, target_dim, share
+        ):
+            rows.append(row(expr, str(expr), kind))
+    raw_front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise_variance)
     # A noisy target's noise is at least its declared variance; where nothing the engines found comes
     # closer than that, the lowest held-out loss on the front is the noise the data show (noisy
     # observations make a latent no exact function of the observed values at one instant).
@@ -330,3 +358,70 @@ def search(
     if anchor is not None:
         front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"
     return front
+
+
+def structure_candidates(
+    again: Callable[..., pd.DataFrame],
+    closest: sp.Expr,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_check: np.ndarray,
+    y_check: np.ndarray,
+    names: Sequence[str],
+    units: Mapping[str, object] | None,
+    target_dim,
+    share: float | None,
+) -> list[tuple[sp.Expr, str]]:
+    """Equations from the structure of the closest equation found (:mod:`symreg.separable`), each with how it
+    was found.  Where the law depends on two variables of one unit only through their difference
+    (``theta - theta_1``, ``x_2 - x_1``), the problem is searched again in the difference, on the real
+    rows (``again``: :func:`search` with the settings bound), and may split there; otherwise, where it is a
+    product or a sum of parts, each part is searched on its own variables.  ``share`` (seconds, None: the
+    engines' own budgets) is what all of it may take."""
+    symbols = [sp.Symbol(n, real=True) for n in names]
+    dims = {n: as_dimension(units.get(n, "1")) for n in names} if units is not None else None
+    pred = evaluate(closest, symbols, X_check)
+    if not np.all(np.isfinite(pred)):
+        return []
+    error = float(np.sqrt(np.mean((pred - y_check) ** 2)))
+    tolerance = TOLERANCE_FACTOR * max(error, 1e-12 * float(np.std(y_check)))
+    pairs = [(i, j) for i, j in itertools.combinations(range(len(names)), 2) if dims is None or dims[names[i]] == dims[names[j]]]
+    shifts = translations(lambda points: evaluate(closest, symbols, points), X, pairs, tolerance)
+    if shifts:
+        keep = [k for k in range(len(names)) if all(k != j for _, j in shifts)]
+        differences = {i: f"{names[i]}_minus_{names[j]}" for i, j in shifts}
+        reduced_names = [differences.get(k, names[k]) for k in keep]
+        partner = dict(shifts)
+        X_reduced = np.column_stack([X[:, k] - X[:, partner[k]] if k in partner else X[:, k] for k in keep])
+        front = again(
+            X_reduced,
+            y,
+            variable_names=reduced_names,
+            units=None if units is None else {differences.get(k, names[k]): units.get(names[k], "1") for k in keep},
+            target_unit=target_dim,
+            time_budget=share,
+            separate=True,
+        )
+        back = {sp.Symbol(differences[i], real=True): symbols[i] - symbols[j] for i, j in shifts}
+        texts = [*front.loc[front["selected"], "sympy_format"], *front.sort_values("loss")["sympy_format"]]
+        return [(parse_expression(t, reduced_names).xreplace(back), "translation") for t in list(dict.fromkeys(texts))[:2]]
+
+    def search_part(columns: list[int], target: np.ndarray, parts: int, others: sp.Expr | None, noise: float) -> list[sp.Expr]:
+        part_names = [names[c] for c in columns]
+        # the part's unit: the target's over the other parts' (a product's), where they are known
+        other_dim = None if target_dim is None or others is None else dimension_of(others, dims)
+        front = again(
+            X[:, columns],
+            target,
+            variable_names=part_names,
+            units=None if units is None else {n: units.get(n, "1") for n in part_names},
+            target_unit=None if other_dim is None else combine(target_dim, other_dim, -1),
+            time_budget=None if share is None else share / parts,
+            noise_variance=noise,
+            square=True,
+        )
+        texts = [*front.loc[front["selected"], "sympy_format"], *front.sort_values("loss")["sympy_format"]]
+        return [parse_expression(t, part_names) for t in dict.fromkeys(texts)]
+
+    found = separable_candidates(closest, symbols, X, y, X_check, y_check, search_part)
+    return [(expr, f"separable ({kind})") for expr, kind in found]

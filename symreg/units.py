@@ -43,7 +43,8 @@ def _registry():
     return pint.UnitRegistry()
 
 
-def _combine(a: Dimension, b: Dimension, scale: Fraction = Fraction(1)) -> Dimension:
+def combine(a: Dimension, b: Dimension, scale: Fraction | int = 1) -> Dimension:
+    """``a + scale b``: the dimension of ``A B^scale``."""
     out: dict[str, Fraction] = dict(a)
     for k, v in b:
         out[k] = out.get(k, Fraction(0)) + scale * v
@@ -68,7 +69,7 @@ def dimension_of(expr: sp.Expr, dims: Mapping[sp.Symbol | str, Dimension]) -> Di
                 d = walk(a)
                 if d is None:
                     return None
-                out = _combine(out, d)
+                out = combine(out, d)
             return out
         if e.is_Pow:
             base, exponent = e.args
@@ -76,7 +77,7 @@ def dimension_of(expr: sp.Expr, dims: Mapping[sp.Symbol | str, Dimension]) -> Di
             if d is None:
                 return None
             if exponent.is_Rational:
-                return _combine((), d, Fraction(int(exponent.p), int(exponent.q)))
+                return combine((), d, Fraction(int(exponent.p), int(exponent.q)))
             if exponent.is_Number and d == ():
                 return ()
             return () if d == () and walk(exponent) == () else None
