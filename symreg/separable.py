@@ -222,11 +222,12 @@ def separable_candidates(
             law = power_law(X[:, block], g, [symbols[c] for c in block])
             if law is not None and relative_error(evaluate(law, [symbols[c] for c in block], X[:, block]), g, kind) <= tolerance:
                 options[k] = [law]
-        searched = sum(not o for o in options)
+        laws = [k for k, o in enumerate(options) if o]
+        searched = len(used) - len(laws)
         for k, (block, g) in enumerate(used):
             if not options[k]:
                 # what the part's unit is: the target's over the other parts' (all power laws), or the target's
-                others = [o[0] for j, o in enumerate(options) if j != k]
+                others = [options[j][0] for j in laws if j != k]
                 known = sp.Integer(1) if kind == "sum" else sp.Mul(*others) if len(others) == len(used) - 1 else None
                 # the surrogate's own error is the part's noise: what fits closer fits the surrogate, not the law
                 noise = float(np.mean((error * g) ** 2)) if kind == "product" else (error * float(np.std(y))) ** 2

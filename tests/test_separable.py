@@ -148,3 +148,19 @@ def test_a_difference_of_two_variables_is_found_and_only_where_the_law_has_it():
     assert translations(f, X, pairs, tolerance=1e-9) == [(0, 1)]
     # a variable the law does not depend on is no symmetry, although shifting it changes nothing
     assert translations(as_function(x[0] * x[1], 4), X, [(2, 3)], tolerance=1e-9) == []
+
+
+def test_two_parts_that_are_no_power_laws_are_each_searched_with_their_unit_unknown():
+    X = rows()
+    true = sp.sin(x[0]) * sp.exp(-x[1]) * x[2] ** 2 * x[3]
+    asked = []
+
+    def search_part(columns, target, parts, others, noise):
+        asked.append((columns, parts, others))
+        return [sp.Float(float(target[0]), 15)]  # a constant: the recombined equation is then wrong, and says so
+
+    out = separable_candidates(
+        true * (1 + 1e-9 * x[0]), x[:4], X, evaluate(true, x[:4], X), X, evaluate(true, x[:4], X), search_part
+    )
+    assert [(c, p, o) for c, p, o in asked] == [([0], 2, None), ([1], 2, None)]
+    assert out and out[0][0].free_symbols == {x[2], x[3]}
