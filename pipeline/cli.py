@@ -7,6 +7,7 @@ stages, so ``scinet --help`` and ``scinet systems`` answer at once.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import shlex
@@ -27,6 +28,18 @@ STAGE_HELP = {
     "verify": "Check the known laws against the discovered equations (verification.json).",
     "report": "Write report.md, equations.tex and figures.",
 }
+
+
+class FiniteFloat(click.FloatRange):
+    """click's FloatRange, refusing NaN and infinities (click lets NaN through every range)."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        out = super().convert(value, param, ctx)
+        if not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return out
 
 
 def _setup_logging(verbose: bool, quiet: bool = False) -> None:
@@ -235,7 +248,9 @@ def systems() -> None:
     help="An ensemble: every stage on each seed (a range or a list), each in RUN_DIR/seed{S}, then what holds across them "
     "(ensemble.md, ensemble.json) [default RUN_DIR: data/runs/SYSTEM-seeds].",
 )
-@click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Seeds at a time with --seeds [default 0: one per two cores].")
+@click.option(
+    "--jobs", type=click.IntRange(0, 1024), default=0, help="Seeds at a time with --seeds [default 0: one per two cores]."
+)
 def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend, executor, address, seeds, jobs) -> None:
     """Run all stages for SYSTEM (each skipped when up to date)."""
     _setup_logging(verbose, quiet)
@@ -275,9 +290,7 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
         click.get_current_context().meta[RUN_DIR_KEY] = ensemble_dir
         seeds = ensemble.parse_seeds(seeds_text)
         config = load_config(config_file, overrides, seed=seeds[0], system=found)  # every setting checked first
-        jobs_list = [
-            ensemble.Job(found.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds
-        ]
+        jobs_list = [ensemble.Job(found.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds]
         rows = ensemble.run_ensemble(
             jobs_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job
         )
@@ -316,7 +329,7 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
 )
 @click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per two cores].")
 @click.option(
-    "--tolerance", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Share of the error range the rule allows."
+    "--tolerance", type=FiniteFloat(0, 1), default=0.05, show_default=True, help="Share of the error range the rule allows."
 )
 @click.option(
     "--run-dir",
@@ -332,12 +345,24 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
 @executor_options
 @click.option(
     "--gpus-per-job",
-    type=click.FloatRange(0),
+    type=FiniteFloat(0, 1024),
     default=None,
     help="GPUs each run asks Ray for (with --executor ray) [default 0].",
 )
 def sweep(
-    system, latent_sizes, seeds_text, jobs, tolerance, run_dir, config_file, overrides, verbose, quiet, executor, address, gpus_per_job
+    system,
+    latent_sizes,
+    seeds_text,
+    jobs,
+    tolerance,
+    run_dir,
+    config_file,
+    overrides,
+    verbose,
+    quiet,
+    executor,
+    address,
+    gpus_per_job,
 ) -> None:
     """How many latent neurons does SYSTEM need? One run (simulate, train, export) per latent size and seed; the
     error against the latent size, and the number of degrees of freedom (sweep.md, sweep.parquet, verification.json)."""

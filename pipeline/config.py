@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import tomllib
 import types
 import typing
@@ -179,23 +180,10 @@ class Config:
 
         if self.executor.name not in EXECUTORS:
             raise ConfigError(f"`executor.name` must be one of {', '.join(EXECUTORS)}. Received: {self.executor.name!r}.")
-        if self.executor.gpus_per_job < 0:
-            raise ConfigError(f"`executor.gpus_per_job` must be at least 0. Received: {self.executor.gpus_per_job}.")
+        _check_keras_backend()
         t = self.train
-        if not t.epochs or any(e < 1 for e in t.epochs):
+        if not t.epochs:
             raise ConfigError(f"`train.epochs` must be a non-empty list of positive epoch counts. Received: {t.epochs}.")
-        if t.latent_size < 0:
-            raise ConfigError(f"`train.latent_size` must be at least 0. Received: {t.latent_size}.")
-        if t.epoch_group < 1:
-            raise ConfigError(f"`train.epoch_group` must be at least 1 (1: every epoch on its own). Received: {t.epoch_group}.")
-        if t.steps_per_execution < 1:
-            raise ConfigError(f"`train.steps_per_execution` must be at least 1. Received: {t.steps_per_execution}.")
-        if t.validate_every < 1:
-            raise ConfigError(f"`train.validate_every` must be at least 1 (1: every epoch). Received: {t.validate_every}.")
-        if t.backup_every < 0:
-            raise ConfigError(f"`train.backup_every` must be at least 0 seconds (0: every epoch). Received: {t.backup_every}.")
-        if t.harmonics < 1:
-            raise ConfigError(f"`train.harmonics` must be at least 1 (1: one circle per neuron). Received: {t.harmonics}.")
         if system is not None and t.latent_size == 0 and (system.is_series or not system.questions):
             raise ConfigError(
                 f"`train.latent_size` = 0 (no latent: the decoder sees only the question) needs a question-and-answer "
@@ -237,17 +225,6 @@ class Config:
             raise ConfigError(
                 f"`regress.operators` = {self.regress.operators!r} is not usable with the {self.regress.backend} engine: {exc}"
             ) from exc
-        if not 0 < self.simulate.test_fraction < 1:
-            raise ConfigError(f"`simulate.test_fraction` must lie in (0, 1). Received: {self.simulate.test_fraction}.")
-        for name, value in (
-            ("simulate.n_samples", self.simulate.n_samples),
-            ("simulate.series_length", self.simulate.series_length),
-        ):
-            if value < 2:
-                raise ConfigError(f"`{name}` must be at least 2. Received: {value}.")
-        for name, value in (("train.batch_size", t.batch_size), ("export.batch_size", self.export.batch_size)):
-            if value < 1:
-                raise ConfigError(f"`{name}` must be at least 1. Received: {value}.")
 
 
 INF = float("inf")
@@ -266,6 +243,11 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "train.beta": (0, 1e6, "the KL weight"),
     "train.encoder_units": (1, 10**5, "units per layer"),
     "train.decoder_units": (1, 10**5, "units per layer"),
+    "train.harmonics": (1, 64, "harmonics per circular neuron (1: one circle)"),
+    "train.epoch_group": (1, 10**6, "epochs per group (1: every epoch on its own)"),
+    "train.steps_per_execution": (1, 10**4, "optimizer steps per call"),
+    "train.validate_every": (1, 10**6, "epochs between held-out losses (1: every epoch)"),
+    "train.backup_every": (0, 86400, "seconds between backups (0: every epoch)"),
     "export.batch_size": (1, 10**7, "rows per batch"),
     "export.unused_kl": (0, 1e6, "nats"),
     "export.unused_fraction": (0, 1, "a fraction"),
@@ -283,8 +265,22 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "verify.r2": (1e-6, 1, "an R^2 in (0, 1]"),
     "verify.constant_rtol": (0, 100, "a relative tolerance"),
     "report.dpi": (10, 1200, "dots per inch"),
+    "executor.gpus_per_job": (0, 1024, "GPUs per job (0: none)"),
 }
 """the range of every numeric setting, checked where settings enter (:meth:`Config.validate`)"""
+
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _check_keras_backend() -> None:
+    """``KERAS_BACKEND``, where set, names a backend Keras can train with: checked before any work, not when the
+    training stage first imports Keras."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name is not None and name not in KERAS_BACKENDS:
+        raise ConfigError(
+            f"The environment variable KERAS_BACKEND={name!r} names no Keras backend that trains. "
+            f"Set it to one of {', '.join(KERAS_BACKENDS)} (e.g. export KERAS_BACKEND=jax), or unset it for TensorFlow."
+        )
 
 
 def _check_ranges(config: Config) -> None:

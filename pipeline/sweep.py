@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
+from pipeline.config import RANGES
 from pipeline.ensemble import MAX_SEEDS, parse_seeds
 from pipeline.errors import ConfigError
 from pipeline.executors import Executor
@@ -71,6 +72,7 @@ def parse_sizes(text: str) -> list[int]:
         lo, hi = int(m[1]), int(m[2])
         if lo > hi:
             raise ConfigError(f"--latent-sizes {text!r} runs backwards. Write it low..high, e.g. 0..4.")
+        _check_largest(text, hi)  # before the list is built
         return list(range(lo, hi + 1))
     try:
         sizes = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -78,7 +80,14 @@ def parse_sizes(text: str) -> list[int]:
         sizes = []
     if not sizes or min(sizes) < 0:
         raise ConfigError(f"--latent-sizes {text!r} is not a range 0..K or a list such as 0,1,2 of sizes >= 0.")
+    _check_largest(text, sizes[-1])
     return sizes
+
+
+def _check_largest(text: str, largest: int) -> None:
+    high = int(RANGES["train.latent_size"][1])
+    if largest > high:
+        raise ConfigError(f"--latent-sizes {text!r} asks for {largest} neurons; at most {high} are allowed. Write e.g. 0..4.")
 
 
 def parse_seed_set(text: str) -> list[int]:

@@ -124,6 +124,16 @@ CASES = [
     ("fraction-above-one", NOTHING, ["export", SYS, "--set", "export.unused_fraction=2"], "`export.unused_fraction`"),
     ("bool-for-int", NOTHING, ["simulate", SYS, "--set", "simulate.n_samples=true"], "expects a value of type int"),
     ("workers-negative", NOTHING, ["regress", SYS, "--set", "regress.workers=-1"], "`regress.workers` must lie"),
+    ("nan-backup", NOTHING, ["train", SYS, "--set", "train.backup_every=nan"], "`train.backup_every` must lie"),
+    ("nan-gpus", NOTHING, ["train", SYS, "--set", "executor.gpus_per_job=nan"], "`executor.gpus_per_job` must lie"),
+    ("huge-harmonics", NOTHING, ["train", SYS, "--set", "train.harmonics=100000"], "`train.harmonics` must lie"),
+    ("huge-steps", NOTHING, ["train", SYS, "--set", "train.steps_per_execution=1000000000"], "train.steps_per_execution"),
+    ("zero-epoch-group", NOTHING, ["train", SYS, "--set", "train.epoch_group=0"], "`train.epoch_group` must lie"),
+    ("sweep-nan-tolerance", NOTHING, ["sweep", SYS, "--tolerance", "nan"], "is not a finite number"),
+    ("sweep-nan-gpus", NOTHING, ["sweep", SYS, "--gpus-per-job", "nan"], "is not a finite number"),
+    ("sweep-sizes-overflow", NOTHING, ["sweep", SYS, "--latent-sizes", "0..99999999999999999999"], "at most 64"),
+    ("sweep-sizes-huge", NOTHING, ["sweep", SYS, "--latent-sizes", "0..1000000000"], "at most 64"),
+    ("sweep-sizes-list-huge", NOTHING, ["sweep", SYS, "--latent-sizes", "1,99999999999999999999"], "at most 64"),
     # -- configuration files ---------------------------------------------------------------------
     ("config-missing", NOTHING, ["simulate", SYS, "--config", "nowhere.toml"], "does not exist"),
     (
@@ -339,3 +349,12 @@ def test_a_file_system_refusal_is_a_message_not_a_bug_report(world, monkeypatch)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "No space left on device" in result.output and "free disk space" in result.output
     assert "bug" not in result.output
+
+
+def test_an_unknown_keras_backend_is_refused_before_any_work(world, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "nonsense")
+    before = sorted(p.name for p in world.iterdir())
+    result = invoke("train", SYS, "--run-dir", world, "--force")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "KERAS_BACKEND='nonsense'" in result.output and "jax" in result.output
+    assert sorted(p.name for p in world.iterdir()) == before
