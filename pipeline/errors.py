@@ -23,6 +23,10 @@ class MissingInputError(ArtifactError):
     """A stage was run before the stage that produces its input."""
 
 
+class BusyError(ScinetError):
+    """Another command holds the run directory."""
+
+
 class TrainingError(ScinetError):
     """Training diverged (NaN loss) or could not start."""
 

@@ -29,7 +29,7 @@ from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config, result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
-from pipeline.rundir import file_hash, text_hash, write_json
+from pipeline.rundir import file_hash, locked, text_hash, write_json
 
 log = logging.getLogger("scinet")
 
@@ -234,10 +234,16 @@ def _devices(keras) -> list[str]:
 
 
 def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:
-    """Run one stage unless it is up to date; return 'ran' or 'skipped'."""
+    """Run one stage unless it is up to date; return 'ran' or 'skipped'.  The run directory is held
+    (:func:`pipeline.rundir.locked`) while it runs."""
     stage = get_stage(name)
     _check_inputs(ctx, stage)
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    with locked(ctx.run_dir):
+        return _run_stage(ctx, stage, force=force)
+
+
+def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
+    name = stage.name
     manifest = load_manifest(ctx.run_dir)
     _check_system(ctx, manifest)
     key = _cache_key(ctx, stage)
@@ -268,11 +274,13 @@ def accept_stage(ctx: StageContext, name: str) -> list[str]:
             "to make them."
         )
     _check_inputs(ctx, stage)
-    manifest = load_manifest(ctx.run_dir)
-    _check_system(ctx, manifest)
-    _record(ctx, stage, _cache_key(ctx, stage), accepted=True)
+    with locked(ctx.run_dir):
+        manifest = load_manifest(ctx.run_dir)
+        _check_system(ctx, manifest)
+        _record(ctx, stage, _cache_key(ctx, stage), accepted=True)
     return list(stage.outputs)
 
 
 def run_all(ctx: StageContext, *, force: bool = False) -> dict[str, str]:
-    return {stage.name: run_stage(ctx, stage.name, force=force) for stage in STAGES}
+    with locked(ctx.run_dir):
+        return {stage.name: run_stage(ctx, stage.name, force=force) for stage in STAGES}

@@ -6,16 +6,21 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
+import socket
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import filelock
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ArtifactError, MissingInputError
+from pipeline.errors import ArtifactError, BusyError, MissingInputError
 
 META_KEY = b"scinet"
 PANDAS_ATTRS = b"PANDAS_ATTRS"  # pandas keeps DataFrame.attrs here, so a pandas round trip keeps our metadata
@@ -41,6 +46,56 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+LOCK = ".lock"
+"""the run directory's lock file (an operating-system lock: a dead process holds none)"""
+HOLDER = ".lock-holder.json"
+"""who holds the lock: process id, host, command and start time, for the message a second command gets"""
+_held: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir`` for this process: a second command on it, from any process, fails at once with a message
+    naming the holder's command and process id.  The lock is the operating system's (``filelock``), so a killed
+    holder leaves none behind, only its :data:`HOLDER` note, which the next command replaces.  Re-entrant within a
+    process (``scinet run`` holds it across its stages)."""
+    run_dir = Path(run_dir).resolve()
+    if run_dir in _held:
+        _held[run_dir] += 1
+        try:
+            yield
+        finally:
+            _held[run_dir] -= 1
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(run_dir / LOCK, blocking=False)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise BusyError(
+            f"The run directory {run_dir} is in use by another scinet command ({_holder(run_dir)}). Wait for it to "
+            "finish, or give this command another --run-dir; two commands writing one run directory would mix their results."
+        ) from None
+    _held[run_dir] = 1
+    try:
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+                "command": " ".join(["scinet", *map(shlex.quote, sys.argv[1:])])}  # fmt: skip
+        write_text(run_dir / HOLDER, json.dumps(note))
+        yield
+    finally:
+        del _held[run_dir]
+        (run_dir / HOLDER).unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(run_dir: Path) -> str:
+    try:
+        note = json.loads((run_dir / HOLDER).read_text())
+        return f"process {int(note['pid'])} on {note['host']}, `{note['command']}`"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not said which"
 
 
 def _fsync(path: Path) -> None:

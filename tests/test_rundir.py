@@ -1,8 +1,11 @@
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
 from pipeline.errors import ArtifactError, MissingInputError
-from pipeline.rundir import atomic_path, read_parquet, write_parquet
+from pipeline.rundir import HOLDER, atomic_path, locked, read_parquet, write_parquet
 
 
 def _write(path, system="copernicus", kind="observations"):
@@ -44,3 +47,43 @@ def test_atomic_path_leaves_the_old_file_on_failure(tmp_path):
             raise RuntimeError("crash")
     assert path.read_text() == "old"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def _holder_process(run_dir):
+    """A process that holds ``run_dir`` until killed (started, and holding, when this returns)."""
+    code = (
+        "import sys, time; sys.argv = ['scinet', 'run', 'copernicus', '--seed', '7']; from pipeline.rundir import locked\n"
+        f"with locked({str(run_dir)!r}):\n    print('held', flush=True); time.sleep(120)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_command_on_a_held_run_directory_fails_at_once_and_names_the_holder(tmp_path):
+    from tests.test_cli import TINY, invoke
+
+    run_dir = tmp_path / "r"
+    holder = _holder_process(run_dir)
+    try:
+        result = invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY)
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert f"process {holder.pid}" in result.output and "scinet run copernicus --seed 7" in result.output
+        assert "another --run-dir" in result.output
+        assert not (run_dir / "observations.parquet").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the killed holder left its note, not its lock: the next command runs
+    assert (run_dir / HOLDER).exists()
+    result = invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "observations.parquet").exists() and not (run_dir / HOLDER).exists()
+
+
+def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
+    with locked(tmp_path), locked(tmp_path):
+        assert (tmp_path / HOLDER).exists()
+    assert not (tmp_path / HOLDER).exists()
+    with locked(tmp_path):  # taken again
+        pass
