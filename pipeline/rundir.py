@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -129,6 +130,10 @@ def read_json(path: Path, *, producer: str) -> Any:
     path = Path(path)
     if not path.exists():
         raise MissingInputError(f"{path} does not exist. Run `scinet {producer}` first.")
+    if not path.is_file():
+        raise ArtifactError(
+            f"{path} is not a regular file (a folder, a device or a pipe). Re-create it with `scinet {producer} --force`."
+        )
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -158,6 +163,10 @@ def read_parquet(
     path = Path(path)
     if not path.exists():
         raise MissingInputError(f"{path} does not exist. Run `scinet {producer} {system}` first.")
+    if not path.is_file():
+        raise ArtifactError(
+            f"{path} is not a regular file (a folder, a device or a pipe). Re-create it with `scinet {producer} {system} --force`."
+        )
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
@@ -188,10 +197,23 @@ def read_parquet(
 
 
 def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
+    """SHA-256 of a regular file, reading at most the size it had when looked at (a file that grows while it is
+    read cannot hold the command up).  A device, a pipe or a folder where an artifact belongs is refused before
+    it is opened (opening a pipe would wait for a writer)."""
+    path = Path(path)
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ArtifactError(
+            f"{path} is not a regular file (a folder, a device or a pipe). Remove it; the stage that makes it writes it again."
+        )
+    h, left = hashlib.sha256(), info.st_size
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+        while left > 0:
+            chunk = fh.read(min(1 << 20, left))
+            if not chunk:
+                break
             h.update(chunk)
+            left -= len(chunk)
     return h.hexdigest()
 
 

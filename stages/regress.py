@@ -41,12 +41,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline import progress
 from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from pipeline.executors import configured
-from pipeline.rundir import write_parquet
+from pipeline.rundir import META_KEY, write_parquet
 from symreg.base import FRONT_COLUMNS
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -90,11 +91,37 @@ def task_key(task: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+FRONT_TYPES = {"complexity": "integer", "loss": "floating", "score": "floating", "selected": "boolean",
+               "equation": "string", "sympy_format": "string", "latex": "string"}  # fmt: skip
+"""the kind of values each column of a front holds (pandas' ``infer_dtype``)"""
+
+
 def _finished(path) -> pd.DataFrame | None:
-    """A search an interrupted run finished, or None (absent, or unreadable: searched again)."""
+    """A search an interrupted run finished, or None: absent, or anything but a front this stage wrote (a file
+    cut short, not Parquet, another kind, a folder, columns missing or of another type, not one selected
+    equation on a front that has any) is discarded with a warning and searched again, never trusted and never fatal."""
+    if not (path.exists() or path.is_symlink()):
+        return None
     try:
-        return pd.read_parquet(path)
-    except Exception:  # noqa: BLE001 - a file cut short or not ours: the search runs again
+        if not path.is_file() or path.is_symlink():
+            raise ValueError("not a plain file")
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+        if not isinstance(meta, dict) or meta.get("kind") != "search":
+            raise ValueError("not written by scinet regress")
+        front = table.to_pandas()
+        wrong = [
+            c for c, kind in FRONT_TYPES.items() if c not in front or (len(front) and pd.api.types.infer_dtype(front[c]) != kind)
+        ]
+        if wrong or (len(front) and int(front["selected"].sum()) != 1):
+            raise ValueError(f"columns {wrong} missing or of another type" if wrong else "no one selected equation")
+        return front
+    except Exception as exc:  # noqa: BLE001 - whatever a file that is not ours raises
+        log.warning("regress: %s is no finished search (%s): discarded, searched again", path.name, exc)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
         return None
 
 

@@ -7,6 +7,7 @@ import logging
 import math
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -103,10 +104,30 @@ class Backup:
 
     def __init__(self, ctx: StageContext, key: str):
         self.root = ctx.path(BACKUP)
-        if self.root.exists() and self._key() != key:
-            shutil.rmtree(self.root)
+        if (self.root.exists() or self.root.is_symlink()) and self._key() != key:
+            self.remove()
         self.root.mkdir(parents=True, exist_ok=True)
         write_text(self.root / "key", key)
+        self._expected = key
+
+    def resume_from(self, phases: int):
+        """The model of the last phase that ended (every one before it ended too), loaded, with the phase;
+        ``(None, -1)`` if none did.  A backup
+        that cannot be read back (a file that is not ours, cut short, or a folder where a file belongs) is
+        discarded whole with a warning, and the training starts again: never trusted, never fatal."""
+        last = -1
+        while last + 1 < phases and self.finished(last + 1) is not None:  # the phases end in order
+            last += 1
+        if last < 0:
+            return None, -1
+        try:
+            return self.model(last), last
+        except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file that is not a model
+            log.warning("train: the backup of phase %d cannot be read back (%s): discarded, training starts again", last + 1, exc)
+            self.remove()
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_text(self.root / "key", self._expected)
+            return None, -1
 
     def _key(self) -> str | None:
         try:
@@ -115,14 +136,20 @@ class Backup:
             return None
 
     def finished(self, phase: int) -> dict | None:
-        """The losses of a phase that ended (None if it did not)."""
+        """The losses of a phase that ended (None if it did not, or if its record is not a pair of lists of
+        numbers, ``loss`` and ``val_loss``)."""
         path = self.root / f"phase{phase}.json"
-        if not (path.exists() and (self.root / f"phase{phase}.keras").exists()):
+        if not (path.is_file() and (self.root / f"phase{phase}.keras").is_file()):
             return None
         try:
-            return json.loads(path.read_text())
+            record = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
+        ok = isinstance(record, dict) and all(
+            isinstance(record.get(k), list) and all(v is None or isinstance(v, int | float) for v in record[k])
+            for k in ("loss", "val_loss")
+        )
+        return record if ok else None
 
     def model(self, phase: int):
         import keras
@@ -166,11 +193,19 @@ class Backup:
 
     def discard(self, phase: int) -> None:
         """Forget the unfinished backup of ``phase`` (its weights and its per-epoch losses)."""
-        shutil.rmtree(self.root / f"phase{phase}", ignore_errors=True)
-        (self.root / f"phase{phase}.losses").unlink(missing_ok=True)
+        _delete(self.root / f"phase{phase}")
+        _delete(self.root / f"phase{phase}.losses")
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        _delete(self.root)
+
+
+def _delete(path: Path) -> None:
+    """Remove a file or a folder, whichever is there (a backup entry may be either, whatever it should be)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _validation_epochs(calls: int, group: int, every: int) -> list[int]:
@@ -242,10 +277,11 @@ def run(ctx: StageContext) -> None:
                 log.info("train: epoch %d/%d  loss %.3g  val_loss %.3g", done, total, loss, val_loss)
 
     with progress.bar(total, "train", "epoch") as pbar:
+        resumed_model, resumed_phase = backup.resume_from(len(lengths))
         for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
-            finished = backup.finished(phase)
-            if finished is not None and backup.finished(phase + 1) is None:
-                model = backup.model(phase)
+            finished = backup.finished(phase) if phase <= resumed_phase else None
+            if phase == resumed_phase:
+                model = resumed_model
                 log.info(
                     "train: phase %d of %d was completed by an earlier, interrupted run: resuming after it",
                     phase + 1,

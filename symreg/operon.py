@@ -124,9 +124,7 @@ class OperonEngine(Engine):
     """cost of one evaluation on one thread: a fixed part and a part per row (calibrated on a
     2-core x86-64 machine; on 47 of the 50 feynman_dev equations at 60 s the evaluation budget bound first)"""
 
-    def fit(
-        self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str], noise_variance: float = 0.0
-    ) -> OperonEngine:
+    def fit(self, X: np.ndarray, y: np.ndarray, *, variable_names: Sequence[str], noise_variance: float = 0.0) -> OperonEngine:
         from pyoperon.sklearn import SymbolicRegressor
 
         threads = self.threads or os.cpu_count() or 1
@@ -151,7 +149,7 @@ class OperonEngine(Engine):
             # a constant already fits to the noise, and nothing is simpler: nothing to search
             mean = sp.Float(float(np.mean(y)), 12)
             self.equations_ = [(str(mean), mean)]
-            self.stats_ = {"seconds": 0.0, "stopped": "noise floor", "generations": 0}
+            self.stats_ = {"seconds": 0.0, "stopped": "noise floor", "generations": 0, "spent": 0.0}
             return self
 
         def on_generation(algorithm, evaluator) -> bool:
@@ -166,7 +164,9 @@ class OperonEngine(Engine):
             reg.fit(np.asarray(X, dtype=float), y)
         elapsed = time.perf_counter() - start
         if self.patience > 0 and stop.generation_ == 0:
-            log.warning("pyoperon ran without reporting its generations (a version scinet does not know?): the search spent its whole budget.")
+            log.warning(
+                "pyoperon ran without reporting its generations (a version scinet does not know?): the search spent its whole budget."
+            )
         if elapsed >= 0.98 * time_limit:
             log.warning(
                 "operon stopped at its wall-clock backstop (%.0f s) before its evaluation budget: "
@@ -181,6 +181,14 @@ class OperonEngine(Engine):
             expr = parse_expression(raw, names, caret_is_power=True)
             self.equations_.append((raw, round_floats(expr, 12)))
         if stop.reason_ is not None:
-            log.debug("operon stopped at generation %d (%.0f %% of its budget): %s", stop.generation_, 100 * stop.spent_, stop.reason_)
-        self.stats_ = dict(reg.stats_, seconds=elapsed, stopped=stop.reason_, generations=stop.generation_ or reg.stats_.get("generations"))
+            log.debug(
+                "operon stopped at generation %d (%.0f %% of its budget): %s", stop.generation_, 100 * stop.spent_, stop.reason_
+            )
+        self.stats_ = dict(
+            reg.stats_,
+            seconds=elapsed,
+            stopped=stop.reason_,
+            generations=stop.generation_ or reg.stats_.get("generations"),
+            spent=min(stop.spent_, 1.0) if stop.reason_ is not None else 1.0,  # the share of the evaluation budget
+        )
         return self

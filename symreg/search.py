@@ -46,6 +46,8 @@ ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
 MAX_PREFACTORS = 3
 """simplest prefactors under which the families of one group are tried"""
+MIN_STRUCTURE_SECONDS = 2.0
+"""the least budget the search for structure (``separate``) is run with"""
 REFIT_SECONDS = 0.02
 """what one refit and its held-out evaluation take, to turn that share into a number of refits
 (10 to 40 ms measured on this project's 2-core development machine)"""
@@ -196,7 +198,10 @@ def search(
     ``separate``: the closest equation found is tested for multiplicative and additive separability
     (:mod:`symreg.separable`), and where it splits, each part is searched on its own variables (a
     search like this one, its target the closest equation with the other variables held fixed); the
-    recombined equations join the candidates.  The parts share one engine run's part of the budget.
+    recombined equations join the candidates.  With ``time_budget``, it has what the engine runs before it
+    left of their budgets (an engine that stops when done, :mod:`symreg.stopping`, reports the share of its
+    evaluations it spent, so this is as deterministic as the budget), and nothing else: a search whose
+    engines spent their budgets in full, or left less than :data:`MIN_STRUCTURE_SECONDS`, takes no more time.
     It assumes the variables vary independently over their ranges (the mixed points it evaluates
     the closest equation at are then points of the data's domain), as in a benchmark or a designed
     experiment; it is off for the system's latents.
@@ -260,15 +265,21 @@ def search(
         target_dim = as_dimension(target_unit) if target_unit is not None else None
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
     separate = separate and not circular and X.shape[1] >= 2
-    runs = 1 + (problem is not None) + separate
+    runs = 1 + (problem is not None)
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     engine_noise = noise_variance if stop_floor is None else stop_floor
     plain: list[tuple[str, sp.Expr]] = []
+    unused = 0.0  # seconds of the engines' budgets they did not spend (counted in evaluations): the structure's
+
+    def spare(engine) -> float:
+        return (1 - float(getattr(engine, "stats_", {}).get("spent", 1.0))) * budget.get("time_budget", 0.0)
+
     for name, forward, inverse in transforms:
         engine = make_engine(**budget)
         # the noise of y^2 is about (2 y)^2 times that of y
         noise = engine_noise * 4 * float(np.mean(target**2)) if name == "square" else engine_noise
         engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=noise)
+        unused += spare(engine)
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
         if name == "identity":
             plain = list(engine.equations_)
@@ -290,6 +301,7 @@ def search(
             variable_names=group_names,
             noise_variance=0.0 if target_dim is not None else engine_noise,
         )
+        unused += spare(engine)
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
     if target_dim is not None:
         # the functions physics writes of one group, each tried whole (symreg.group_forms), under every
@@ -318,7 +330,7 @@ def search(
             search, make_engine, validation_fraction=validation_fraction, rtol=rtol, engine_rows=engine_rows, seed=seed
         )
         closest = min(rows, key=lambda r: r["loss"])["expr"].xreplace(numbers)
-        share = budget.get("time_budget")
+        share = None if time_budget is None else unused
         for expr, kind in structure_candidates(
             again, closest, X[fit], y[fit], X[val], y[val], variable_names, units, target_dim, share
         ):
@@ -377,7 +389,9 @@ def structure_candidates(
     (``theta - theta_1``, ``x_2 - x_1``), the problem is searched again in the difference, on the real
     rows (``again``: :func:`search` with the settings bound), and may split there; otherwise, where it is a
     product or a sum of parts, each part is searched on its own variables.  ``share`` (seconds, None: the
-    engines' own budgets) is what all of it may take."""
+    engines' own budgets) is what all of it may take; below :data:`MIN_STRUCTURE_SECONDS`, nothing is tried."""
+    if share is not None and share < MIN_STRUCTURE_SECONDS:
+        return []
     symbols = [sp.Symbol(n, real=True) for n in names]
     dims = {n: as_dimension(units.get(n, "1")) for n in names} if units is not None else None
     pred = evaluate(closest, symbols, X_check)

@@ -2,6 +2,7 @@
 exit, no traceback on the terminal, and nothing written outside the run directory."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,22 @@ def _write(name: str, content: bytes | str):
     def setup(r):
         path = r / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    return setup
+
+
+def _folder(name: str):
+    def setup(r):
+        (r / name).unlink()
+        (r / name).mkdir()
+
+    return setup
+
+
+def _pipe(name: str):
+    def setup(r):
+        (r / name).unlink()
+        os.mkfifo(r / name)
 
     return setup
 
@@ -251,6 +268,9 @@ CASES = [
     ("probe-garbage", _write("probe.parquet", b"garbage"), ["verify", SYS, "--force"], "probe.parquet"),
     ("history-malformed", _write("history.json", "{oops"), ["report", SYS, "--force"], "history.json"),
     ("history-a-list", _write("history.json", "[]"), ["report", SYS, "--force"], "history.json"),
+    ("history-a-folder", _folder("history.json"), ["report", SYS, "--force"], "not a regular file"),
+    ("latents-a-folder", _folder("latents.parquet"), ["regress", SYS, "--force"], "not a regular file"),
+    ("observations-a-pipe", _pipe("observations.parquet"), ["train", SYS, "--force"], "not a regular file"),
     # -- equations and verdicts ----------------------------------------------------------------------
     ("equations-garbage", _write("equations.parquet", b"garbage"), ["verify", SYS, "--force"], "not a readable Parquet file"),
     (

@@ -49,9 +49,54 @@ def test_a_neurons_searches_keep_its_scale_and_offset_fitted(tmp_path, monkeypat
     seen = []
     real = stages.regress.search_task
     monkeypatch.setattr(stages.regress, "search_task", lambda task: seen.append(task) or real(task))
-    for system, tiny, scale in (("copernicus", TINY, "offset"), ("pendulum", [*PENDULUM_TINY, "--set", "regress.workers=1"], "free")):
+    for system, tiny, scale in (
+        ("copernicus", TINY, "offset"),
+        ("pendulum", [*PENDULUM_TINY, "--set", "regress.workers=1"], "free"),
+    ):
         seen.clear()
         assert invoke("run", system, "--run-dir", tmp_path / system, *tiny).exit_code in (0, 1)
         neurons = [t for t in seen if t["kind"] == "search"]
         assert neurons and all(t["search"]["scale"] == scale for t in neurons)
         assert all("scale" not in t["search"] for t in seen if t["kind"] == "family")
+
+
+def test_a_cache_entry_that_is_no_finished_search_is_discarded_and_searched_again(tmp_path, monkeypatch):
+    for stage in ("simulate", "train", "export"):
+        assert invoke(stage, "copernicus", "--run-dir", tmp_path / "whole", *TINY).exit_code == 0
+    shutil.copytree(tmp_path / "whole", tmp_path / "bad")
+    assert invoke("regress", "copernicus", "--run-dir", tmp_path / "whole", *TINY).exit_code == 0
+    whole = pd.read_parquet(tmp_path / "whole" / "equations.parquet")
+
+    # a crash after the first search leaves one genuine entry, named by the key of a real task
+    real, calls = stages.regress.search_task, []
+
+    def killed_at_the_second(task):
+        calls.append(task)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(task)
+
+    monkeypatch.setattr(stages.regress, "search_task", killed_at_the_second)
+    assert invoke("regress", "copernicus", "--run-dir", tmp_path / "bad", *TINY).exit_code != 0
+    monkeypatch.setattr(stages.regress, "search_task", real)
+    cache = tmp_path / "bad" / stages.regress.SEARCHES
+    (entry,) = cache.glob("*.parquet")
+    front = pd.read_parquet(entry)
+    spoilers = {
+        "garbage": lambda: entry.write_bytes(b"PAR1 not really"),
+        # pandas reads a folder of Parquet files as one table
+        "folder": lambda: (entry.mkdir(), front.to_parquet(entry / "part.parquet")),
+        "foreign": lambda: front.to_parquet(entry),  # the right columns, not written by scinet regress
+        "wrong-type": lambda: stages.regress.write_parquet(
+            entry, front.assign(loss=front["loss"].astype(str)), {"kind": "search"}
+        ),
+        "no-selection": lambda: stages.regress.write_parquet(entry, front.assign(selected=False), {"kind": "search"}),
+    }
+    for spoil, make in spoilers.items():
+        cache.mkdir(exist_ok=True)
+        make()
+        result = invoke("regress", "copernicus", "--run-dir", tmp_path / "bad", *TINY, "--force")
+        assert result.exit_code == 0, (spoil, result.output)
+        assert "is no finished search" in result.output, spoil
+        pd.testing.assert_frame_equal(whole, pd.read_parquet(tmp_path / "bad" / "equations.parquet"))
+        assert not cache.exists()  # removed when the stage completes

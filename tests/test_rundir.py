@@ -87,3 +87,17 @@ def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     assert not (tmp_path / HOLDER).exists()
     with locked(tmp_path):  # taken again
         pass
+
+
+def test_a_pipe_or_folder_where_an_artifact_belongs_is_refused_not_waited_on(tmp_path):
+    import os
+
+    from pipeline.rundir import file_hash
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    for name in ("pipe", "folder"):
+        with pytest.raises(ArtifactError, match="not a regular file"):
+            file_hash(tmp_path / name)
+    (tmp_path / "f").write_bytes(b"abc")
+    assert file_hash(tmp_path / "f") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")

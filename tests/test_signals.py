@@ -158,3 +158,50 @@ def test_the_phase_under_way_is_backed_up_every_backup_every_seconds(tmp_path):
     assert backup.epochs_done(0) == 3  # every epoch
     model.fit(x, x, epochs=3, verbose=0, callbacks=[backup.callback(1, every=3600)])
     assert backup.epochs_done(1) == 0  # not yet due: nothing written
+
+
+@pytest.mark.parametrize("spoil", ["garbage-model", "folder-model", "bad-losses", "folder-under-way", "file-for-folder"])
+def test_a_backup_entry_that_is_not_ours_is_discarded_never_fatal(tmp_path, spoil):
+    from pipeline.config import load_config
+    from pipeline.context import StageContext
+    from stages.train import BACKUP, Backup, _backup_key
+    from systems.copernicus import SYSTEM
+    from tests.test_crash import _simulate
+
+    run_dir = tmp_path / "r"
+    _simulate(run_dir)
+    config = load_config(None, [o for o in TINY if o != "--set"], system=SYSTEM)
+    ctx = StageContext(system=SYSTEM, config=config, run_dir=run_dir)
+    root = Backup(ctx, _backup_key(ctx)).root  # the key is right: only the entries are wrong
+    if spoil == "garbage-model":  # a finished first phase whose model is not one
+        (root / "phase0.keras").write_bytes(b"PK not a model")
+        (root / "phase0.json").write_text('{"loss": [1.0, 0.5], "val_loss": [null, 0.4]}')
+    elif spoil == "folder-model":
+        (root / "phase0.keras").mkdir()
+        (root / "phase0.json").write_text('{"loss": [1.0, 0.5], "val_loss": [null, 0.4]}')
+    elif spoil == "bad-losses":
+        (root / "phase0.keras").write_bytes(b"PK not a model")
+        (root / "phase0.json").write_text('{"loss": "many", "val_loss": 3}')
+    elif spoil == "folder-under-way":
+        (root / "phase0.losses").mkdir()
+        (root / "phase0" / "training_metadata.json").mkdir(parents=True)
+    else:
+        (root / "phase0").write_bytes(b"a file where Keras keeps a folder")
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["loss"]) == 4  # both phases trained in full: nothing taken from the spoilt backup
+
+
+def test_a_file_where_the_backup_folder_belongs_is_discarded(tmp_path):
+    from stages.train import BACKUP
+    from tests.test_crash import _simulate
+
+    run_dir = tmp_path / "r"
+    _simulate(run_dir)
+    (run_dir / BACKUP).write_bytes(b"not a folder")
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()

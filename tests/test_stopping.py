@@ -74,7 +74,7 @@ def test_operon_does_not_search_a_target_already_at_its_floor():
     y = 0.3 + rng.normal(0, 0.01, 300)
     engine = make_engine("operon", time_budget=5, max_length=10, operators="arithmetic", seed=0, threads=1)
     engine.fit(X, y, variable_names=["x"], noise_variance=1e-4 * 1.2)
-    assert engine.stats_ == {"seconds": 0.0, "stopped": "noise floor", "generations": 0}
+    assert engine.stats_ == {"seconds": 0.0, "stopped": "noise floor", "generations": 0, "spent": 0.0}
     assert [float(e) for _, e in engine.equations_] == [pytest.approx(0.3, abs=2e-3)]
     engine = make_engine("operon", time_budget=1, max_length=10, operators="arithmetic", seed=0, threads=1)
     engine.fit(X, y, variable_names=["x"], noise_variance=0.0)  # no noise declared: searched
@@ -97,3 +97,15 @@ def test_search_gives_the_engine_its_stop_floor_and_keeps_the_noise_for_selectio
     search(Stub, X, 2 * X[:, 0], variable_names=["x"], noise_variance=1e-3)
     search(Stub, X, 2 * X[:, 0], variable_names=["x"], stop_floor=1e-4)
     assert seen == [1e-3, 1e-4]
+
+
+def test_operon_reports_the_share_of_its_budget_it_spent():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(300, 2))
+    y = X[:, 0] * X[:, 1]  # found at once: the run stops at its floor, well before its budget
+    engine = make_engine("operon", time_budget=5, max_length=10, operators="arithmetic", seed=0, threads=1)
+    engine.fit(X, y, variable_names=["a", "b"])
+    assert engine.stats_["stopped"] is not None and 0 < engine.stats_["spent"] < 0.5
+    full = make_engine("operon", time_budget=0.5, max_length=10, operators="arithmetic", seed=0, threads=1, patience=0)
+    full.fit(X, np.sin(X[:, 0]) * np.exp(X[:, 1]), variable_names=["a", "b"])
+    assert full.stats_["spent"] == 1.0
