@@ -229,12 +229,14 @@ def main() -> None:
 @main.command()
 def systems() -> None:
     """List the physical systems."""
-    from pipeline.registry import available_systems
+    from pipeline.registry import available_systems, broken_systems
 
-    known = available_systems()
-    width = max((len(name) for name in known), default=0) + 1
+    known, broken = available_systems(), broken_systems()
+    width = max((len(name) for name in [*known, *broken]), default=0) + 1
     for name, system in known.items():
         click.echo(f"{name:{width}s} {system.description}")
+    for name, problem in broken.items():
+        click.echo(f"{name:{width}s} (cannot be used: {problem})", err=True)
 
 
 @main.command()

@@ -38,29 +38,68 @@ def registered() -> dict[str, PhysicalSystem]:
     return dict(_REGISTERED)
 
 
-def available_systems() -> dict[str, PhysicalSystem]:
+def _scan() -> tuple[dict[str, PhysicalSystem], dict[str, str]]:
+    """The systems found, and the problems: a module or entry point that fails to load (named, with its error),
+    and an entry point that would shadow a built-in system (refused; the message names both, and the built-in
+    system stays as it is).  One broken file never hides the others."""
     found: dict[str, PhysicalSystem] = {}
+    origin: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for info in pkgutil.iter_modules(systems.__path__):
         if info.name == "base" or info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"systems.{info.name}")
+        try:
+            module = importlib.import_module(f"systems.{info.name}")
+        except Exception as exc:  # noqa: BLE001 - whatever a broken system file raises
+            problems[info.name] = f"systems/{info.name}.py cannot be imported ({type(exc).__name__}: {exc})"
+            continue
         for system in (getattr(module, "SYSTEM", None), *getattr(module, "SYSTEMS", ())):
             if isinstance(system, PhysicalSystem):
                 found[system.name] = system
+                origin[system.name] = f"systems/{info.name}.py"
     for ep in entry_points(group="scinet.systems"):
-        system = ep.load()
-        if isinstance(system, PhysicalSystem):
+        where = f"the entry point {ep.name!r} ({ep.value})"
+        try:
+            system = ep.load()
+        except Exception as exc:  # noqa: BLE001 - whatever a broken plug-in raises
+            problems[ep.name] = f"{where} cannot be loaded ({type(exc).__name__}: {exc})"
+            continue
+        if not isinstance(system, PhysicalSystem):
+            problems[ep.name] = f"{where} names a {type(system).__name__}, not a PhysicalSystem"
+        elif system.name in origin:  # the built-in one stays; the plug-in is refused
+            problems[ep.name] = (
+                f"{where} defines a system {system.name!r}, the name of the built-in one in {origin[system.name]}; "
+                "rename the plug-in's system"
+            )
+        else:
             found[system.name] = system
+            origin[system.name] = where
     found.update(_REGISTERED)
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items())), problems
+
+
+def available_systems() -> dict[str, PhysicalSystem]:
+    """Every system that loads (see :func:`broken_systems` for those that do not)."""
+    found, problems = _scan()
+    return {name: system for name, system in found.items() if name not in problems}
+
+
+def broken_systems() -> dict[str, str]:
+    """Name -> what is wrong, for each system file or plug-in that does not load or that clashes with another."""
+    return _scan()[1]
 
 
 def get_system(name: str) -> PhysicalSystem:
-    known = available_systems()
+    found, problems = _scan()
+    if name in problems:
+        raise UnknownSystemError(f"The system {name!r} cannot be used: {problems[name]}. Fix it, or choose another system.")
+    known = {n: s for n, s in found.items() if n not in problems}
     if name in known:
         return known[name]
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    if problems:
+        hint += f" ({len(problems)} more could not be loaded: {'; '.join(problems.values())}.)"
     raise UnknownSystemError(
         f"Unknown system {name!r}.{hint} Known systems: {', '.join(known)}. Run `scinet systems` to list them."
     )
