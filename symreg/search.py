@@ -198,10 +198,10 @@ def search(
     ``separate``: the closest equation found is tested for multiplicative and additive separability
     (:mod:`symreg.separable`), and where it splits, each part is searched on its own variables (a
     search like this one, its target the closest equation with the other variables held fixed); the
-    recombined equations join the candidates.  With ``time_budget``, it has what the engine runs before it
-    left of their budgets (an engine that stops when done, :mod:`symreg.stopping`, reports the share of its
-    evaluations it spent, so this is as deterministic as the budget), and nothing else: a search whose
-    engines spent their budgets in full, or left less than :data:`MIN_STRUCTURE_SECONDS`, takes no more time.
+    recombined equations join the candidates.  With ``time_budget``, it has one engine run's share of the
+    budget, and what the engine runs before it left of theirs (an engine that stops when done,
+    :mod:`symreg.stopping`, reports the share of its evaluations it spent, so this is as deterministic as
+    the budget).
     It assumes the variables vary independently over their ranges (the mixed points it evaluates
     the closest equation at are then points of the data's domain), as in a benchmark or a designed
     experiment; it is off for the system's latents.
@@ -265,11 +265,11 @@ def search(
         target_dim = as_dimension(target_unit) if target_unit is not None else None
         problem = dimensionless_problem(X, y, variable_names, [dims[n] for n in variable_names], target_dim)
     separate = separate and not circular and X.shape[1] >= 2
-    runs = 1 + (problem is not None)
+    runs = 1 + (problem is not None) + separate  # the structure search has one engine run's share, and ...
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     engine_noise = noise_variance if stop_floor is None else stop_floor
     plain: list[tuple[str, sp.Expr]] = []
-    unused = 0.0  # seconds of the engines' budgets they did not spend (counted in evaluations): the structure's
+    unused = 0.0  # ... the seconds of the engines' budgets they did not spend (counted in evaluations)
 
     def spare(engine) -> float:
         return (1 - float(getattr(engine, "stats_", {}).get("spent", 1.0))) * budget.get("time_budget", 0.0)
@@ -330,7 +330,7 @@ def search(
             search, make_engine, validation_fraction=validation_fraction, rtol=rtol, engine_rows=engine_rows, seed=seed
         )
         closest = min(rows, key=lambda r: r["loss"])["expr"].xreplace(numbers)
-        share = None if time_budget is None else unused
+        share = None if time_budget is None else budget["time_budget"] + unused
         for expr, kind in structure_candidates(
             again, closest, X[fit], y[fit], X[val], y[val], variable_names, units, target_dim, share
         ):
