@@ -159,6 +159,9 @@ class Backup:
         return keras.saving.load_model(self.root / f"phase{phase}.keras", safe_mode=True, custom_objects={"SciNet": SciNet})
 
     def save_phase(self, phase: int, model, losses: dict) -> None:
+        for name in (f"phase{phase}.keras", f"phase{phase}.json"):  # whatever stood there, a folder even
+            if (self.root / name).is_dir():
+                _delete(self.root / name)
         with atomic_path(self.root / f"phase{phase}.keras") as tmp:
             model.save(tmp)
         write_json(self.root / f"phase{phase}.json", losses)
