@@ -133,9 +133,9 @@ def test_a_product_of_a_power_law_and_a_root_of_squares_is_found():
     s = sp.symbols(names, real=True)
     true = 3 * s[0] * sp.sqrt(s[1] ** 2 + s[2] ** 2) / (4 * sp.pi * s[3] ** 5)
     y = evaluate(true, s, X)
-    engine = partial(make_engine, "operon", operators="physics", seed=0, threads=1)
+    engine = partial(make_engine, "operon", operators="physics", seed=0, threads=2)
     units = {"q": "C*m", "a": "m", "b": "m", "r": "m"}
-    front = search(engine, X, y, variable_names=names, time_budget=30, units=units, target_unit="C/m^3", separate=True)
+    front = search(engine, X, y, variable_names=names, time_budget=60, units=units, target_unit="C/m^3", separate=True)
     selected = sp.sympify(front.loc[front["selected"], "sympy_format"].iloc[0], locals=dict(zip(names, s, strict=True)))
     assert same_law(selected, true, s, [(1.0, 3.0)] * 4)
 
