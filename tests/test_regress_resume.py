@@ -12,6 +12,19 @@ from tests.test_cli import invoke
 TINY = [*CLI_TINY, "--set", "regress.workers=1"]  # the searches in this process, where the test can kill one
 
 
+def _killed_at_the_second(real):
+    """``search_task`` that crashes on the second search, as a kill would."""
+    calls = []
+
+    def search_task(task):
+        calls.append(task)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(task)
+
+    return search_task
+
+
 def test_an_interrupted_regress_redoes_only_the_searches_it_had_not_finished(tmp_path, monkeypatch):
     for stage in ("simulate", "train", "export"):
         assert invoke(stage, "copernicus", "--run-dir", tmp_path / "whole", *TINY).exit_code == 0
@@ -20,15 +33,8 @@ def test_an_interrupted_regress_redoes_only_the_searches_it_had_not_finished(tmp
     searches = len(pd.read_parquet(tmp_path / "whole" / "equations.parquet")[["target", "variables"]].drop_duplicates())
     assert searches >= 2  # two variable sets per active neuron
 
-    real, calls = stages.regress.search_task, []
-
-    def killed_at_the_second(task):
-        calls.append(task)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real(task)
-
-    monkeypatch.setattr(stages.regress, "search_task", killed_at_the_second)
+    real = stages.regress.search_task
+    monkeypatch.setattr(stages.regress, "search_task", _killed_at_the_second(real))
     assert invoke("regress", "copernicus", "--run-dir", tmp_path / "killed", *TINY).exit_code != 0  # the crash
     assert len(list((tmp_path / "killed" / stages.regress.SEARCHES).glob("*.parquet"))) == 1
 
@@ -68,15 +74,8 @@ def test_a_cache_entry_that_is_no_finished_search_is_discarded_and_searched_agai
     whole = pd.read_parquet(tmp_path / "whole" / "equations.parquet")
 
     # a crash after the first search leaves one genuine entry, named by the key of a real task
-    real, calls = stages.regress.search_task, []
-
-    def killed_at_the_second(task):
-        calls.append(task)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real(task)
-
-    monkeypatch.setattr(stages.regress, "search_task", killed_at_the_second)
+    real = stages.regress.search_task
+    monkeypatch.setattr(stages.regress, "search_task", _killed_at_the_second(real))
     assert invoke("regress", "copernicus", "--run-dir", tmp_path / "bad", *TINY).exit_code != 0
     monkeypatch.setattr(stages.regress, "search_task", real)
     cache = tmp_path / "bad" / stages.regress.SEARCHES
