@@ -45,6 +45,8 @@ def test_an_interrupted_regress_redoes_only_the_searches_it_had_not_finished(tmp
     assert not (tmp_path / "killed" / stages.regress.SEARCHES).exists()
     whole, resumed = (pd.read_parquet(tmp_path / r / "equations.parquet") for r in ("whole", "killed"))
     pd.testing.assert_frame_equal(whole, resumed)
+    # the same bytes, metadata and all, when searches come from the cache
+    assert (tmp_path / "whole" / "equations.parquet").read_bytes() == (tmp_path / "killed" / "equations.parquet").read_bytes()
 
 
 def test_a_neurons_searches_keep_its_scale_and_offset_fitted(tmp_path, monkeypatch):
