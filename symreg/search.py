@@ -35,6 +35,7 @@ import pandas as pd
 import sympy as sp
 
 from symreg.base import describe, evaluate, loss, pareto_front, wrap
+from symreg.errors import ExpressionError
 from symreg.group_forms import group_forms
 from symreg.parse import parse_expression
 from symreg.polish import RefitBudget, recognise_constants, refit_constants
@@ -417,8 +418,7 @@ def structure_candidates(
             separate=True,
         )
         back = {sp.Symbol(differences[i], real=True): symbols[i] - symbols[j] for i, j in shifts}
-        texts = [*front.loc[front["selected"], "sympy_format"], *front.sort_values("loss")["sympy_format"]]
-        return [(parse_expression(t, reduced_names).xreplace(back), "translation") for t in list(dict.fromkeys(texts))[:2]]
+        return [(e.xreplace(back), "translation") for e in _best_first(front, reduced_names)[:2]]
 
     def search_part(columns: list[int], target: np.ndarray, parts: int, others: sp.Expr | None, noise: float) -> list[sp.Expr]:
         part_names = [names[c] for c in columns]
@@ -434,8 +434,20 @@ def structure_candidates(
             noise_variance=noise,
             square=True,
         )
-        texts = [*front.loc[front["selected"], "sympy_format"], *front.sort_values("loss")["sympy_format"]]
-        return [parse_expression(t, part_names) for t in dict.fromkeys(texts)]
+        return _best_first(front, part_names)
 
     found = separable_candidates(closest, symbols, X, y, X_check, y_check, search_part)
     return [(expr, f"separable ({kind})") for expr, kind in found]
+
+
+def _best_first(front: pd.DataFrame, names: Sequence[str]) -> list[sp.Expr]:
+    """A front's selected equation, then the rest from the lowest held-out loss up (one that does not parse
+    back is left out: a candidate, never a crash)."""
+    texts = [*front.loc[front["selected"], "sympy_format"], *front.sort_values("loss")["sympy_format"]]
+    out = []
+    for text in dict.fromkeys(texts):
+        try:
+            out.append(parse_expression(text, names))
+        except ExpressionError:
+            continue
+    return out
