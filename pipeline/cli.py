@@ -229,9 +229,10 @@ def main() -> None:
 @main.command()
 def systems() -> None:
     """List the physical systems."""
-    from pipeline.registry import available_systems, broken_systems
+    from pipeline.registry import scan_systems
 
-    known, broken = available_systems(), broken_systems()
+    found, broken = scan_systems()  # once: every system module imported, every plug-in loaded
+    known = {name: system for name, system in found.items() if name not in broken}
     width = max((len(name) for name in [*known, *broken]), default=0) + 1
     for name, system in known.items():
         click.echo(f"{name:{width}s} {system.description}")

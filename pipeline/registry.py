@@ -38,7 +38,7 @@ def registered() -> dict[str, PhysicalSystem]:
     return dict(_REGISTERED)
 
 
-def _scan() -> tuple[dict[str, PhysicalSystem], dict[str, str]]:
+def scan_systems() -> tuple[dict[str, PhysicalSystem], dict[str, str]]:
     """The systems found, and the problems: a module or entry point that fails to load (named, with its error),
     and an entry point that would shadow a built-in system (refused; the message names both, and the built-in
     system stays as it is).  One broken file never hides the others."""
@@ -80,17 +80,17 @@ def _scan() -> tuple[dict[str, PhysicalSystem], dict[str, str]]:
 
 def available_systems() -> dict[str, PhysicalSystem]:
     """Every system that loads (see :func:`broken_systems` for those that do not)."""
-    found, problems = _scan()
+    found, problems = scan_systems()
     return {name: system for name, system in found.items() if name not in problems}
 
 
 def broken_systems() -> dict[str, str]:
     """Name -> what is wrong, for each system file or plug-in that does not load or that clashes with another."""
-    return _scan()[1]
+    return scan_systems()[1]
 
 
 def get_system(name: str) -> PhysicalSystem:
-    found, problems = _scan()
+    found, problems = scan_systems()
     if name in problems:
         raise UnknownSystemError(f"The system {name!r} cannot be used: {problems[name]}. Fix it, or choose another system.")
     known = {n: s for n, s in found.items() if n not in problems}

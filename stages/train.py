@@ -104,11 +104,15 @@ class Backup:
 
     def __init__(self, ctx: StageContext, key: str):
         self.root = ctx.path(BACKUP)
+        self.key = key
         if (self.root.exists() or self.root.is_symlink()) and self._key() != key:
             self.remove()
+        self._start()
+
+    def _start(self) -> None:
+        """The folder, with its key (an empty backup)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        write_text(self.root / "key", key)
-        self._expected = key
+        write_text(self.root / "key", self.key)
 
     def resume_from(self, phases: int):
         """The model of the last phase that ended (every one before it ended too), loaded, with the phase;
@@ -125,8 +129,7 @@ class Backup:
         except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file that is not a model
             log.warning("train: the backup of phase %d cannot be read back (%s): discarded, training starts again", last + 1, exc)
             self.remove()
-            self.root.mkdir(parents=True, exist_ok=True)
-            write_text(self.root / "key", self._expected)
+            self._start()
             return None, -1
 
     def _key(self) -> str | None:

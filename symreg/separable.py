@@ -149,13 +149,12 @@ def translations(
     return chosen
 
 
-def part_targets(
-    f: Callable[[np.ndarray], np.ndarray], X: np.ndarray, split: Split
-) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """The reference point ``r`` (the columns' medians) and, for each block, ``f`` on the rows' values of the
-    block with every other column at ``r``; None for a block on which ``f`` does not vary (an unused variable)."""
+def part_targets(f: Callable[[np.ndarray], np.ndarray], X: np.ndarray, split: Split) -> tuple[float, list[np.ndarray | None]]:
+    """``f(r)`` at the reference point ``r`` (the columns' medians) and, for each block, ``f`` on the rows' values
+    of the block with every other column at ``r``; None for a block on which ``f`` does not vary (an unused
+    variable)."""
     reference = np.median(X, axis=0)
-    f_ref = f(reference[None, :])[0]
+    f_ref = float(f(reference[None, :])[0])
     targets: list[np.ndarray | None] = []
     for block in split.blocks:
         points = np.tile(reference, (len(X), 1))
@@ -163,7 +162,7 @@ def part_targets(
         g = f(points)
         varies = np.isfinite(g).all() and np.ptp(g) > MIN_VARIATION * max(abs(f_ref), float(np.max(np.abs(g))))
         targets.append(g if varies else None)
-    return reference, targets
+    return f_ref, targets
 
 
 def recombine(kind: str, parts: Sequence[sp.Expr], f_ref: float) -> sp.Expr:
@@ -212,8 +211,7 @@ def separable_candidates(
         split = finest_split(f, X, kind, tolerance, seed)
         if split is None or len(split.blocks) < 2:
             continue
-        reference, targets = part_targets(f, X, split)
-        f_ref = float(f(reference[None, :])[0])
+        f_ref, targets = part_targets(f, X, split)
         used = [(block, g) for block, g in zip(split.blocks, targets, strict=True) if g is not None]
         if not used:
             continue
