@@ -255,6 +255,17 @@ class SciNet(keras.Model):
                 q = q[:, :steps]
         return self.decode(z, q)
 
+    def reseed(self, *keys: int) -> None:
+        """Start the sampling noise of training afresh from the model's seed and ``keys`` (the phase and
+        epoch, say), whatever was drawn before.  The training reseeds at every epoch, so the noise of an
+        epoch depends on the seed, phase and epoch alone: a run resumed from a backup draws what an
+        uninterrupted one did (Keras does not save a seed generator's state with the weights)."""
+        import numpy as np
+
+        words = np.random.SeedSequence([self.seed, *keys]).generate_state(2) % 2**31  # fits int32 and uint32 seeds
+        state = self._seed_generator.state
+        state.assign(ops.convert_to_tensor(words.astype("int64"), dtype=state.dtype))
+
     # -- keras plumbing -------------------------------------------------------------------------
     def call(self, inputs, training=False):
         mean, log_sigma = self.encode(inputs["x"])

@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -44,17 +45,21 @@ class Stage:
     doc: str
     reads_laws: bool = False
     """the stage reads the system's laws: its cache key holds them (:meth:`systems.base.PhysicalSystem.fingerprint`)"""
+    scratch: tuple[str, ...] = ()
+    """where an unfinished run of the stage keeps its state, to resume from; the stage removes it when it ends,
+    and a stage found up to date removes what an interrupted ``--force`` left"""
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("simulate", (), outputs_of("simulate"), "simulate samples and their ground truth"),
-    Stage("train", ("observations.parquet",), outputs_of("train"), "train the beta-VAE SciNet"),
+    Stage("train", ("observations.parquet",), outputs_of("train"), "train the beta-VAE SciNet", scratch=(".train-backup",)),
     Stage("export", ("observations.parquet", "model.keras"), outputs_of("export"), "export latents, KL per neuron and the probe"),
     Stage(
         "regress",
         ("latents.parquet", "probe.parquet", "history.json"),
         outputs_of("regress"),
         "symbolic regression of latents and answers",
+        scratch=(".regress-searches",),
     ),
     Stage(
         "verify",
@@ -250,6 +255,7 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
     records = manifest.get("stages", {})
     if not force and _up_to_date(ctx, stage, records.get(name), key):
         log.info("%s: up to date, skipped (inputs and settings unchanged; --force redoes it)", name)
+        _remove_scratch(ctx, stage)
         return "skipped"
     log.info("%s: %s", name, stage.doc)
     module = importlib.import_module(f"stages.{name}")
@@ -259,6 +265,19 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
     log.info("%s: done in %.1f s", name, wall)
     _record(ctx, stage, key, wall_s=round(wall, 3))
     return "ran"
+
+
+def _remove_scratch(ctx: StageContext, stage: Stage) -> None:
+    """Remove what an interrupted run of an up-to-date stage left (a ``--force`` killed midway): its state
+    belongs to no output, and a run directory holds nothing that nothing reads."""
+    for name in stage.scratch:
+        path = ctx.path(name)
+        if path.exists() or path.is_symlink():
+            log.info("%s: removing %s, left by an interrupted run", stage.name, name)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def accept_stage(ctx: StageContext, name: str) -> list[str]:

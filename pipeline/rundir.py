@@ -29,14 +29,15 @@ PANDAS_ATTRS = b"PANDAS_ATTRS"  # pandas keeps DataFrame.attrs here, so a pandas
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); on success flush it to disk and rename
+    """Yield a temporary path beside ``path`` (same suffixes); on success flush it to disk and rename
     it onto ``path``.
 
     On failure the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    suffix = "".join(path.suffixes)  # all of them: Keras asks for ``.weights.h5``
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name.removesuffix(suffix)}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import shutil
 import time
 from pathlib import Path
@@ -91,16 +92,43 @@ def losses_callback(path):
     return Losses()
 
 
+def _rows(seed: int, phase: int, epoch: int, n: int, group: int) -> np.ndarray:
+    """The training rows of Keras epoch ``epoch`` (0-based) of ``phase``, in order: ``group`` passes over the
+    ``n`` rows, each shuffled.  The order depends on the seed, phase and epoch alone, so a run resumed at any
+    epoch sees what an uninterrupted run saw, on every Keras backend."""
+    rng = np.random.default_rng([seed, phase, epoch])
+    return np.concatenate([rng.permutation(n) for _ in range(group)])
+
+
+def _fit_data(inputs: dict, y: np.ndarray, batch_size: int, *, held_out: bool = False) -> dict:
+    """The keyword arguments of ``model.fit`` that give it ``inputs`` and ``y`` in batches of ``batch_size``,
+    in their order (as its validation data where ``held_out``).  On TensorFlow a plain ``tf.data`` pipeline:
+    Keras builds its own anew for every call of ``fit``, at 0.1 s a call (half of it tracing).  Elsewhere
+    the arrays, which Keras slices itself at no cost."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        if held_out:
+            return {"validation_data": (inputs, y), "validation_batch_size": batch_size}
+        return {"x": inputs, "y": y, "batch_size": batch_size}
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.from_tensor_slices((inputs, y)).batch(batch_size).prefetch(2)
+    return {"validation_data": batches} if held_out else {"x": batches}
+
+
 BACKUP = ".train-backup"
 """folder in the run directory where an unfinished training keeps its state (removed when it ends)"""
 
 
 class Backup:
     """Where a killed training resumes from.  Each phase that ends is saved whole (``phaseN.keras``
-    with its losses in ``phaseN.json``); the phase under way is backed up at an epoch's end, every
-    ``train.backup_every`` seconds, by Keras' ``BackupAndRestore`` (weights, optimizer state, epoch)
-    in ``phaseN/``.  The folder belongs to one set of inputs and settings (``key``): anything else
-    there is discarded."""
+    with its losses in ``phaseN.json``); the phase under way is backed up at the end of a (Keras) epoch,
+    every ``train.backup_every`` seconds (weights and optimizer state, ``phaseN/epochE.weights.h5``).
+    Each epoch's row order and noise depend on the seed, phase and epoch alone (:func:`_rows`,
+    :meth:`pipeline.model.SciNet.reseed`), so a resumed training ends with the bytes an uninterrupted
+    one would.  The folder belongs to one set of inputs and settings (``key``): anything else there is
+    discarded."""
 
     def __init__(self, ctx: StageContext, key: str):
         self.root = ctx.path(BACKUP)
@@ -170,32 +198,40 @@ class Backup:
         write_json(self.root / f"phase{phase}.json", losses)
         shutil.rmtree(self.root / f"phase{phase}", ignore_errors=True)
 
-    def callback(self, phase: int, every: float):
-        """Keras' ``BackupAndRestore`` for the phase under way, saving at the end of an epoch once ``every``
-        seconds have passed since its last backup (0: every epoch)."""
-        import keras
-
-        class EveryFewSeconds(keras.callbacks.BackupAndRestore):
-            def on_train_begin(self, logs=None):
-                super().on_train_begin(logs)
-                self.last = time.monotonic()
-
-            def on_epoch_end(self, epoch, logs=None):
-                if time.monotonic() - self.last >= every:
-                    super().on_epoch_end(epoch, logs)
-                    self.last = time.monotonic()
-
-        return EveryFewSeconds(str(self.root / f"phase{phase}"), save_freq="epoch", delete_checkpoint=False)
-
-    def epochs_done(self, phase: int) -> int:
-        """Epochs of the phase under way that its Keras backup holds (0 if none)."""
+    def save_epoch(self, phase: int, model, epochs: int) -> None:
+        """Back up the phase under way after ``epochs`` of its (Keras) epochs: weights and optimizer state in
+        ``phaseN/epochE.weights.h5``, written whole or not at all, then the older backups removed."""
         folder = self.root / f"phase{phase}"
-        try:
-            return int(json.loads((folder / "training_metadata.json").read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            if folder.exists():  # cut short by a kill: of no use
+        if not folder.is_dir() or folder.is_symlink():
+            _delete(folder)
+        with atomic_path(folder / f"epoch{epochs}.weights.h5") as tmp:
+            model.save_weights(tmp)
+        for old in folder.iterdir():
+            if old.name != f"epoch{epochs}.weights.h5":
+                _delete(old)
+
+    def resume_epoch(self, phase: int, model) -> int:
+        """Load the backup of the phase under way into ``model`` (built and compiled); the epochs it holds
+        (0 if there is none).  One that does not load raises :class:`UnreadableBackup`: the model may be
+        half loaded, so the training starts again."""
+        folder = self.root / f"phase{phase}"
+        found = sorted(
+            (int(m[1]), path)
+            for path in (folder.iterdir() if folder.is_dir() else ())
+            if (m := re.fullmatch(r"epoch(\d{1,9})\.weights\.h5", path.name)) and path.is_file()
+        )
+        if not found:
+            if folder.exists() or folder.is_symlink():  # nothing of ours in it
                 self.discard(phase)
             return 0
+        epochs, path = found[-1]
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        try:
+            model.load_weights(path)
+        except Exception as exc:  # noqa: BLE001 - whatever Keras raises on a file that is not its own
+            raise UnreadableBackup(f"the backup of phase {phase + 1} cannot be read back ({exc})") from exc
+        return epochs
 
     def discard(self, phase: int) -> None:
         """Forget the unfinished backup of ``phase`` (its weights and its per-epoch losses)."""
@@ -204,6 +240,10 @@ class Backup:
 
     def remove(self) -> None:
         _delete(self.root)
+
+
+class UnreadableBackup(Exception):
+    """A backup of the phase under way that Keras cannot load (a file that is not ours)."""
 
 
 def _delete(path: Path) -> None:
@@ -251,6 +291,15 @@ def _tensorboard(ctx: StageContext, phase: int) -> list:
 
 
 def run(ctx: StageContext) -> None:
+    try:
+        _train(ctx)
+    except UnreadableBackup as exc:
+        log.warning("train: %s: discarded, training starts again", exc)
+        Backup(ctx, _backup_key(ctx)).remove()
+        _train(ctx)
+
+
+def _train(ctx: StageContext) -> None:
     import keras
 
     system, cfg = ctx.system, ctx.config.train
@@ -303,57 +352,52 @@ def run(ctx: StageContext) -> None:
                 # a group of epochs is one Keras epoch over the data repeated (train.epoch_group)
                 group = math.gcd(epochs, cfg.epoch_group)
                 calls = epochs // group
-                x_fit = {k: np.concatenate([v] * group) for k, v in train_in.items()} if group > 1 else train_in
-                y_fit = np.concatenate([train_y] * group) if group > 1 else train_y
-                steps = calls * math.ceil(len(y_fit) / cfg.batch_size)
+                steps = calls * math.ceil(group * len(train_y) / cfg.batch_size)
                 lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
                 # Keras runs one step per call on PyTorch (it refuses more); the results are the same
                 per_call = 1 if keras.backend.backend() == "torch" else cfg.steps_per_execution
                 model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=per_call)
                 model(_head(train_in))  # built, so that a backup of this phase can be restored into it
                 losses_file = backup.root / f"phase{phase}.losses"
-                resumed = backup.epochs_done(phase) * group
+                resumed = backup.resume_epoch(phase, model)
                 if resumed:
                     log.info(
                         "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
                         phase + 1,
                         len(lengths),
-                        resumed + 1,
+                        resumed * group + 1,
                         epochs,
                     )
-                    done += resumed
+                    done += resumed * group
                     if pbar is not None:
-                        pbar.update(resumed)
-                for attempt in (1, 2):
-                    try:
-                        model.fit(
-                            x_fit,
-                            y_fit,
-                            validation_data=(test_in, test_y),
-                            validation_freq=_validation_epochs(calls, group, cfg.validate_every),
-                            validation_batch_size=max(cfg.batch_size, 4096),  # the same loss, fewer steps
-                            batch_size=cfg.batch_size,
-                            epochs=calls,
-                            shuffle=True,
-                            verbose=0,
-                            callbacks=[
-                                keras.callbacks.TerminateOnNaN(),
-                                losses_callback(losses_file),
-                                backup.callback(phase, cfg.backup_every),
-                                Progress(group),
-                                *_tensorboard(ctx, phase),
-                            ],
-                        )
-                        break
-                    except OSError:
-                        if attempt == 2 or not resumed:
-                            raise
-                        # a kill while Keras wrote the backup leaves it unreadable: this phase starts again
-                        log.warning(
-                            "train: the backup of phase %d is unreadable (killed while written); it starts again", phase + 1
-                        )
-                        backup.discard(phase)
-                        done -= resumed
+                        pbar.update(resumed * group)
+                callbacks = [
+                    keras.callbacks.TerminateOnNaN(),
+                    losses_callback(losses_file),
+                    Progress(group),
+                    *_tensorboard(ctx, phase),
+                ]
+                validate = set(_validation_epochs(calls, group, cfg.validate_every))
+                # the same loss in fewer steps
+                held_out = _fit_data(test_in, test_y, max(cfg.batch_size, 4096), held_out=True)
+                saved = time.monotonic()
+                for epoch in range(resumed, calls):  # one Keras epoch a call: its rows and noise are its own
+                    rows = _rows(ctx.config.seed, phase, epoch, len(train_y), group)
+                    model.reseed(phase, epoch)
+                    fitted = model.fit(
+                        **_fit_data({k: v[rows] for k, v in train_in.items()}, train_y[rows], cfg.batch_size),
+                        **(held_out if epoch + 1 in validate else {}),
+                        initial_epoch=epoch,
+                        epochs=epoch + 1,
+                        shuffle=False,
+                        verbose=0,
+                        callbacks=callbacks,
+                    )
+                    if not all(math.isfinite(v) for v in fitted.history.get("loss", [math.nan])):
+                        break  # diverged: said below
+                    if epoch + 1 < calls and time.monotonic() - saved >= cfg.backup_every:
+                        backup.save_epoch(phase, model, epoch + 1)
+                        saved = time.monotonic()
                 losses, val_losses = read_losses(losses_file)
                 if len(losses) < calls or not all(math.isfinite(v) for v in losses):
                     backup.remove()

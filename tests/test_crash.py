@@ -109,3 +109,19 @@ def test_a_verdict_without_evidence_is_not_checked_and_the_command_fails(tmp_pat
     assert "Traceback" not in result.output
     laws = json.loads((run_dir / "verification.json").read_text())["laws"]
     assert {law["verdict"] for law in laws} == {"not checked"}
+
+
+def test_what_an_interrupted_force_left_is_removed_when_the_stage_is_up_to_date(tmp_path):
+    from stages.regress import SEARCHES
+    from stages.train import BACKUP
+
+    assert orchestrate.get_stage("train").scratch == (BACKUP,)
+    assert orchestrate.get_stage("regress").scratch == (SEARCHES,)
+    run_dir = tmp_path / "r"
+    _simulate(run_dir)
+    assert invoke("train", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    (run_dir / BACKUP / "phase0").mkdir(parents=True)  # as a `train --force` killed midway leaves it
+    result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
+    assert result.exit_code == 0 and "up to date" in result.output
+    assert "left by an interrupted run" in result.output
+    assert not (run_dir / BACKUP).exists()

@@ -81,42 +81,63 @@ def test_workers_end_within_seconds_of_their_parent(run_dir, signum):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _epoch(metadata: Path) -> int:
+def _epoch(folder: Path) -> int:
+    """The epochs the backup of a phase under way holds (-1: none yet)."""
     try:
-        return int(json.loads(metadata.read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
+        return max(int(p.name.removeprefix("epoch").removesuffix(".weights.h5")) for p in folder.glob("epoch*.weights.h5"))
+    except (OSError, ValueError):
         return -1
 
 
-def test_a_killed_training_resumes_where_it_was(tmp_path):
-    run_dir = tmp_path / "t"
-    long = [*TINY, "--set", "train.epochs=[3, 60]", "--set", "simulate.n_samples=300", "--set", "train.epoch_group=1"]
-    long += ["--set", "train.backup_every=0"]  # a backup at every epoch's end
-    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *long).exit_code == 0
-    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "train", "copernicus", "--run-dir", str(run_dir), *long]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    metadata = run_dir / ".train-backup" / "phase1" / "training_metadata.json"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _epoch(metadata) >= 5:
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, "training ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
+LONG = [*TINY, "--set", "train.epochs=[3, 40]", "--set", "simulate.n_samples=300", "--set", "train.epoch_group=1"]
+LONG += ["--set", "train.backup_every=0"]  # a backup at every epoch's end
+
+
+def _train_and_export(run_dir: Path, kill: tuple[int, int] | None = None) -> str:
+    """Simulate, train (killed with SIGKILL once the backup of phase ``kill[0]`` holds ``kill[1]`` epochs, then
+    trained again to the end) and export; the output of the last training."""
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *LONG).exit_code == 0
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "train", "copernicus", "--run-dir", str(run_dir), *LONG]
+    if kill is not None:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        folder = run_dir / ".train-backup" / f"phase{kill[0]}"
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and _epoch(folder) < kill[1]:
+                time.sleep(0.05)
+            assert proc.poll() is None, "training ended before it could be killed"
             os.killpg(proc.pid, signal.SIGKILL)
-    assert not (run_dir / "model.keras").exists()
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert not (run_dir / "model.keras").exists()
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
-    log = again.stdout + again.stderr
-    assert "phase 1 of 2 was completed by an earlier, interrupted run" in log
-    assert "resuming phase 2 of 2 at epoch" in log
+    assert invoke("export", "copernicus", "--run-dir", run_dir, *LONG).exit_code == 0
+    return again.stdout + again.stderr
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("uninterrupted") / "r"
+    _train_and_export(run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize("kill", [(0, 1), (1, 5)], ids=["in-the-first-phase", "in-the-second-phase"])
+def test_a_killed_training_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, uninterrupted, kill):
+    run_dir = tmp_path / "t"
+    log = _train_and_export(run_dir, kill)
+    if kill[0] == 1:
+        assert "phase 1 of 2 was completed by an earlier, interrupted run" in log
+    assert f"resuming phase {kill[0] + 1} of 2 at epoch" in log
     history = json.loads((run_dir / "history.json").read_text())
-    assert len(history["loss"]) == 63 and history["phase"].count(1) == 60
+    assert len(history["loss"]) == 43 and history["phase"].count(1) == 40
     assert not (run_dir / ".train-backup").exists()
+    # the row order and the noise of each epoch are its own: the same bytes as a run never killed
+    assert history["loss"] == json.loads((uninterrupted / "history.json").read_text())["loss"]
+    assert (run_dir / "latents.parquet").read_bytes() == (uninterrupted / "latents.parquet").read_bytes()
 
 
 def test_a_backup_cut_short_by_a_kill_restarts_its_phase(tmp_path):
@@ -130,17 +151,31 @@ def test_a_backup_cut_short_by_a_kill_restarts_its_phase(tmp_path):
     _simulate(run_dir)
     config = load_config(None, [o for o in TINY if o != "--set"], system=SYSTEM)
     ctx = StageContext(system=SYSTEM, config=config, run_dir=run_dir)
-    phase = Backup(ctx, _backup_key(ctx)).root / "phase0"  # what a kill left in the first phase
+    phase = Backup(ctx, _backup_key(ctx)).root / "phase0"  # a backup of the first phase that is not a model
     phase.mkdir()
-    (phase / "training_metadata.json").write_text('{"epoch": 1}')
-    (phase / "latest.weights.h5").write_bytes(b"half a file")
+    (phase / "epoch1.weights.h5").write_bytes(b"half a file")
     result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
     assert result.exit_code == 0, result.output
-    assert "unreadable" in result.output
+    assert "cannot be read back" in result.output and "training starts again" in result.output
     assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()
 
 
-def test_the_phase_under_way_is_backed_up_every_backup_every_seconds(tmp_path):
+@pytest.mark.parametrize(("every", "saves"), [(0, [0, 1]), (3600, [])])
+def test_the_phase_under_way_is_backed_up_every_backup_every_seconds(tmp_path, monkeypatch, every, saves):
+    from stages.train import Backup
+    from tests.test_crash import _simulate
+
+    saved = []
+    monkeypatch.setattr(Backup, "save_epoch", lambda self, phase, model, epochs: saved.append((phase, epochs)))
+    _simulate(tmp_path / "r")
+    how = ["--set", f"train.backup_every={every}", "--set", "train.epoch_group=1"]
+    result = invoke("train", "copernicus", "--run-dir", tmp_path / "r", *TINY, *how)
+    assert result.exit_code == 0, result.output
+    # TINY: two phases of two epochs; the last epoch of a phase is saved whole, as the phase
+    assert saved == [(phase, 1) for phase in saves]
+
+
+def test_a_backup_of_the_phase_under_way_holds_weights_and_optimizer_state(tmp_path):
     import keras
     import numpy as np
 
@@ -151,13 +186,23 @@ def test_the_phase_under_way_is_backed_up_every_backup_every_seconds(tmp_path):
 
     ctx = StageContext(system=SYSTEM, config=load_config(None, [], system=SYSTEM), run_dir=tmp_path)
     backup = Backup(ctx, "key")
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    x = np.zeros((8, 1), dtype="float32")
-    model.fit(x, x, epochs=3, verbose=0, callbacks=[backup.callback(0, every=0)])
-    assert backup.epochs_done(0) == 3  # every epoch
-    model.fit(x, x, epochs=3, verbose=0, callbacks=[backup.callback(1, every=3600)])
-    assert backup.epochs_done(1) == 0  # not yet due: nothing written
+
+    def model():
+        m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        m.compile(optimizer="adam", loss="mse")
+        return m
+
+    trained, x = model(), np.linspace(0, 1, 8, dtype="float32")[:, None]
+    trained.fit(x, 2 * x, epochs=3, verbose=0)
+    backup.save_epoch(0, trained, 2)
+    backup.save_epoch(0, trained, 3)
+    assert [p.name for p in (backup.root / "phase0").iterdir()] == ["epoch3.weights.h5"]  # the latest only
+    fresh = model()
+    fresh(x[:1])
+    assert backup.resume_epoch(0, fresh) == 3
+    for a, b in zip(fresh.variables + fresh.optimizer.variables, trained.variables + trained.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    assert backup.resume_epoch(1, fresh) == 0  # nothing under way there
 
 
 @pytest.mark.parametrize("spoil", ["garbage-model", "folder-model", "bad-losses", "folder-under-way", "file-for-folder"])
