@@ -35,7 +35,10 @@ def model_arrays(frame: pd.DataFrame, system) -> tuple[dict[str, np.ndarray], np
     frame = frame.sort_values(["series", "step"])
     counts = frame.groupby("series").size()
     if counts.nunique() != 1:
-        raise ArtifactError("Observation series have different lengths. Re-create them with `scinet simulate --force`.")
+        raise ArtifactError(
+            f"Observation series have different lengths ({counts.min()} to {counts.max()} steps). "
+            f"Re-create them with `scinet simulate {system.name} --force`."
+        )
     n, steps = len(counts), int(counts.iloc[0])
 
     def series(names):

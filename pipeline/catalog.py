@@ -10,6 +10,7 @@ crosses a stage boundary as a record is typed: :class:`History` (train) and
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,14 +164,35 @@ class History:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, data: Any, path) -> History:
+    def from_json(cls, data: Any, path, system: str) -> History:
+        """The history a ``history.json`` holds, each field checked for its type."""
         if not isinstance(data, dict):
-            raise ArtifactError(f"{path} is not a training history. Re-create it with `scinet train --force`.")
+            raise ArtifactError(f"{path} is not a training history. Re-create it with `scinet train {system} --force`.")
         known = {f.name for f in dataclasses.fields(cls)}
-        try:
-            return cls(**{k: v for k, v in data.items() if k in known})
-        except TypeError as exc:
-            raise ArtifactError(f"{path} is not a training history ({exc}). Re-create it with `scinet train --force`.") from exc
+        history = cls(**{k: v for k, v in data.items() if k in known})
+
+        def numbers(x, none: bool = False) -> bool:
+            return isinstance(x, list) and all(_is_number(v, none) for v in x)
+
+        checks = {
+            "loss": numbers(history.loss),
+            "val_loss": numbers(history.val_loss, none=True),
+            "phase": numbers(history.phase) and all(isinstance(v, int) for v in history.phase),
+            "epoch": numbers(history.epoch) and all(isinstance(v, int) for v in history.epoch),
+            "steps": history.steps is None or numbers(history.steps),
+            "prediction_rms": isinstance(history.prediction_rms, dict)
+            and all(isinstance(k, str) and _is_number(v) for k, v in history.prediction_rms.items()),
+            "latent_size": isinstance(history.latent_size, int) and not isinstance(history.latent_size, bool),
+            "backend": isinstance(history.backend, str),
+            "seconds": _is_number(history.seconds),
+        }
+        wrong = [k for k, ok in checks.items() if not ok]
+        if wrong:
+            raise ArtifactError(
+                f"{path} is not a training history: its field {wrong[0]!r} holds {str(getattr(history, wrong[0]))[:60]!r}, "
+                f"which scinet train never writes. Re-create it with `scinet train {system} --force`."
+            )
+        return history
 
 
 def write_model(ctx: StageContext, model, history: History) -> None:
@@ -181,7 +203,7 @@ def write_model(ctx: StageContext, model, history: History) -> None:
 
 def read_history(ctx: StageContext) -> History:
     path = ctx.path("history.json")
-    return History.from_json(read_json(path, producer="train"), path)
+    return History.from_json(read_json(path, producer="train", system=ctx.system.name), path, ctx.system.name)
 
 
 def read_model(ctx: StageContext):
@@ -238,6 +260,8 @@ def read_latents(ctx: StageContext) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise ArtifactError(
             f"{ctx.path('latents.parquet')} lacks the learned latent steps. Re-create it with `scinet export {s.name} --force`."
         )
+    if frame.empty:
+        raise ArtifactError(f"{ctx.path('latents.parquet')} has no rows. Re-create it with `scinet export {s.name} --force`.")
     scalars = [n for n in s.scalar_names if n in frame and n != (s.time.name if s.time else None)]
     sigmas = [f"{n}_log_sigma" for n in names if f"{n}_log_sigma" in frame]
     _finite(ctx, "latents.parquet", frame, [*scalars, *names, *sigmas])
@@ -250,20 +274,42 @@ def write_probe(ctx: StageContext, frame: pd.DataFrame, **meta: Any) -> None:
 
 def read_probe(ctx: StageContext) -> pd.DataFrame | None:
     """The network's answers on fresh samples; None where the system declares no answer law."""
+    spec = ctx.system.answer_law
+    needed = [] if spec is None else ["sample", *spec.parameters, *spec.question_parameters, spec.question, spec.answer]
     frame, meta = _read(ctx, "probe.parquet")
     if frame.empty:
         return None
+    missing = [c for c in dict.fromkeys(needed) if c not in frame]
+    if missing:
+        raise ArtifactError(
+            f"{ctx.path('probe.parquet')} lacks the columns {missing}, which the law of motion is read from. "
+            f"Re-create it with `scinet export {ctx.system.name} --force`."
+        )
     _finite(ctx, "probe.parquet", frame, [c for c in frame.columns if frame[c].dtype.kind in "fi"])
     return frame
 
 
 # -- equations ------------------------------------------------------------------------------
+LAW_OF_MOTION = "law_of_motion"
+"""the variable set of the law-of-motion search (the answer law's parameters and question)"""
+
+
+def variable_sets(system) -> dict[str, list[str]]:
+    """The variable sets a regression of ``system`` may search over, by name: its own (``system.regress``) and,
+    where it declares an answer law, the law of motion's."""
+    sets = {k: list(v) for k, v in system.regress.items()}
+    if system.answer_law is not None:
+        sets[LAW_OF_MOTION] = list(system.answer_law.variables)
+    return sets
+
+
 def write_equations(ctx: StageContext, table: pd.DataFrame, *, variables: dict[str, list[str]], **meta: Any) -> None:
     write_parquet(ctx.path("equations.parquet"), table, _meta(ctx, "equations", variables=variables, **meta))
 
 
 def read_equations(ctx: StageContext) -> pd.DataFrame:
     """The fronts, with every ``sympy_format`` read back by the whitelist parser into ``expr``."""
+    from symreg.base import FRONT_TYPES
     from symreg.parse import ExpressionError, parse_expression
 
     cols = ["target", "variables", "complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
@@ -278,20 +324,35 @@ def read_equations(ctx: StageContext) -> pd.DataFrame:
             f"{ctx.path('equations.parquet')} has equations for {unknown[:3]}, which is no target of this system "
             f"(latent neurons z0, z1, ... or its answer columns). Re-create it with `scinet regress {ctx.system.name} --force`."
         )
+    redo = f"Re-create it with `scinet regress {ctx.system.name} --force`."
+    kinds = {"target": "string", "variables": "string", **FRONT_TYPES}
+    wrong = [c for c, kind in kinds.items() if len(frame) and pd.api.types.infer_dtype(frame[c]) != kind]
+    if wrong:
+        raise ArtifactError(
+            f"{ctx.path('equations.parquet')} column {wrong[0]!r} holds {pd.api.types.infer_dtype(frame[wrong[0]])} values, "
+            f"not {kinds[wrong[0]]} ones. {redo}"
+        )
+    known = variable_sets(ctx.system)
+    for varset in dict.fromkeys(frame["variables"]):
+        names = variables.get(varset) if isinstance(variables, dict) else None
+        if varset not in known or names != known[varset]:
+            raise ArtifactError(
+                f"{ctx.path('equations.parquet')} names the variable set {varset!r} with variables {names}, "
+                f"which this system does not have (it has {', '.join(f'{k}: {v}' for k, v in known.items())}). {redo}"
+            )
+    counts = frame.groupby(["target", "variables"])["selected"].sum() if len(frame) else pd.Series(dtype=int)
+    if (counts != 1).any():
+        (target, varset), n = next((k, n) for k, n in counts.items() if n != 1)
+        raise ArtifactError(
+            f"{ctx.path('equations.parquet')} selects {int(n)} equations for {target} over {varset}, not one. {redo}"
+        )
     exprs = []
     for _, row in frame.iterrows():
-        names = variables.get(row["variables"]) if isinstance(variables, dict) else None
-        if not isinstance(names, list):
-            raise ArtifactError(
-                f"{ctx.path('equations.parquet')} names an unknown variable set {row['variables']!r}. "
-                f"Re-run `scinet regress {ctx.system.name} --force`."
-            )
+        names = variables[row["variables"]]
         try:
             exprs.append(parse_expression(row["sympy_format"], names))
         except ExpressionError as exc:
-            raise ArtifactError(
-                f"{ctx.path('equations.parquet')}: {exc} Re-create it with `scinet regress {ctx.system.name} --force`."
-            ) from exc
+            raise ArtifactError(f"{ctx.path('equations.parquet')}: {exc} {redo}") from exc
     frame["expr"] = exprs
     return frame
 
@@ -331,11 +392,67 @@ def write_verification(ctx: StageContext, verdicts: list[Verdict], **extra: Any)
 
 
 def read_verification(ctx: StageContext) -> tuple[list[Verdict], dict[str, Any]]:
+    """The verdicts, each field checked for its type (names are identifiers, verdicts one of the three, constants
+    numbers) before anything downstream, LaTeX included, sees it."""
     path = ctx.path("verification.json")
-    data = read_json(path, producer="verify")
-    known = {f.name for f in dataclasses.fields(Verdict)}
-    try:
-        verdicts = [Verdict(**{k: v for k, v in law.items() if k in known}) for law in data["laws"]]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ArtifactError(f"{path} is not a verification record ({exc}). Re-create it with `scinet verify --force`.") from exc
-    return verdicts, data
+    data = read_json(path, producer="verify", system=ctx.system.name)
+    laws = data.get("laws") if isinstance(data, dict) else None
+    if not isinstance(laws, list):
+        raise ArtifactError(
+            f"{path} is not a verification record: it has no list of laws. "
+            f"Re-create it with `scinet verify {ctx.system.name} --force`."
+        )
+    return [_verdict(law, i, path, ctx.system.name) for i, law in enumerate(laws)], data
+
+
+def _is_number(x: Any, none: bool = False) -> bool:
+    return (x is None and none) or (isinstance(x, int | float) and not isinstance(x, bool))
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_CONSTANTS = ("fitted_constants", "true_constants", "relative_errors", "standard_errors", "systematic_errors", "deviations")
+
+
+def _verdict(law: Any, index: int, path, system: str) -> Verdict:
+    """One law of ``verification.json`` as a :class:`Verdict`, or an error naming the law and the field."""
+
+    def wrong(what: str) -> ArtifactError:
+        return ArtifactError(
+            f"{path}: law {index + 1} {what}, which scinet verify never writes. "
+            f"Re-create the file with `scinet verify {system} --force`."
+        )
+
+    if not isinstance(law, dict):
+        raise wrong("is not a record")
+    fields = {f.name for f in dataclasses.fields(Verdict)}
+    law = {k: v for k, v in law.items() if k in fields}
+    for key in ("name", "kind", "description", "verdict"):
+        if not isinstance(law.get(key), str):
+            raise wrong(f"has no text field {key!r}")
+    if not _NAME.fullmatch(law["name"]):
+        raise wrong(f"is named {law['name'][:40]!r}, not a name of letters, digits and underscores")
+    if law["verdict"] not in (DISCOVERED, NOT_DISCOVERED, NOT_CHECKED):
+        raise wrong(f"has the verdict {law['verdict'][:40]!r}, not {DISCOVERED!r}, {NOT_DISCOVERED!r} or {NOT_CHECKED!r}")
+    latent = law.get("latent")
+    latents = [latent] if isinstance(latent, str) else latent if isinstance(latent, list) else [] if latent is None else None
+    if latents is None or not all(isinstance(z, str) and _NAME.fullmatch(z) for z in latents):
+        raise wrong("names a latent neuron that is not one (z0, z1, ...)")
+    if not (law.get("sign") is None or (_is_number(law["sign"]) and law["sign"] in (-1, 1))):
+        raise wrong("has a sign that is not +1 or -1")
+    for key in ("expression", "latex"):
+        if not (law.get(key) is None or isinstance(law[key], str)):
+            raise wrong(f"has a {key!r} that is not text")
+    for key in _CONSTANTS:
+        values = law.get(key, {})
+        if not isinstance(values, dict):
+            raise wrong(f"has {key!r} that is not a record of constants")
+        for name, x in values.items():
+            if not _NAME.fullmatch(name):
+                raise wrong(f"has a constant named {name[:40]!r} in {key!r}, not a name of letters, digits and underscores")
+            if not _is_number(x, none=key == "true_constants"):
+                raise wrong(f"has {key!r}[{name!r}] = {str(x)[:40]!r}, not a number")
+    checks = law.get("checks", {})
+    if not isinstance(checks, dict) or not isinstance(checks.get("reason", ""), str):
+        raise wrong("has checks that are not a record (with a text reason)")
+    return Verdict(**law)
+

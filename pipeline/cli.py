@@ -291,6 +291,9 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
         found = get_system(system)
         ensemble_dir = run_dir or Path("data/runs") / f"{found.name}-seeds"
         click.get_current_context().meta[RUN_DIR_KEY] = ensemble_dir
+        from pipeline.rundir import check_kind
+
+        check_kind(ensemble_dir, "ensemble")
         seeds = ensemble.parse_seeds(seeds_text)
         config = load_config(config_file, overrides, seed=seeds[0], system=found)  # every setting checked first
         jobs_list = [ensemble.Job(found.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds]
@@ -385,6 +388,9 @@ def sweep(
             overrides = (*overrides, f"executor.gpus_per_job={gpus_per_job}")
         for size in sizes:  # every setting checked before the first run
             config = load_config(config_file, (*overrides, f"train.latent_size={size}"), system=found)
+        from pipeline.rundir import check_kind
+
+        check_kind(sweep_dir, "sweep")
         jobs_list = [
             sweeping.Job(found.name, sweep_dir / f"size{size}-seed{seed}", size, seed, tuple(overrides), config_file)
             for size in sizes
@@ -411,7 +417,10 @@ def _echo_verdicts(run_dir: Path, command: str) -> None:
     path = run_dir / "verification.json"
     if not path.exists():
         return
-    laws = json.loads(path.read_text()).get("laws", [])
+    try:
+        laws = [law for law in json.loads(path.read_text())["laws"] if isinstance(law, dict)]
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return  # the stage that read it has said what is wrong with it
     for law in laws:
         click.echo(f"  {law['verdict']:>15s}  {law['name']}")
     short = [law for law in laws if law.get("checks", {}).get("evidence") == "insufficient"]

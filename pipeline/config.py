@@ -158,6 +158,8 @@ class ExecutorConfig:
     """a Ray cluster's address, host:port of its head (empty: RAY_ADDRESS, else Ray started for the command)"""
     gpus_per_job: float = 0.0
     """GPUs each of a sweep's trainings asks Ray for (0: none; Ray gives GPU tasks fresh worker processes)"""
+    connect_timeout: float = 10.0
+    """seconds to wait for the Ray cluster at ``address`` to answer before the command fails with a message"""
 
 
 @dataclass
@@ -266,6 +268,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "verify.constant_rtol": (0, 100, "a relative tolerance"),
     "report.dpi": (10, 1200, "dots per inch"),
     "executor.gpus_per_job": (0, 1024, "GPUs per job (0: none)"),
+    "executor.connect_timeout": (0.1, 3600, "seconds to reach a Ray cluster"),
 }
 """the range of every numeric setting, checked where settings enter (:meth:`Config.validate`)"""
 
@@ -387,6 +390,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError as exc:
+        raise ConfigError(f"The value of {key!r} nests deeper than any setting: {raw[:40]!r}... Give a plain value.") from exc
     return key, value
 
 
@@ -409,6 +414,8 @@ def load_config(
             raise ConfigError(f"Configuration file {str(path)!r} does not exist. Check the --config path.") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Configuration file {str(path)!r} is not valid TOML: {exc}. Fix the file and run again.") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"Configuration file {str(path)!r} nests deeper than any setting. Fix the file and run again.") from exc
         except UnicodeDecodeError as exc:
             raise ConfigError(
                 f"Configuration file {str(path)!r} is not UTF-8 text ({exc.reason}). Save it as UTF-8 TOML."

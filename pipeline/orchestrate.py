@@ -30,7 +30,7 @@ from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config, result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
-from pipeline.rundir import file_hash, locked, text_hash, write_json
+from pipeline.rundir import check_kind, file_hash, locked, text_hash, write_json
 
 log = logging.getLogger("scinet")
 
@@ -149,8 +149,8 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     )
     try:
         data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{path} is not a readable scinet manifest ({exc}). {advice}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{path} is not a readable scinet manifest ({type(exc).__name__}: {exc}). {advice}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("stages", {}), dict):
         raise ArtifactError(f"{path} is not a scinet manifest. {advice}")
     return data
@@ -175,11 +175,12 @@ def _up_to_date(ctx: StageContext, stage: Stage, record: dict[str, Any] | None, 
     killed between writing it and recording it, or an edit): it is redone.  An edit made on purpose
     is kept by recording it first, with ``scinet accept`` (:func:`accept_stage`).
     """
-    if not record or record.get("key") != key:
+    if not isinstance(record, dict) or record.get("key") != key:  # a record of another shape: not ours, redone
         return False
     if not all(ctx.path(name).exists() for name in stage.outputs):
         return False
-    recorded = record.get("outputs", {})
+    recorded = record.get("outputs")
+    recorded = recorded if isinstance(recorded, dict) else {}
     changed = [name for name in stage.outputs if recorded.get(name) != file_hash(ctx.path(name))]
     if changed:
         log.warning(
@@ -242,6 +243,7 @@ def run_stage(ctx: StageContext, name: str, *, force: bool = False) -> str:
     """Run one stage unless it is up to date; return 'ran' or 'skipped'.  The run directory is held
     (:func:`pipeline.rundir.locked`) while it runs."""
     stage = get_stage(name)
+    check_kind(ctx.run_dir, "run")
     _check_inputs(ctx, stage)
     with locked(ctx.run_dir):
         return _run_stage(ctx, stage, force=force)
@@ -257,6 +259,7 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
         log.info("%s: up to date, skipped (inputs and settings unchanged; --force redoes it)", name)
         _remove_scratch(ctx, stage)
         return "skipped"
+    _name_changed_inputs(ctx, stage, records)
     log.info("%s: %s", name, stage.doc)
     module = importlib.import_module(f"stages.{name}")
     start = time.perf_counter()
@@ -265,6 +268,29 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
     log.info("%s: done in %.1f s", name, wall)
     _record(ctx, stage, key, wall_s=round(wall, 3))
     return "ran"
+
+
+def _name_changed_inputs(ctx: StageContext, stage: Stage, records: dict[str, Any]) -> None:
+    """Say in the log which inputs are not what their producer's completed run wrote (edited, or written by
+    a run killed before it recorded them): the stage reads them as they are."""
+    for name in stage.inputs:
+        record = records.get(producer_of(name))
+        outputs = record.get("outputs") if isinstance(record, dict) else None
+        if isinstance(outputs, dict) and outputs.get(name) != file_hash(ctx.path(name)):
+            log.warning(
+                "%s: %s is not what `%s` recorded writing (an edit, or a run killed before it recorded it); "
+                "it is read as it is. `scinet accept %s %s --run-dir %s` records it as it is; "
+                "`scinet %s %s --run-dir %s --force` makes it again.",
+                stage.name,
+                name,
+                producer_of(name),
+                producer_of(name),
+                ctx.system.name,
+                ctx.run_dir,
+                producer_of(name),
+                ctx.system.name,
+                ctx.run_dir,
+            )
 
 
 def _remove_scratch(ctx: StageContext, stage: Stage) -> None:
@@ -301,5 +327,6 @@ def accept_stage(ctx: StageContext, name: str) -> list[str]:
 
 
 def run_all(ctx: StageContext, *, force: bool = False) -> dict[str, str]:
+    check_kind(ctx.run_dir, "run")
     with locked(ctx.run_dir):
         return {stage.name: run_stage(ctx, stage.name, force=force) for stage in STAGES}

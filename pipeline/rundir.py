@@ -50,6 +50,22 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+KINDS = {"run": "manifest.json", "sweep": "sweep.parquet", "ensemble": "ensemble.json"}
+"""what each command's directory holds, by which it is known: a run (``scinet run`` and the stages), a sweep
+(``scinet sweep``), an ensemble of seeds (``scinet run --seeds``)"""
+
+
+def check_kind(directory: Path, kind: str) -> None:
+    """Refuse ``directory`` for a command of ``kind`` where it holds another kind's outputs: the command would
+    write its own ``verification.json`` (and more) over them."""
+    for other, marker in KINDS.items():
+        if other != kind and (Path(directory) / marker).exists():
+            raise ArtifactError(
+                f"{directory} holds a {other} ({marker}), not a {kind}: writing a {kind} there would overwrite the "
+                f"{other}'s files (its verification.json among them). Choose another --run-dir for the {kind}."
+            )
+
+
 LOCK = ".lock"
 """the run directory's lock file (an operating-system lock: a dead process holds none)"""
 HOLDER = ".lock-holder.json"
@@ -96,7 +112,7 @@ def _holder(run_dir: Path) -> str:
     try:
         note = json.loads((run_dir / HOLDER).read_text())
         return f"process {int(note['pid'])} on {note['host']}, `{note['command']}`"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return "a process that has not said which"
 
 
@@ -127,18 +143,20 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def read_json(path: Path, *, producer: str) -> Any:
+def read_json(path: Path, *, producer: str, system: str) -> Any:
+    """A JSON artifact of ``system`` made by the stage ``producer``, parsed (its fields are its reader's to check)."""
     path = Path(path)
+    redo = f"Re-create it with `scinet {producer} {system} --force`."
     if not path.exists():
-        raise MissingInputError(f"{path} does not exist. Run `scinet {producer}` first.")
+        raise MissingInputError(f"{path} does not exist. Run `scinet {producer} {system}` first.")
     if not path.is_file():
-        raise ArtifactError(
-            f"{path} is not a regular file (a folder, a device or a pipe). Re-create it with `scinet {producer} --force`."
-        )
+        raise ArtifactError(f"{path} is not a regular file (a folder, a device or a pipe). {redo}")
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc}). Re-create it with `scinet {producer} --force`.") from exc
+        raise ArtifactError(f"{path} is not valid JSON ({exc}). {redo}") from exc
+    except RecursionError as exc:
+        raise ArtifactError(f"{path} nests deeper than any scinet record. {redo}") from exc
 
 
 def write_parquet(path: Path, frame: pd.DataFrame, metadata: Mapping[str, Any]) -> None:
@@ -180,7 +198,7 @@ def read_parquet(
             meta = json.loads(schema_meta[META_KEY])
         else:
             meta = json.loads(schema_meta.get(PANDAS_ATTRS, b"{}")).get("scinet")
-    except (json.JSONDecodeError, AttributeError):
+    except (json.JSONDecodeError, AttributeError, RecursionError):
         meta = None
     if not isinstance(meta, dict) or meta.get("kind") != kind:
         raise ArtifactError(

@@ -44,18 +44,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline import progress
-from pipeline.catalog import artifact_hash, read_history, read_latents, read_probe, write_equations
+from pipeline.catalog import LAW_OF_MOTION, artifact_hash, read_history, read_latents, read_probe, write_equations
 from pipeline.context import StageContext
 from pipeline.executors import configured
 from pipeline.rundir import META_KEY, write_parquet
-from symreg.base import FRONT_COLUMNS
+from symreg.base import FRONT_COLUMNS, FRONT_TYPES
 from symreg.engines import make_engine
 from symreg.family import search_family
 from symreg.search import search
 
 log = logging.getLogger("scinet")
-
-LAW_OF_MOTION = "law_of_motion"
 
 
 def search_task(task: dict[str, Any]) -> pd.DataFrame:
@@ -89,11 +87,6 @@ def task_key(task: dict[str, Any]) -> str:
 
     feed(task)
     return digest.hexdigest()
-
-
-FRONT_TYPES = {"complexity": "integer", "loss": "floating", "score": "floating", "selected": "boolean",
-               "equation": "string", "sympy_format": "string", "latex": "string"}  # fmt: skip
-"""the kind of values each column of a front holds (pandas' ``infer_dtype``)"""
 
 
 def _finished(path) -> pd.DataFrame | None:

@@ -62,13 +62,17 @@ def read_losses(path) -> tuple[list[float], list[float]]:
     """The losses and held-out losses of one phase, epoch by epoch, from the file :func:`losses_callback`
     appends to (the last line written for an epoch counts: a resumed epoch is written again)."""
     rows: dict[int, dict] = {}
-    if path.exists():
+    if path.is_file():
         for text in path.read_text().splitlines():
             try:
                 row = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # a line cut short by a kill
-            rows[int(row["epoch"])] = row
+            if isinstance(row, dict) and isinstance(row.get("epoch"), int) and isinstance(row.get("loss"), int | float):
+                rows[row["epoch"]] = {
+                    "loss": row["loss"],
+                    "val_loss": row.get("val_loss") if isinstance(row.get("val_loss"), int | float) else None,
+                }
     ordered = [rows[k] for k in sorted(rows)]
     return [r["loss"] for r in ordered], [r["val_loss"] for r in ordered]
 
@@ -174,7 +178,7 @@ class Backup:
             return None
         try:
             record = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         ok = isinstance(record, dict) and all(
             isinstance(record.get(k), list) and all(v is None or isinstance(v, int | float) for v in record[k])
@@ -360,6 +364,10 @@ def _train(ctx: StageContext) -> None:
                 model(_head(train_in))  # built, so that a backup of this phase can be restored into it
                 losses_file = backup.root / f"phase{phase}.losses"
                 resumed = backup.resume_epoch(phase, model)
+                if not resumed:  # the phase starts afresh: no losses of an earlier try count
+                    _delete(losses_file)
+                elif len(read_losses(losses_file)[0]) < resumed:
+                    raise UnreadableBackup(f"the losses of the first {resumed} epochs of phase {phase + 1} are not all there")
                 if resumed:
                     log.info(
                         "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",

@@ -24,6 +24,9 @@ import sympy as sp
 from symreg.stopping import PATIENCE
 
 FRONT_COLUMNS = ["complexity", "loss", "score", "equation", "sympy_format", "latex", "selected"]
+FRONT_TYPES = {"complexity": "integer", "loss": "floating", "score": "floating", "equation": "string",
+               "sympy_format": "string", "latex": "string", "selected": "boolean"}  # fmt: skip
+"""the kind of values each column of a front holds (pandas' ``infer_dtype``)"""
 LOSS_FLOOR = 1e-30
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import sympy as sp
 
 from symreg.base import Engine, round_floats
+from symreg.errors import ExpressionError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
 from symreg.stopping import FrontStop, noise_floor
@@ -178,7 +179,11 @@ class OperonEngine(Engine):
         self.equations_: list[tuple[str, sp.Expr]] = []
         for entry in reg.pareto_front_:
             raw = reg.get_model_string(entry["tree"], 12, names)
-            expr = parse_expression(raw, names, caret_is_power=True)
+            try:
+                expr = parse_expression(raw, names, caret_is_power=True)
+            except ExpressionError as exc:  # undefined (a division by zero folded into a constant): no model
+                log.debug("operon: %s left out (%s)", raw, exc)
+                continue
             self.equations_.append((raw, round_floats(expr, 12)))
         if stop.reason_ is not None:
             log.debug(

@@ -70,16 +70,29 @@ def parse_expression(text: str, variables: Iterable[str], *, caret_is_power: boo
         raise ExpressionError(f"Cannot parse expression {text[:80]!r}: {type(exc).__name__}: {exc}.") from exc
     _check_bounds(tree.body, caret_is_power, text)
     try:
-        return _build(tree.body, symbols, caret_is_power, text)
+        expr = _build(tree.body, symbols, caret_is_power, text)
     except ExpressionError:
         raise
     except (RecursionError, MemoryError, OverflowError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise ExpressionError(f"Cannot build expression {text[:80]!r}: {type(exc).__name__}: {exc}.") from exc
+    if expr.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):  # x/0, 0/0, log(0): no value anywhere
+        raise ExpressionError(f"Expression {text[:80]!r} is undefined (a division by zero, or an infinite or undefined constant).")
+    return expr
 
 
 def _check_bounds(root: ast.AST, caret: bool, text: str) -> None:
     """Refuse, before SymPy builds anything, a tree too large or too deep, a constant subexpression
-    too large in magnitude, and powers whose nested exponents multiply beyond a bound."""
+    too large in magnitude, and powers whose nested exponents multiply beyond a bound.  Size and depth are
+    checked first, without recursion, so that nothing after them recurses deeper than ``MAX_DEPTH``."""
+    count, stack_ = 0, [(root, 1)]
+    while stack_:
+        node, depth = stack_.pop()
+        count += 1
+        if count > MAX_NODES or depth > MAX_DEPTH:
+            raise ExpressionError(
+                f"Expression {text[:80]!r} is too large (limits: {MAX_NODES} nodes, nesting depth {MAX_DEPTH})."
+            )
+        stack_.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     count = 0
     # (node, depth, product of the exponents of the powers around it)
     stack: list[tuple[ast.AST, int, float]] = [(root, 1, 1.0)]

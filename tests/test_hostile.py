@@ -64,8 +64,11 @@ def _set_meta(path: Path, **changes) -> None:
 def _equations_with(expr: str):
     def change(frame):
         frame = frame.copy()
-        frame.loc[frame.index[0], "sympy_format"] = expr
-        frame.loc[frame.index[0], "selected"] = True
+        first = frame.index[0]
+        front = (frame["target"] == frame.loc[first, "target"]) & (frame["variables"] == frame.loc[first, "variables"])
+        frame.loc[front, "selected"] = False  # the edited equation is its front's one selection
+        frame.loc[first, "sympy_format"] = expr
+        frame.loc[first, "selected"] = True
         return frame
 
     return lambda r: _rewrite_parquet(r / "equations.parquet", change)
@@ -101,6 +104,35 @@ def _keras_not_scinet(r):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     (r / "model.keras").unlink()
     model.save(r / "model.keras")
+
+
+def _verdict_field(field, value, law=0):
+    """Set one field of one law in verification.json (``field`` may be ``dict/key``)."""
+
+    def setup(r):
+        data = json.loads((r / "verification.json").read_text())
+        record = data["laws"][law]
+        if "/" in field:
+            outer, key = field.split("/")
+            record.setdefault(outer, {})[key] = value
+        else:
+            record[field] = value
+        (r / "verification.json").write_text(json.dumps(data))
+
+    return setup
+
+
+def _history_field(field, value):
+    def setup(r):
+        data = json.loads((r / "history.json").read_text())
+        data[field] = value
+        (r / "history.json").write_text(json.dumps(data))
+
+    return setup
+
+
+def _equations_column(column, value):
+    return lambda r: _rewrite_parquet(r / "equations.parquet", lambda f: f.assign(**{column: value}))
 
 
 def _drop_column(column):
@@ -299,6 +331,72 @@ CASES = [
         ["report", SYS, "--force"],
         "verification.json",
     ),
+    # -- every field read is checked, and parsing is bounded -------------------------------------------
+    ("verdict-latex", _verdict_field("verdict", r"\input{/etc/passwd}"), ["report", SYS, "--force"], "has the verdict"),
+    ("law-name-caret", _verdict_field("name", "kepler^3"), ["report", SYS, "--force"], "is named 'kepler^3'"),
+    ("constant-name-latex", _verdict_field("fitted_constants/\\input{x}", 1.0), ["report", SYS, "--force"], "constant named"),
+    ("constant-a-string", _verdict_field("fitted_constants/rho", "1.5"), ["report", SYS, "--force"], "not a number"),
+    ("true-constant-a-list", _verdict_field("true_constants/rho", [1]), ["report", SYS, "--force"], "not a number"),
+    ("verdict-sign-two", _verdict_field("sign", 2), ["report", SYS, "--force"], "sign"),
+    ("verdict-latent-number", _verdict_field("latent", 3), ["report", SYS, "--force"], "latent neuron"),
+    ("verdict-reason-number", _verdict_field("checks", {"reason": 3}), ["report", SYS, "--force"], "checks"),
+    (
+        "verdict-record-string",
+        _write("verification.json", '{"laws": ["discovered"]}'),
+        ["report", SYS, "--force"],
+        "is not a record",
+    ),
+    (
+        "verification-deep",
+        _write("verification.json", '{"laws": ' + "[" * 100000 + "]" * 100000 + "}"),
+        ["report", SYS, "--force"],
+        "nests deeper",
+    ),
+    ("history-rms-a-string", _history_field("prediction_rms", "small"), ["report", SYS, "--force"], "prediction_rms"),
+    ("history-steps-a-string", _history_field("steps", "many"), ["report", SYS, "--force"], "'steps'"),
+    ("history-seconds-a-list", _history_field("seconds", [1]), ["report", SYS, "--force"], "'seconds'"),
+    ("history-loss-strings", _history_field("loss", ["a"]), ["report", SYS, "--force"], "'loss'"),
+    ("equations-selected-text", _equations_column("selected", "yes"), ["report", SYS, "--force"], "column 'selected' holds"),
+    ("equations-loss-text", _equations_column("loss", "low"), ["verify", SYS, "--force"], "column 'loss' holds"),
+    ("equations-score-bool", _equations_column("score", True), ["verify", SYS, "--force"], "column 'score' holds"),
+    ("equations-all-selected", _equations_column("selected", True), ["verify", SYS, "--force"], "selects"),
+    ("equations-foreign-set", _equations_column("variables", "\\input{x}"), ["verify", SYS, "--force"], "variable set"),
+    (
+        "equations-foreign-variables",
+        lambda r: _set_meta(r / "equations.parquet", variables={"observations": ["theta_X"], "ground_truth": ["x"]}),
+        ["verify", SYS, "--force"],
+        "which this system does not have",
+    ),
+    ("equations-division-by-zero", _equations_with("theta_S/0"), ["verify", SYS, "--force"], "undefined"),
+    ("equations-flat-sum", _equations_with("+".join(["theta_S"] * 1500)), ["verify", SYS, "--force"], "too large"),
+    (
+        "latents-no-rows",
+        lambda r: _rewrite_parquet(r / "latents.parquet", lambda f: f.iloc[:0]),
+        ["regress", SYS, "--force"],
+        "has no rows",
+    ),
+    ("manifest-deep", _write("manifest.json", "[" * 100000 + "]" * 100000), ["report", SYS], "not a readable scinet manifest"),
+    (
+        "config-deep",
+        _write("deep.toml", "a = " + "[" * 100000 + "]" * 100000),
+        ["simulate", SYS, "--config", "{run}/deep.toml"],
+        "nests deeper",
+    ),
+    ("set-deep", NOTHING, ["simulate", SYS, "--set", "simulate.noise=" + "[" * 100000 + "]" * 100000], "nests deeper"),
+    ("sweep-into-a-run", NOTHING, ["sweep", SYS, "--latent-sizes", "1", "--seeds", "1"], "holds a run"),
+    ("ensemble-into-a-run", NOTHING, ["run", SYS, "--seeds", "0,1"], "holds a run"),
+    (
+        "run-into-a-sweep",
+        lambda r: (r.parent / "sweep").mkdir() or _write("../sweep/sweep.parquet", b"x")(r),
+        ["run", SYS, "--run-dir", "{run}/../sweep"],
+        "holds a sweep",
+    ),
+    (
+        "ray-nothing-listens",
+        NOTHING,
+        ["sweep", SYS, "--executor", "ray", "--address", "127.0.0.1:1", "--run-dir", "{run}/../s2"],
+        "Nothing answered at 127.0.0.1:1",
+    ),
 ]
 
 
@@ -323,7 +421,7 @@ def test_hostile_input_is_refused_cleanly(world, tmp_path, case, setup, args, me
 
 def test_latex_comes_from_the_parsed_expression_never_from_the_file(world):
     run_dir = world
-    payload = r"\input{/etc/passwd}"
+    payload = r"\input{/etc/passwd} $ & % # _ ^ ~ { }"
 
     def change(frame):
         frame = frame.copy()
@@ -333,12 +431,15 @@ def test_latex_comes_from_the_parsed_expression_never_from_the_file(world):
 
     _rewrite_parquet(run_dir / "equations.parquet", change)
     verification = json.loads((run_dir / "verification.json").read_text())
-    verification["laws"][0]["name"] = payload
+    for law in verification["laws"]:  # every text field a verdict may hold
+        law["description"] = law["expression"] = law["latex"] = law["kind"] = payload
+        law["checks"] = {"reason": payload}
     (run_dir / "verification.json").write_text(json.dumps(verification))
     result = invoke("report", SYS, "--run-dir", run_dir, *TINY, "--force")
     assert result.exit_code == 0, result.output
-    tex = (run_dir / "equations.tex").read_text()
-    assert payload not in tex  # the verdict's name appears escaped, the equation's stored LaTeX not at all
+    for tex in ("equations.tex", "paper.tex"):
+        text = (run_dir / tex).read_text()
+        assert "/etc/passwd" not in text and "\\input{/" not in text, tex  # the file's text reaches no LaTeX
 
 
 def test_an_equation_target_that_is_no_neuron_is_refused(world):
@@ -378,3 +479,24 @@ def test_an_unknown_keras_backend_is_refused_before_any_work(world, monkeypatch)
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "KERAS_BACKEND='nonsense'" in result.output and "jax" in result.output
     assert sorted(p.name for p in world.iterdir()) == before
+
+
+def test_a_manifest_record_of_another_shape_is_redone_not_a_crash(world):
+    manifest = json.loads((world / "manifest.json").read_text())
+    manifest["stages"]["report"] = "done"
+    manifest["stages"]["verify"]["outputs"] = ["verification.json"]
+    (world / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke("run", SYS, "--run-dir", world, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "verify: check known laws" in result.output and "report: write report" in result.output  # both redone
+
+
+def test_a_probe_without_the_law_of_motions_columns_is_refused(tmp_path):
+    from tests.test_cli import PENDULUM_TINY
+
+    run_dir = tmp_path / "p"
+    assert invoke("run", "pendulum", "--run-dir", run_dir, *PENDULUM_TINY).exit_code in (0, 1)
+    _rewrite_parquet(run_dir / "probe.parquet", lambda f: f.drop(columns=["kappa"]))
+    result = invoke("verify", "pendulum", "--run-dir", run_dir, *PENDULUM_TINY, "--force")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "lacks the columns ['kappa']" in result.output and "scinet export pendulum" in result.output

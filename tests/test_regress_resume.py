@@ -55,8 +55,14 @@ def test_a_neurons_searches_keep_its_scale_and_offset_fitted(tmp_path, monkeypat
     from tests.test_cli import PENDULUM_TINY
 
     seen = []
-    real = stages.regress.search_task
+    real, read = stages.regress.search_task, stages.regress.read_latents
     monkeypatch.setattr(stages.regress, "search_task", lambda task: seen.append(task) or real(task))
+
+    def every_neuron_active(ctx):  # so that a tiny training that leaves none active still searches them
+        frame, meta = read(ctx)
+        return frame, {**meta, "active": meta["latent_columns"]}
+
+    monkeypatch.setattr(stages.regress, "read_latents", every_neuron_active)
     for system, tiny, scale in (
         ("copernicus", TINY, "offset"),
         ("pendulum", [*PENDULUM_TINY, "--set", "regress.workers=1"], "free"),

@@ -44,8 +44,9 @@ class Executor(Protocol):
         ...  # pragma: no cover - interface
 
 
-def get_executor(name: str = "local", *, address: str | None = None) -> Executor:
-    """The executor called ``name``; ``address`` is a Ray cluster's (``host:port``, or ``auto``)."""
+def get_executor(name: str = "local", *, address: str | None = None, connect_timeout: float = 10.0) -> Executor:
+    """The executor called ``name``; ``address`` is a Ray cluster's (``host:port``, or ``auto``), which must answer
+    within ``connect_timeout`` seconds."""
     if name == "local":
         if address:
             raise ConfigError(
@@ -58,13 +59,13 @@ def get_executor(name: str = "local", *, address: str | None = None) -> Executor
     if name == "ray":
         from pipeline.executors.ray_cluster import RayExecutor
 
-        return RayExecutor(address=address)
+        return RayExecutor(address=address, connect_timeout=connect_timeout)
     raise ConfigError(f"Unknown executor {name!r}. Choose one of: {', '.join(EXECUTORS)}.")
 
 
 def configured(settings) -> Executor:
     """The executor the ``[executor]`` settings (:class:`pipeline.config.ExecutorConfig`) name."""
-    return get_executor(settings.name, address=settings.address or None)
+    return get_executor(settings.name, address=settings.address or None, connect_timeout=settings.connect_timeout)
 
 
 __all__ = ["EXECUTORS", "Executor", "configured", "get_executor"]

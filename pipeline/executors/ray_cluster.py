@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,17 +43,44 @@ def _run(func: Callable[[Any], Any], item: Any, setup: Callable[..., None] | Non
     return func(item)
 
 
+def reachable(address: str, timeout: float) -> None:
+    """Refuse a cluster address where nothing answers within ``timeout`` seconds, before Ray is asked: Ray
+    itself retries for minutes, deaf to SIGTERM.  ``auto`` (the cluster started on this machine) is Ray's to find."""
+    if address == "auto":
+        return
+    match = re.fullmatch(r"(?:ray://)?\[?([^\]\s]+?)\]?:(\d{1,5})", address.strip())
+    if match is None:
+        raise ConfigError(
+            f"--address {address!r} is not a Ray cluster's address. Give host:port of its head node, as `ray start "
+            "--head` printed it (for instance 10.0.0.5:6379), or `auto` for a cluster started on this machine."
+        )
+    host, port = match[1], int(match[2])
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"Nothing answered at {host}:{port} within {timeout:g} s ({exc.strerror or exc}). Start a Ray cluster "
+            "there (`ray start --head` on the head node), check the address (host:port of the head, as `ray start` "
+            "printed it), raise executor.connect_timeout for a slow network, or leave out --address and "
+            "RAY_ADDRESS to start Ray on this machine."
+        ) from exc
+
+
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None):
+    def __init__(self, address: str | None = None, connect_timeout: float = 10.0):
         self.ray = _import_ray()
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.connect_timeout = connect_timeout
 
     def _connect(self) -> None:
         ray = self.ray
         if ray.is_initialized():
             return
+        if self.address:
+            reachable(self.address, self.connect_timeout)
         try:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
