@@ -285,7 +285,8 @@ def read_probe(ctx: StageContext) -> pd.DataFrame | None:
             f"{ctx.path('probe.parquet')} lacks the columns {missing}, which the law of motion is read from. "
             f"Re-create it with `scinet export {ctx.system.name} --force`."
         )
-    _finite(ctx, "probe.parquet", frame, [c for c in frame.columns if frame[c].dtype.kind in "fi"])
+    numeric = [c for c in frame.columns if frame[c].dtype.kind in "fi"]
+    _finite(ctx, "probe.parquet", frame, list(dict.fromkeys([*needed, *numeric])))  # the needed ones numbers too
     return frame
 
 

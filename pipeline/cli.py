@@ -209,7 +209,32 @@ class _Group(click.Group):
 def _terminated(signum, frame) -> None:
     """SIGTERM ends scinet as Ctrl-C does: cleanup runs (temporary files removed, regress workers
     stopped) and the stage that was running records nothing."""
-    raise SystemExit(128 + signum)
+    exc = SystemExit(128 + signum)
+    exc.scinet_signal = signum  # type: ignore[attr-defined]
+    raise exc
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM raises :class:`SystemExit` in the main thread.  Where it lands inside a weakref callback or a
+    ``__del__`` Python only prints the exception and goes on: the hook for such exceptions then delivers the
+    signal again, and the handler raises it where it ends the command."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    previous = sys.unraisablehook
+
+    def swallowed(unraisable) -> None:
+        signum = getattr(unraisable.exc_value, "scinet_signal", None)
+        if signum is None:
+            previous(unraisable)
+        else:  # sent again from another thread, so that it is handled after the callback, not inside this hook
+            threading.Timer(0.01, signal.pthread_kill, (threading.main_thread().ident, signum)).start()
+
+    sys.unraisablehook = swallowed
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -219,11 +244,7 @@ def main() -> None:
 
     `scinet run copernicus` runs every stage; `scinet STAGE SYSTEM` runs one.
     """
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
+    _install_signal_handlers()
 
 
 @main.command()

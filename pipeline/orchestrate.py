@@ -30,7 +30,7 @@ from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config, result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError, MissingInputError, ScinetError
-from pipeline.rundir import check_kind, file_hash, locked, text_hash, write_json
+from pipeline.rundir import check_kind, file_hash, locked, remove_partials, text_hash, write_json
 
 log = logging.getLogger("scinet")
 
@@ -267,6 +267,7 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
     wall = time.perf_counter() - start
     log.info("%s: done in %.1f s", name, wall)
     _record(ctx, stage, key, wall_s=round(wall, 3))
+    _remove_scratch(ctx, stage)
     return "ran"
 
 
@@ -294,8 +295,9 @@ def _name_changed_inputs(ctx: StageContext, stage: Stage, records: dict[str, Any
 
 
 def _remove_scratch(ctx: StageContext, stage: Stage) -> None:
-    """Remove what an interrupted run of an up-to-date stage left (a ``--force`` killed midway): its state
-    belongs to no output, and a run directory holds nothing that nothing reads."""
+    """Remove what an interrupted run of an up-to-date stage left (a ``--force`` killed midway, a file cut
+    short mid-write): its state belongs to no output, and a run directory holds nothing that nothing reads."""
+    remove_partials(ctx.run_dir)
     for name in stage.scratch:
         path = ctx.path(name)
         if path.exists() or path.is_symlink():

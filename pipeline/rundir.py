@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shlex
 import socket
 import stat
@@ -37,7 +38,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)  # all of them: Keras asks for ``.weights.h5``
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name.removesuffix(suffix)}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_partial_prefix(path), suffix=suffix, dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     try:
@@ -48,6 +49,25 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _partial_prefix(path: Path) -> str:
+    return f".{path.name.removesuffix(''.join(path.suffixes))}."
+
+
+_PARTIAL = re.compile(r"\.\.?[^.].*\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)+")
+"""the name :func:`atomic_path` gives a file while it is written: ``.NAME.XXXXXXXX.SUFFIXES``"""
+
+
+def remove_partials(folder: Path) -> None:
+    """Remove the temporary files :func:`atomic_path` left in ``folder`` and its visible subfolders when a kill
+    stopped it mid-write (call it while holding the run directory: no one else writes there then)."""
+    folder = Path(folder)
+    with contextlib.suppress(OSError):
+        for path in [folder, *(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))]:
+            for stray in path.glob(".*"):
+                if _PARTIAL.fullmatch(stray.name) and stray.is_file() and not stray.is_symlink():
+                    stray.unlink(missing_ok=True)
 
 
 KINDS = {"run": "manifest.json", "sweep": "sweep.parquet", "ensemble": "ensemble.json"}

@@ -101,3 +101,24 @@ def test_a_pipe_or_folder_where_an_artifact_belongs_is_refused_not_waited_on(tmp
             file_hash(tmp_path / name)
     (tmp_path / "f").write_bytes(b"abc")
     assert file_hash(tmp_path / "f") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
+
+
+def test_what_a_kill_left_mid_write_is_removed_and_nothing_else(tmp_path):
+    from pipeline.rundir import remove_partials
+
+    (tmp_path / "figures").mkdir()
+    (tmp_path / ".train-backup").mkdir()
+    # named as atomic_path names a file while it is written, and left so by a SIGKILL
+    strays = [
+        (tmp_path / ".equations.abcd1234.parquet"),
+        (tmp_path / "figures" / ".kl.x_9y8z7w.png"),
+        (tmp_path / "..lock-holder.a1b2c3d4.json"),
+    ]
+    for stray in strays:
+        stray.write_bytes(b"half")
+    kept = [tmp_path / ".lock", tmp_path / "report.md", tmp_path / ".train-backup" / ".phase0.abcd1234.keras"]
+    for path in kept:
+        path.write_bytes(b"ours")
+    remove_partials(tmp_path)
+    assert not any(p.exists() for p in strays)
+    assert all(p.exists() for p in kept)  # a scratch folder's own files are its stage's to keep or remove

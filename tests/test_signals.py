@@ -254,3 +254,59 @@ def test_a_file_where_the_backup_folder_belongs_is_discarded(tmp_path):
     result = invoke("train", "copernicus", "--run-dir", run_dir, *TINY)
     assert result.exit_code == 0, result.output
     assert (run_dir / "model.keras").exists() and not (run_dir / BACKUP).exists()
+
+
+def test_a_sigterm_swallowed_inside_a_weakref_callback_still_ends_the_command():
+    script = """
+import os, signal, time, weakref
+from pipeline.cli import _install_signal_handlers
+_install_signal_handlers()
+class A: pass
+a = A()
+def callback(ref):  # SIGTERM arrives here, where Python only prints an exception and goes on
+    os.kill(os.getpid(), signal.SIGTERM)
+    total = 0
+    for i in range(200000): total += i
+keep = weakref.ref(a, callback)
+try:
+    del a
+    time.sleep(3)
+    print("went on")
+finally:
+    print("cleanup ran")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert done.returncode == 128 + signal.SIGTERM, done.stdout + done.stderr
+    assert "went on" not in done.stdout and "cleanup ran" in done.stdout
+
+
+KILLS = 6
+
+
+@pytest.mark.slow
+def test_a_run_killed_again_and_again_ends_with_the_bytes_of_one_never_killed(tmp_path):
+    """The kill loop: ``scinet run`` killed with SIGKILL at random moments (any stage, mid-write even), then run
+    to its end, gives byte-identical results to a run never killed, and leaves nothing of its own behind."""
+    import random
+
+    how = [*TINY, "--set", "train.epochs=[4, 8]", "--set", "train.epoch_group=1", "--set", "train.backup_every=0"]
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "run", "copernicus", *how]
+    start = time.monotonic()
+    subprocess.run([*cmd, "--run-dir", str(tmp_path / "whole")], capture_output=True, timeout=600, check=True)
+    whole = time.monotonic() - start
+    killed, draw = tmp_path / "killed", random.Random(20261206)
+    for _ in range(KILLS):
+        proc = subprocess.Popen(
+            [*cmd, "--run-dir", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            proc.wait(timeout=draw.uniform(2.0, whole))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    done = subprocess.run([*cmd, "--run-dir", str(killed)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in ("latents.parquet", "equations.parquet", "verification.json", "probe.parquet", "observations.parquet"):
+        assert (killed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    leftovers = {str(p.relative_to(killed)) for p in killed.rglob(".*")} - {".lock", ".lock-holder.json"}
+    assert not leftovers, leftovers  # no backup, no searches, no temporary file
