@@ -248,9 +248,19 @@ def main() -> None:
 
 
 @main.command()
-def systems() -> None:
-    """List the physical systems."""
+@click.argument("name", required=False)
+def systems(name) -> None:
+    """List the physical systems, or describe one (NAME): its columns, latent, laws and defaults."""
     from pipeline.registry import scan_systems
+
+    if name is not None:
+        try:
+            from pipeline.registry import get_system
+
+            click.echo(_describe(get_system(name)))
+        except USER_ERRORS as exc:
+            raise _fail(exc) from exc
+        return
 
     found, broken = scan_systems()  # once: every system module imported, every plug-in loaded
     known = {name: system for name, system in found.items() if name not in broken}
@@ -259,6 +269,67 @@ def systems() -> None:
         click.echo(f"{name:{width}s} {system.description}")
     for name, problem in broken.items():
         click.echo(f"{name:{width}s} (cannot be used: {problem})", err=True)
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e12 else f"{x:g}"
+
+
+def _describe(system) -> str:
+    """What ``scinet systems NAME`` prints of a system."""
+
+    def columns(role: str, cols) -> list[str]:
+        return [f"  {role:13s} {c.name}" + (f"[{c.size}]" if c.size > 1 else "") + f" ({c.unit}{', angle' if c.angle else ''})"
+                + (f": {c.doc}" if c.doc else "") for c in cols]  # fmt: skip
+
+    lines = [f"{system.name}: {system.description}"]
+    if system.citation:
+        lines.append(f"after {system.citation}")
+    lines.append("columns:")
+    lines += columns("encoder", system.encoder) + columns("question", system.questions) + columns("answer", system.answers)
+    lines += columns("time", [system.time] if system.time else []) + columns("ground truth", system.ground_truth)
+    latent = system.latent
+    lines.append(
+        f"latent: {latent.size} {latent.kind} neurons"
+        + (f", evolved by {latent.evolution}" if latent.evolution != "none" else "")
+    )
+    if system.regress:
+        lines.append("regressed on: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in system.regress.items()))
+    laws = system.known_laws()
+    lines.append(
+        f"known laws ({len(laws)}):" if laws else "known laws: none (discovery: nothing is checked against known physics)"
+    )
+    lines += [f"  {law.name} [{law.kind}]: {law.description}" for law in laws]
+    if system.defaults:
+        lines.append("defaults: " + ", ".join(f"{k}={v}" for k, v in system.defaults.items()))
+    lines.append(f"(`scinet config {system.name}` prints every setting a run would use)")
+    return "\n".join(lines)
+
+
+@main.command("config")
+@click.argument("system")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="TOML configuration file."
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting (repeatable).")
+@click.option("--seed", type=int, default=None, help="Random seed.")
+def config_command(system, config_file, overrides, seed) -> None:
+    """Print the settings a run of SYSTEM would use: each value, where it came from (default, system, file,
+    --set, --seed) and its range."""
+    try:
+        from pipeline.config import resolved_settings
+        from pipeline.registry import get_system
+
+        rows = resolved_settings(config_file, overrides, seed=seed, system=get_system(system))
+    except USER_ERRORS as exc:
+        raise _fail(exc) from exc
+    width = max(len(r["key"]) for r in rows) + 1
+    values = [str(r["value"]).replace("True", "true").replace("False", "false") for r in rows]
+    vwidth = min(max(len(v) for v in values), 40) + 1
+    click.echo(f"{'setting':{width}s} {'value':{vwidth}s} {'from':8s} range")
+    for r, value in zip(rows, values, strict=True):
+        bounds = "" if r["low"] is None else f"{_number(r['low'])} .. {_number(r['high'])}  {r['what']}"
+        click.echo(f"{r['key']:{width}s} {value:{vwidth}s} {r['source']:8s} {bounds}".rstrip())
 
 
 @main.command()

@@ -381,6 +381,28 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
+def resolved_settings(
+    path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), *, seed: int | None = None, system=None
+) -> list[dict[str, Any]]:
+    """Every setting :func:`load_config` resolves (checked as it checks them), with where its value came from
+    (``default``, ``system``, ``file``, ``--set``, ``--seed``) and its range where it has one."""
+    config = load_config(path, overrides, seed=seed, system=system)
+    source: dict[str, str] = {}
+    if system is not None:
+        source["train.latent_size"] = "system"
+        source.update({key: "system" for key in system.defaults})
+    if path is not None:
+        source.update({key: "file" for key, _ in _flatten(tomllib.loads(Path(path).read_text()))})
+    source.update({parse_override(text)[0]: "--set" for text in overrides})
+    if seed is not None:
+        source["seed"] = "--seed"
+    rows = []
+    for key, value in _flatten(dataclasses.asdict(config)):
+        low, high, what = RANGES.get(key, (None, None, ""))
+        rows.append({"key": key, "value": value, "source": source.get(key, "default"), "low": low, "high": high, "what": what})
+    return rows
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """``key=value`` with a TOML value (bare words are strings): ``train.epochs=[10, 10, 20]``."""
     if "=" not in text:

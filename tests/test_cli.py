@@ -27,10 +27,34 @@ def test_help_and_systems_do_not_import_heavy_libraries():
         "import sys; from click.testing import CliRunner; from pipeline.cli import main;"
         "r = CliRunner().invoke(main, ['systems']); assert 'copernicus' in r.output, r.output;"
         "CliRunner().invoke(main, ['--help']);"
+        "r = CliRunner().invoke(main, ['systems', 'pendulum']); assert 'law_of_motion' in r.output, r.output;"
+        "r = CliRunner().invoke(main, ['config', 'pendulum']); assert 'train.epochs' in r.output, r.output;"
+        "import scinet;"
         "heavy = [m for m in ('tensorflow', 'jax', 'keras', 'pyoperon', 'matplotlib', 'pysr') if m in sys.modules];"
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_config_says_where_each_setting_came_from(tmp_path):
+    config = tmp_path / "my.toml"
+    config.write_text("[regress]\ntime_budget = 7\n")
+    result = invoke("config", "pendulum", "--config", config, "--set", "train.beta=1e-3", "--seed", "4")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()[1:]}
+    assert rows["seed"][:2] == ["4", "--seed"] and rows["train.beta"][:2] == ["0.001", "--set"]
+    assert rows["regress.time_budget"][:2] == ["7.0", "file"] and rows["train.epochs"][:2] == ["[600]", "system"]
+    assert rows["train.batch_size"][2:4] == ["1", ".."] and rows["train.decoder"][1] == "default"
+    bad = invoke("config", "pendulum", "--set", "train.beta=-1")
+    assert bad.exit_code == 1 and "`train.beta` must lie" in bad.output
+
+
+def test_systems_describes_one_system():
+    result = invoke("systems", "copernicus")
+    assert result.exit_code == 0
+    assert "theta_M (rad, angle)" in result.output and "latent: 2 circle neurons" in result.output
+    assert "known laws (6):" in result.output and "  kepler_third_law [" in result.output
+    assert invoke("systems", "copernicos").exit_code == 1
 
 
 def test_unknown_system_and_stage_suggest_the_near_miss(tmp_path):
