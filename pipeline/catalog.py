@@ -411,6 +411,9 @@ def _is_number(x: Any, none: bool = False) -> bool:
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_CONSTANT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ +\-*/().,=<>']{0,119}")
+"""a constant's name: a name, or a check's figure named after an expression (``r2_-v_x + w``); never a LaTeX
+special (backslash, braces, $, &, %, #, ^, ~)"""
 _CONSTANTS = ("fitted_constants", "true_constants", "relative_errors", "standard_errors", "systematic_errors", "deviations")
 
 
@@ -448,8 +451,8 @@ def _verdict(law: Any, index: int, path, system: str) -> Verdict:
         if not isinstance(values, dict):
             raise wrong(f"has {key!r} that is not a record of constants")
         for name, x in values.items():
-            if not _NAME.fullmatch(name):
-                raise wrong(f"has a constant named {name[:40]!r} in {key!r}, not a name of letters, digits and underscores")
+            if not _CONSTANT.fullmatch(name):
+                raise wrong(f"has a constant named {name[:40]!r} in {key!r}, with a character no constant's name holds")
             if not _is_number(x, none=key == "true_constants"):
                 raise wrong(f"has {key!r}[{name!r}] = {str(x)[:40]!r}, not a number")
     checks = law.get("checks", {})

@@ -434,6 +434,7 @@ def test_latex_comes_from_the_parsed_expression_never_from_the_file(world):
     for law in verification["laws"]:  # every text field a verdict may hold
         law["description"] = law["expression"] = law["latex"] = law["kind"] = payload
         law["checks"] = {"reason": payload}
+        law["fitted_constants"]["r2_-v_x + w"] = 0.5  # a check's figure named after an expression is a fine name
     (run_dir / "verification.json").write_text(json.dumps(verification))
     result = invoke("report", SYS, "--run-dir", run_dir, *TINY, "--force")
     assert result.exit_code == 0, result.output
