@@ -513,6 +513,8 @@ def _echo_verdicts(run_dir: Path, command: str) -> None:
         laws = [law for law in json.loads(path.read_text())["laws"] if isinstance(law, dict)]
     except (OSError, ValueError, RecursionError, KeyError, TypeError):
         return  # the stage that read it has said what is wrong with it
+    if not laws:
+        click.echo("  no known laws: nothing was checked against known physics (report.md says what the network learned)")
     for law in laws:
         click.echo(f"  {law['verdict']:>15s}  {law['name']}")
     short = [law for law in laws if law.get("checks", {}).get("evidence") == "insufficient"]

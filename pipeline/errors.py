@@ -31,5 +31,9 @@ class TrainingError(ScinetError):
     """Training diverged (NaN loss) or could not start."""
 
 
+class WorkerError(ScinetError):
+    """A worker process died before it could report (killed, out of memory, or a script without a main guard)."""
+
+
 USER_ERRORS = (ScinetError, SymregError)
 """what the command line reports as a one-paragraph message (symreg is a library with its own base)"""

@@ -159,7 +159,12 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
             "\\end{equation}",
         ]
         if constants_lines:
-            lines += ["with", "\\begin{gather*}", " \\\\\n".join(f"  \\scinetfit{{{c}}}" for c in constants_lines), "\\end{gather*}"]
+            lines += [
+                "with",
+                "\\begin{gather*}",
+                " \\\\\n".join(f"  \\scinetfit{{{c}}}" for c in constants_lines),
+                "\\end{gather*}",
+            ]
         lines.append("")
     selected = equations[equations["selected"]] if not equations.empty else equations
     if len(selected):
@@ -175,6 +180,9 @@ def equations_tex(system, equations: pd.DataFrame, verdicts: list[Verdict], cons
             body = [f"{b} \\nonumber" for b in body[:-1]] + [f"{body[-1]} {label}"]
             rows.append(" \\\\\n".join(body))
         lines += [" \\\\\n".join(rows), "\\end{align}", ""]
+    if not verdicts:  # discovery: no table of verdicts, and it says so
+        plain = DISCOVERY.replace("**", "").replace("`", "")
+        return "\n".join([*lines, f"\\noindent {escape(plain)}", ""])
     lines += [
         "\\begin{table}[h]",
         "\\centering",
@@ -261,6 +269,15 @@ def _fmt(x) -> str:
     return f"{x:.5g}" if isinstance(x, int | float) else str(x)
 
 
+DISCOVERY = (
+    "**Nothing was checked against known physics**: this system declares no known laws (discovery).  What the "
+    "network learned is all there is: which neurons it uses (above), what each active one is a function of (its "
+    "selected equation and Pareto front over the candidate variables, below) and, where the system asks questions, "
+    "the law of motion it answers with.  `scinet sweep` counts the degrees of freedom it needs."
+)
+"""what the report and equations.tex say where a system declares no known laws"""
+
+
 def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, constants: list[dict] | None = None) -> str:
     system = ctx.system
     rms = history.prediction_rms
@@ -310,23 +327,29 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         "is unused and is left out of regression and of the law checks.",
         "",
     ]
-    out += [
-        "## Verdicts",
-        "",
-        "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
-        "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
-        "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
-        "`pipeline.uncertainty`), and where the network gives a second reading of the same constant, the "
-        "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
-        "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
-        "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
-        "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
-        "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
-        "relative tolerance.",
-        "",
-        "| law | verdict | what it says | equation | fitted | true | rel. error |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    if not verdicts:
+        out += ["## Verdicts", "", DISCOVERY, ""]
+    out += (
+        []
+        if not verdicts
+        else [
+            "## Verdicts",
+            "",
+            "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
+            "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
+            "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
+            "`pipeline.uncertainty`), and where the network gives a second reading of the same constant, the "
+            "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
+            "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
+            "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
+            "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
+            "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
+            "relative tolerance.",
+            "",
+            "| law | verdict | what it says | equation | fitted | true | rel. error |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    )
     for v in verdicts:
         fitted = ", ".join(
             f"{k} = {with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k)) if k in v.standard_errors else _fmt(x)}"

@@ -115,3 +115,21 @@ def test_an_ensemble_from_python(tmp_path):
     assert all(len(run.verdicts) for run in ensemble.runs)
     with pytest.raises(scinet.ScinetError, match="leave stages out"):
         scinet.run("copernicus", seeds=[0], stages=["simulate"])
+
+
+def test_a_system_without_known_laws_gets_a_discovery_report(tmp_path):
+    import dataclasses
+
+    from systems.copernicus import SYSTEM
+
+    blind = scinet.register(dataclasses.replace(SYSTEM, name="copernicus-blind", laws=lambda: ()))
+    result = invoke("run", blind.name, "--run-dir", tmp_path / "r", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "no known laws: nothing was checked against known physics" in result.output
+    run = scinet.load(tmp_path / "r")
+    assert run.verdicts.empty and len(run.equations) > 0  # what the network learned, checked against nothing
+    report = run.report_path.read_text()
+    assert "**Nothing was checked against known physics**" in report and "| law | verdict |" not in report
+    assert "## Selected equations" in report and "## Latent neurons" in report
+    tex = run.latex()
+    assert "Nothing was checked against known physics" in tex and "\\begin{tabularx}" not in tex

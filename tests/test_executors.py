@@ -25,6 +25,31 @@ def test_the_local_executor_maps_in_order_and_reports_each_result():
     assert sorted(seen) == [(0, 1), (1, 4), (2, 9)]
 
 
+def _reciprocal(x):
+    return 1 / x
+
+
+def _die(x):
+    import os
+
+    if x == 2:
+        os._exit(3)  # as a worker killed, or one that could not start
+    return x
+
+
+def test_a_worker_that_dies_ends_the_map_with_an_error_that_says_what_to_do():
+    import time
+
+    from pipeline.errors import WorkerError
+
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match='if __name__ == "__main__"'):
+        get_executor("local").map(_die, [1, 2, 3, 4], workers=2)
+    assert time.monotonic() - start < 60  # multiprocessing.Pool would start workers again for ever
+    with pytest.raises(ZeroDivisionError):  # an error in the job itself is raised as itself
+        get_executor("local").map(_reciprocal, [1, 0], workers=2)
+
+
 def test_unknown_executors_and_a_cluster_address_without_ray_are_errors_that_say_what_to_do():
     with pytest.raises(ConfigError, match="local, ray"):
         get_executor("slurm")

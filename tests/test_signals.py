@@ -310,3 +310,28 @@ def test_a_run_killed_again_and_again_ends_with_the_bytes_of_one_never_killed(tm
         assert (killed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     leftovers = {str(p.relative_to(killed)) for p in killed.rglob(".*")} - {".lock", ".lock-holder.json"}
     assert not leftovers, leftovers  # no backup, no searches, no temporary file
+
+
+def test_sigterm_ends_a_command_waiting_for_a_ray_cluster_that_is_not_one(tmp_path):
+    """A service that is not Ray answers at the address: Ray waits for it for 40 s; SIGTERM ends the command at once."""
+    pytest.importorskip("ray")
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cmd = [sys.executable, "-c", "from pipeline.cli import main; main()", "sweep", "copernicus", "--latent-sizes", "1"]
+    cmd += ["--seeds", "1", "--executor", "ray", "--address", f"127.0.0.1:{server.server_port}", "--run-dir", str(tmp_path / "s")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(8)  # connecting by now
+        assert proc.poll() is None, proc.stdout.read().decode()
+        os.kill(proc.pid, signal.SIGTERM)
+        start = time.monotonic()
+        proc.wait(timeout=30)
+        assert time.monotonic() - start < 10
+        assert proc.returncode == 128 + signal.SIGTERM
+    finally:
+        server.shutdown()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -7,7 +7,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from pipeline.errors import WorkerError
 
 
 def _exit_with_parent(parent: int, setup: Callable[..., None] | None, args: tuple) -> None:
@@ -24,11 +28,6 @@ def _exit_with_parent(parent: int, setup: Callable[..., None] | None, args: tupl
         setup(*args)
 
 
-def _indexed(task: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
-    func, i, item = task
-    return i, func(item)
-
-
 def map_in_processes(
     func: Callable[[Any], Any],
     items: Sequence[Any],
@@ -42,9 +41,12 @@ def map_in_processes(
 
     However this ends (an error in one item, Ctrl-C, SIGTERM: the command line turns it into an exit),
     the workers are terminated before it returns; a parent killed outright takes them with it.  Workers
-    are spawned, not forked: the parent may hold TensorFlow's threads.  ``setup(*setup_args)`` runs in
-    each worker first (e.g. to size TensorFlow's thread pools before it is imported).  ``on_result(i, result)``
-    runs in this process as each item finishes, in the order they finish (for progress).
+    are spawned, not forked: the parent may hold TensorFlow's threads.  A worker that dies (killed, out of
+    memory, or unable to start) ends the map with :class:`WorkerError`: the standard library's
+    ``ProcessPoolExecutor`` notices, where ``multiprocessing.Pool`` would start workers again for ever.
+    ``setup(*setup_args)`` runs in each worker first (e.g. to size TensorFlow's thread pools before it is
+    imported).  ``on_result(i, result)`` runs in this process as each item finishes, in the order they
+    finish (for progress).
     """
     if workers <= 1 or len(items) <= 1:
         results = []
@@ -53,20 +55,32 @@ def map_in_processes(
             if on_result is not None:
                 on_result(i, results[-1])
         return results
-    pool = multiprocessing.get_context("spawn").Pool(
-        workers, initializer=_exit_with_parent, initargs=(os.getpid(), setup, setup_args)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(), setup, setup_args),
     )
     try:
+        futures = {pool.submit(func, item): i for i, item in enumerate(items)}
         results: list[Any] = [None] * len(items)
-        for i, result in pool.imap_unordered(_indexed, [(func, i, item) for i, item in enumerate(items)], chunksize=1):
-            results[i] = result
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()  # the worker's own error, raised here
             if on_result is not None:
-                on_result(i, result)
-        pool.close()
+                on_result(i, results[i])
         return results
+    except BrokenProcessPool as exc:
+        raise WorkerError(
+            "A worker process died before it could report (killed, out of memory, or it could not start). "
+            "Calling scinet from a script? Worker processes import the script again: put the call under "
+            "`if __name__ == \"__main__\":`.  Otherwise give the workers less to hold (regress.workers=1, or "
+            "smaller regress.n_rows) and run again; the work they finished is kept."
+        ) from exc
     finally:
-        pool.terminate()
-        pool.join()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):  # none outlives this call
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class LocalExecutor:

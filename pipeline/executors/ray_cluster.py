@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,6 +68,26 @@ def reachable(address: str, timeout: float) -> None:
         ) from exc
 
 
+def _init(ray, **settings) -> None:
+    """``ray.init(**settings)`` in a thread of its own, waited for in short steps: the main thread stays free to
+    handle SIGTERM (inside ``ray.init`` it waits until Ray gives up, 40 s against a service that is not Ray),
+    and Ray installs no SIGTERM handler of its own over scinet's (it does so only from the main thread)."""
+    outcome: dict[str, BaseException] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(**settings)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as it is
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=connect, name="ray-init", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if "error" in outcome:
+        raise outcome["error"]
+
+
 class RayExecutor:
     name = "ray"
 
@@ -83,9 +104,9 @@ class RayExecutor:
             reachable(self.address, self.connect_timeout)
         try:
             if self.address:
-                ray.init(address=self.address, log_to_driver=False)
+                _init(ray, address=self.address, log_to_driver=False)
             else:
-                ray.init(include_dashboard=False, log_to_driver=False)
+                _init(ray, include_dashboard=False, log_to_driver=False)
         except ConnectionError as exc:
             raise ConfigError(
                 f"Could not reach a Ray cluster at {self.address}: {exc}. Start one there (`ray start --head` on the "
