@@ -71,7 +71,8 @@ def main() -> None:
             left = sorted({str(p.relative_to(run_dir)) for p in run_dir.rglob(".*")} - OURS)
             same += not differ
             clean += not left
-            print(f"loop {loop + 1}: killed at {', '.join(moments) or 'no moment (it ended first)'} s; "
+            killed = f"killed at {', '.join(moments)} s" if moments else "never killed (each run ended first)"
+            print(f"loop {loop + 1}: {killed}; "
                   f"{'same bytes' if not differ else 'differ: ' + ', '.join(differ)}; "
                   f"{'nothing left' if not left else 'left: ' + ', '.join(left)}", flush=True)  # fmt: skip
     print(f"{same} of {args.loops} byte-identical, {clean} of {args.loops} with nothing left behind")
