@@ -376,24 +376,13 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     """``scinet run SYSTEM --seeds ...``: every seed's run, then the ensemble's tables (:mod:`pipeline.ensemble`)."""
     try:
         from pipeline import ensemble
-        from pipeline.config import load_config
-        from pipeline.executors import configured
         from pipeline.registry import get_system
 
         found = get_system(system)
         ensemble_dir = run_dir or Path("data/runs") / f"{found.name}-seeds"
         click.get_current_context().meta[RUN_DIR_KEY] = ensemble_dir
-        from pipeline.rundir import check_kind
-
-        check_kind(ensemble_dir, "ensemble")
         seeds = ensemble.parse_seeds(seeds_text)
-        config = load_config(config_file, overrides, seed=seeds[0], system=found)  # every setting checked first
-        jobs_list = [ensemble.Job(found.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds]
-        rows = ensemble.run_ensemble(
-            jobs_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job
-        )
-        record = ensemble.summarise(rows)
-        ensemble.write_outputs(ensemble_dir, found, record)
+        _, record = ensemble.run_seeds(found, ensemble_dir, seeds, tuple(overrides), config_file, force=force, jobs=jobs)
     except USER_ERRORS as exc:
         raise _fail(exc) from exc
     click.echo(f"Ran {len(seeds)} seeds; results in {ensemble_dir} (ensemble.md)")

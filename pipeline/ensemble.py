@@ -120,7 +120,12 @@ def seed_record(ctx, manifest: dict[str, Any]) -> dict[str, Any]:
         "wall_s": float(sum(r.get("wall_s", 0.0) for r in stages.values() if isinstance(r, dict))),
         "laws": [dataclasses.asdict(v) for v in verdicts],
         "equations": [
-            {"target": str(r["target"]), "variables": str(r["variables"]), "equation": str(r["sympy_format"]), "form": form(r["expr"])}
+            {
+                "target": str(r["target"]),
+                "variables": str(r["variables"]),
+                "equation": str(r["sympy_format"]),
+                "form": form(r["expr"]),
+            }
             for _, r in selected.iterrows()
         ],
     }
@@ -149,7 +154,14 @@ def run_ensemble(jobs: list[Job], *, workers: int, executor: Executor | None = N
         nonlocal done
         done += 1
         found = sum(law["verdict"] == DISCOVERED for law in row["laws"])
-        log.info("ensemble: %d of %d seeds done: seed %d, %d of %d laws discovered", done, len(jobs), row["seed"], found, len(row["laws"]))
+        log.info(
+            "ensemble: %d of %d seeds done: seed %d, %d of %d laws discovered",
+            done,
+            len(jobs),
+            row["seed"],
+            found,
+            len(row["laws"]),
+        )
 
     # a worker process may not start processes of its own: each seed's searches run one after another
     rows = map_runs(
@@ -188,9 +200,7 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
         laws[name] = {"discovered": len(found), "checked": len(checked), "seeds": len(rows), "discovered_seeds": found}
         keys = dict.fromkeys(k for s in found for k, t in verdicts[s]["true_constants"].items() if _finite(t))
         for key in keys:
-            values = [
-                (s, verdicts[s]["fitted_constants"].get(key), _error(verdicts[s], key)) for s in found
-            ]
+            values = [(s, verdicts[s]["fitted_constants"].get(key), _error(verdicts[s], key)) for s in found]
             values = [(s, v, e if _finite(e) else None) for s, v, e in values if _finite(v)]
             systematic = [verdicts[s].get("systematic_errors", {}).get(key) for s, _, _ in values]
             true = next(verdicts[s]["true_constants"][key] for s in found if _finite(verdicts[s]["true_constants"].get(key)))
@@ -311,9 +321,7 @@ def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
 
 
 def _tex(system, record: dict[str, Any]) -> str:
-    rows = [
-        f"{escape(name)} & {v['discovered']} of {v['seeds']} \\\\" for name, v in record["laws"].items()
-    ]
+    rows = [f"{escape(name)} & {v['discovered']} of {v['seeds']} \\\\" for name, v in record["laws"].items()]
     consts = [
         f"{escape(c['law'])} & ${constant_latex(c['constant'])}$ & {_g(c['mean'], 6)} & {_g(c['spread'], 2)} & "
         f"{_g(c['standard_error_of_mean'], 2)} & {_g(c.get('error_of_mean'), 2)} & {_g(c['true'], 6)} & "
@@ -380,3 +388,21 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
         axes[0][0].legend()
         fig.tight_layout()
         figures.save(fig, ensemble_dir / "ensemble")
+
+
+def run_seeds(
+    system, ensemble_dir: Path, seeds: list[int], overrides: tuple[str, ...], config_file: Path | None, *, force: bool, jobs: int
+) -> tuple[list[Job], dict[str, Any]]:
+    """``scinet run SYSTEM --seeds`` and ``scinet.run(..., seeds=...)``: every setting checked, every seed's run
+    (each in ``ensemble_dir/seed{S}``), then the ensemble's files; returns the jobs and the record."""
+    from pipeline.config import load_config
+    from pipeline.executors import configured
+    from pipeline.rundir import check_kind
+
+    check_kind(ensemble_dir, "ensemble")
+    config = load_config(config_file, overrides, seed=seeds[0], system=system)  # every setting checked first
+    job_list = [Job(system.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds]
+    rows = run_ensemble(job_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job)
+    record = summarise(rows)
+    write_outputs(ensemble_dir, system, record)
+    return job_list, record

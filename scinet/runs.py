@@ -232,22 +232,12 @@ def run(
 
 def _ensemble(found: PhysicalSystem, run_dir, overrides, seeds, force: bool, jobs: int) -> Ensemble:
     from pipeline import ensemble
-    from pipeline.config import load_config
-    from pipeline.executors import configured
-    from pipeline.rundir import check_kind
 
     where = Path(run_dir) if run_dir else Path("data/runs") / f"{found.name}-seeds"
-    check_kind(where, "ensemble")
     chosen = ensemble.parse_seeds(seeds) if isinstance(seeds, str) else [int(s) for s in seeds]
     if not chosen:
         raise ConfigError("seeds is empty: give at least one seed, e.g. seeds=[0, 1, 2].")
-    config = load_config(None, overrides, seed=chosen[0], system=found)  # every setting checked first
-    job_list = [ensemble.Job(found.name, where / f"seed{s}", s, overrides, None, force) for s in chosen]
-    rows = ensemble.run_ensemble(
-        job_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job
-    )
-    record = ensemble.summarise(rows)
-    ensemble.write_outputs(where, found, record)
+    job_list, record = ensemble.run_seeds(found, where, chosen, overrides, None, force=force, jobs=jobs)
     return Ensemble(where, tuple(Run(job.run_dir, found) for job in job_list), record)
 
 
