@@ -210,6 +210,8 @@ def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
     record changes: the manifest describes the artifacts, not the last command."""
     manifest = load_manifest(ctx.run_dir)
     manifest["system"] = ctx.system.name
+    if ctx.system.origin:  # a system declared in a TOML file: where to find it again (scinet.load)
+        manifest["declared_in"] = ctx.system.origin
     record = {
         "key": key,
         "seed": ctx.config.seed,

@@ -89,8 +89,25 @@ def broken_systems() -> dict[str, str]:
     return scan_systems()[1]
 
 
+def is_declaration(name: str) -> bool:
+    """``name`` is a path to a TOML file that declares a system (:mod:`pipeline.declared`), not a system's name."""
+    return name.lower().endswith(".toml")
+
+
 def get_system(name: str) -> PhysicalSystem:
+    """The system of that name, or the one declared in the TOML file ``name`` (read, checked and registered, so that
+    worker processes are given it)."""
     found, problems = scan_systems()
+    if is_declaration(name):
+        from pipeline.declared import DeclarationError, load
+
+        system = load(name)
+        if system.name in found and not found[system.name].origin:
+            raise DeclarationError(
+                f"{name} declares a system named {system.name!r}, the name of a system written in Python. Give it "
+                "another name in [system]."
+            )
+        return register(system)
     if name in problems:
         raise UnknownSystemError(f"The system {name!r} cannot be used: {problems[name]}. Fix it, or choose another system.")
     known = {n: s for n, s in found.items() if n not in problems}
@@ -101,5 +118,6 @@ def get_system(name: str) -> PhysicalSystem:
     if problems:
         hint += f" ({len(problems)} more could not be loaded: {'; '.join(problems.values())}.)"
     raise UnknownSystemError(
-        f"Unknown system {name!r}.{hint} Known systems: {', '.join(known)}. Run `scinet systems` to list them."
+        f"Unknown system {name!r}.{hint} Known systems: {', '.join(known)}. Run `scinet systems` to list them; for a "
+        "system declared in a TOML file, give the file's path (ending in .toml)."
     )

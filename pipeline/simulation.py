@@ -79,3 +79,27 @@ def simulate_frame(
     test = rng.permutation(n_units)[:n_test]
     frame.insert(len(keys), "split", np.where(np.isin(unit, test), "test", "train"))
     return frame
+
+
+def fresh_samples(system, held_out: pd.DataFrame, *, n_samples: int, seed: int, series_length: int | None = None) -> pd.DataFrame:
+    """Samples the network was not trained on, for the law checks and the probe: newly simulated ones, or, for a
+    system of measured data (:attr:`systems.base.PhysicalSystem.measured`), ``n_samples`` of the held-out samples
+    ``held_out`` (rows of the observations or latents marked ``test``), drawn with the seed, again where fewer are
+    held out than asked for."""
+    if not system.measured:
+        return simulate_frame(system, n_samples=n_samples, seed=seed, series_length=series_length)
+    rng = np.random.default_rng(seed)
+    keep = [c for c in ("series", "step", *system.columns) if c in held_out.columns]
+    if held_out.empty:
+        return held_out[keep].reset_index(drop=True)
+    if not system.is_series:
+        rows = rng.choice(len(held_out), n_samples, replace=n_samples > len(held_out))
+        return held_out[keep].iloc[rows].reset_index(drop=True)
+    ids = np.unique(held_out["series"].to_numpy())
+    chosen = rng.choice(ids, n_samples, replace=n_samples > len(ids))
+    frame = held_out[keep]
+    if series_length is not None:
+        frame = frame[frame["step"] < series_length]
+    groups = dict(tuple(frame.sort_values(["series", "step"]).groupby("series", sort=False)))
+    parts = [groups[s].assign(series=i) for i, s in enumerate(chosen)]
+    return pd.concat(parts, ignore_index=True)

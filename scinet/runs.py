@@ -23,13 +23,7 @@ def _system(system: str | PhysicalSystem) -> PhysicalSystem:
         return register(system)  # known by its name here and in worker processes
     if not isinstance(system, str):
         raise ConfigError(f"scinet.run expects a system name or a PhysicalSystem. Received: {type(system).__name__}.")
-    if system.endswith(".toml") or Path(system).suffix == ".toml":
-        raise ConfigError(
-            f"{system!r} names a TOML file: a system declared in a TOML file is not supported yet. Write the system "
-            "in Python (a PhysicalSystem, see docs/adding-a-physical-system.md) and pass it to scinet.run, or give "
-            "the name of a known system (scinet.systems())."
-        )
-    return get_system(system)
+    return get_system(system)  # a name, or the path of a TOML file that declares a system
 
 
 def _toml(value: Any) -> str:
@@ -191,7 +185,8 @@ def run(
     force: bool = False,
     jobs: int = 0,
 ) -> Run | Ensemble:
-    """Run the stages for ``system`` (a name from :func:`scinet.systems`, or a ``PhysicalSystem``), each skipped
+    """Run the stages for ``system`` (a name from :func:`scinet.systems`, a ``PhysicalSystem``, or the path of a TOML
+    file that declares one over a data file, docs/your-own-data.md), each skipped
     when it is up to date, exactly as ``scinet run`` does: the same run directory, cache and manifest.
 
     ``run_dir``: where (default ``data/runs/SYSTEM``, or ``data/runs/SYSTEM-seeds`` for an ensemble).
@@ -253,4 +248,15 @@ def load(run_dir: str | Path) -> Run:
     name = manifest.get("system")
     if not isinstance(name, str):
         raise ArtifactError(f"{path / 'manifest.json'} does not name its system. Give a run directory `scinet run` wrote.")
+    declared = manifest.get("declared_in")
+    if isinstance(declared, str) and declared.lower().endswith(".toml"):
+        from pipeline.registry import available_systems
+
+        if name not in available_systems():
+            if not Path(declared).is_file():
+                raise ArtifactError(
+                    f"{path} is a run of {name!r}, declared in {declared}, which no longer exists. Put the TOML file "
+                    "back, or load the run after registering the system (scinet.register)."
+                )
+            return Run(path, get_system(declared))
     return Run(path, get_system(name))

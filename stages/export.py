@@ -29,7 +29,7 @@ from pipeline.arrays import answer_errors, model_arrays, to_numpy
 from pipeline.catalog import latent_names, read_model, read_observations, vector, write_latents, write_probe
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
-from pipeline.simulation import simulate_frame
+from pipeline.simulation import fresh_samples
 
 log = logging.getLogger("scinet")
 
@@ -78,21 +78,22 @@ def predictions(model, frame: pd.DataFrame, system, batch: int) -> np.ndarray:
     return out
 
 
-def probe(ctx: StageContext, model) -> pd.DataFrame:
+def probe(ctx: StageContext, model, held_out: pd.DataFrame) -> pd.DataFrame:
     """The network's answers, for fresh samples, to questions drawn from other fresh samples.
 
     Sample ``i`` is asked ``m`` questions: the question column of the answer law takes the
     values of ``m`` pool samples, every other question column (and the ground truth of the
     question, ``question_parameters``) those of one more pool sample, the same for all ``m``
     (:class:`systems.base.AnswerLawSpec`).  With ``angle_of`` the answer law's column is the
-    angle of the answered point, ``atan2(y, x)`` in (-pi, pi].
+    angle of the answered point, ``atan2(y, x)`` in (-pi, pi].  A system of measured data has no fresh samples:
+    its held-out ones (``held_out``) stand in (:func:`pipeline.simulation.fresh_samples`).
     """
     system, spec = ctx.system, ctx.system.answer_law
     if spec is None:
         return pd.DataFrame({"sample": pd.Series(dtype="int64")})
     n, m = spec.n_samples, spec.questions_per_sample
-    fresh = simulate_frame(system, n_samples=n, seed=ctx.config.seed + PROBE_SEED_OFFSET)
-    pool = simulate_frame(system, n_samples=n * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
+    fresh = fresh_samples(system, held_out, n_samples=n, seed=ctx.config.seed + PROBE_SEED_OFFSET)
+    pool = fresh_samples(system, held_out, n_samples=n * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
     held = pool.iloc[np.repeat(np.arange(n) * m, m)].reset_index(drop=True)
     questions = held.copy()
     questions[spec.question] = pool[spec.question].to_numpy()
@@ -202,4 +203,4 @@ def run(ctx: StageContext) -> None:
         latent_steps=[float(w) for w in to_numpy(model.omega)] if system.is_series else None,
         latent_units=units,
     )
-    write_probe(ctx, probe(ctx, model), answer_law=None if system.answer_law is None else vars(system.answer_law))
+    write_probe(ctx, probe(ctx, model, frame[test]), answer_law=None if system.answer_law is None else vars(system.answer_law))

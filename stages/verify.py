@@ -17,7 +17,7 @@ from pipeline.context import StageContext
 from pipeline.geometry import MIN_ROWS
 from pipeline.laws import Evidence
 from pipeline.laws.observation_model import cross_check
-from pipeline.simulation import simulate_frame
+from pipeline.simulation import fresh_samples
 from pipeline.uncertainty import equation_constants, with_error
 
 log = logging.getLogger("scinet")
@@ -92,12 +92,17 @@ def run(ctx: StageContext) -> None:
     equations = read_equations(ctx)
     probe = read_probe(ctx)
     rms = read_history(ctx).prediction_rms
-    fresh = simulate_frame(
-        system, n_samples=cfg.n_fresh, series_length=ctx.config.simulate.series_length, seed=ctx.config.seed + FRESH_SEED_OFFSET
+    held_out = latents[latents["split"] == "test"]
+    fresh = fresh_samples(
+        system,
+        held_out,
+        n_samples=cfg.n_fresh,
+        series_length=ctx.config.simulate.series_length,
+        seed=ctx.config.seed + FRESH_SEED_OFFSET,
     )
     evidence = Evidence(
         system=system,
-        latents=latents[latents["split"] == "test"],
+        latents=held_out,
         equations=equations,
         fresh=fresh,
         latent_names=list(meta["latent_columns"]),

@@ -142,8 +142,19 @@ class PhysicalSystem:
     citation: str = ""
     degrees_of_freedom: int | None = None
     """how many real numbers the answer needs from the recording (what ``scinet sweep`` should find)"""
+    data: str = ""
+    """for a system whose samples are measured data, not simulated (one declared in a TOML file,
+    :mod:`pipeline.declared`): a fingerprint of the data and of how samples are cut from them.  The stages
+    then ask the network about held-out samples where they would simulate fresh ones."""
+    origin: str = ""
+    """the TOML file a declared system was read from (recorded in the run's manifest); empty otherwise"""
 
     # -- names ----------------------------------------------------------------------
+    @property
+    def measured(self) -> bool:
+        """The samples are measured data (``data``), so there are no fresh ones to simulate."""
+        return bool(self.data)
+
     @property
     def is_series(self) -> bool:
         return self.latent.evolution == "constant_step"
@@ -227,6 +238,7 @@ class PhysicalSystem:
             tuple(sorted((k, tuple(v)) for k, v in self.regress.items())),
             self.answer_law,
             tuple(sorted((k, repr(v)) for k, v in self.defaults.items())),
+            *((self.data,) if self.data else ()),  # a declared system: its data
         )
 
 
