@@ -233,6 +233,8 @@ def read_table(table: Table) -> dict[str, Any]:
         step = _numeric(frame, table, table.step, integer=True)
         order = np.lexsort((step, sid))
         sid, step = sid[order], step[order]
+        if np.any((np.diff(sid) == 0) & (np.diff(step) == 0)):
+            raise _fail(table, f"column {table.step!r} repeats a step within a series. Each row of a series needs its own step.")
         ids, starts, counts = np.unique(sid, return_index=True, return_counts=True)
         if len(set(counts)) != 1:
             common = np.bincount(counts).argmax()
@@ -243,8 +245,6 @@ def read_table(table: Table) -> dict[str, Any]:
                 f"{'has' if len(odd) == 1 else 'have'} {', '.join(str(c) for c in counts[counts != common][:3])}. Every series "
                 "must have the same number of steps: trim them to a common length or drop the short ones.",
             )
-        if np.any((np.diff(sid) == 0) & (np.diff(step) == 0)):
-            raise _fail(table, f"column {table.step!r} repeats a step within a series. Each row of a series needs its own step.")
         expected = np.tile(np.arange(counts[0]), len(ids))
         out = {k: v[order] for k, v in out.items()}
         out["series"] = np.repeat(np.arange(len(ids)), counts)
@@ -588,7 +588,7 @@ def _unit_factor(d: _Doc, where: str, unit: str, angle: bool) -> float:
 def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
     """The system's default settings: the number of samples and the series' length the data give, then the file's
     own ``[defaults]`` (each checked as a setting is)."""
-    from pipeline.config import Config, apply
+    from pipeline.config import Config, _check_ranges, apply
 
     out: dict[str, Any] = {}
     if table.mode == "rows":
@@ -608,11 +608,12 @@ def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
 
     walk("", given)
     probe = Config()
-    for key, value in flat.items():
-        try:
+    try:
+        for key, value in flat.items():
             apply(probe, key, value)
-        except ConfigError as exc:
-            raise d.error(f"[defaults] {exc}") from None
+        _check_ranges(probe)
+    except ConfigError as exc:
+        raise d.error(f"[defaults] {str(exc).rstrip('.')}") from None
     out.update(flat)
     return out
 
