@@ -389,3 +389,19 @@ def test_read_table_checks_every_column_once_per_process(tmp_path):
     table = system.simulator.keywords["table"]
     assert read_table(table) is read_table(table)
     assert sample(n_samples=7, rng=np.random.default_rng(0), table=table)["b"].shape == (7,)
+
+
+def test_an_ensemble_of_seeds_runs_a_declared_system_in_worker_processes(tmp_path):
+    path = sky_record(tmp_path)
+    result = invoke("run", path, "--seeds", "0..1", "--jobs", "2", "--run-dir", tmp_path / "ens", *TINY_SERIES)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "ens" / "ensemble.json").read_text())
+    assert record["system"] == "two-planets" and len(record["seeds"]) == 2
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_a_declared_system(tmp_path):
+    path = sky_record(tmp_path)
+    result = invoke("sweep", path, "--latent-sizes", "1,2", "--run-dir", tmp_path / "sweep", *TINY_SERIES)
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(tmp_path / "sweep" / "sweep.parquet")) == 6
