@@ -242,7 +242,9 @@ def _install_signal_handlers() -> None:
 def main() -> None:
     """SciNet: from what a network learned about a physical system to equations a physicist can check.
 
-    `scinet run copernicus` runs every stage; `scinet STAGE SYSTEM` runs one.
+    `scinet run copernicus` runs every stage; `scinet STAGE SYSTEM` runs one.  SYSTEM is a name
+    (`scinet systems`) or the path of a TOML file that declares a system over your data
+    (docs/your-own-data.md).
     """
     _install_signal_handlers()
 

@@ -789,7 +789,7 @@ class _Doc:
         self.doc, self.where = doc, where
 
     def error(self, text: str) -> DeclarationError:
-        return DeclarationError(f"{self.where}: {text}. See docs/your-own-data.md for the format.")
+        return DeclarationError(f"{self.where}: {text.rstrip('.')}. See docs/your-own-data.md for the format.")
 
     def known(self, table: Mapping, allowed: Sequence[str], what: str) -> None:
         for key in table:

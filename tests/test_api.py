@@ -63,7 +63,7 @@ def test_chosen_stages_run_and_bad_input_says_what_to_do(tmp_path):
         scinet.run("copernicus", run_dir=tmp_path / "s", stages=["fit"])
     with pytest.raises(scinet.ScinetError, match="Did you mean 'copernicus'"):
         scinet.run("copernicos")
-    with pytest.raises(scinet.ScinetError, match="TOML file"):
+    with pytest.raises(scinet.ScinetError, match="experiment.toml does not exist"):
         scinet.run("experiment.toml")
     assert not (tmp_path / "s").exists()
 
