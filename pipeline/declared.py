@@ -86,8 +86,8 @@ class Table:
 
     path: str
     sha256: str
-    columns: tuple[tuple[str, tuple[str, ...], float], ...]
-    """(name, the file's columns it is read from: one, or one per component of a vector, factor to its unit)"""
+    columns: tuple[tuple[str, tuple[str, ...], float, int], ...]
+    """(name, the file's columns it is read from: one, or one per component of a vector, factor to its unit, size)"""
     series: str | None = None
     step: str | None = None
     order: str | None = None
@@ -174,7 +174,11 @@ def _vector(frame, table: Table, name: str, parts: tuple[str, ...]) -> np.ndarra
         return np.stack([_numeric(frame, table, p) for p in parts], axis=1)
     (column,) = parts
     if column not in frame.columns:
-        _numeric(frame, table, column)  # the missing-column error
+        raise _fail(
+            table,
+            f"has no column {column!r} for the vector {name!r}. Give a Parquet list column of that name, or name the "
+            "file's columns of its components with `parts` (e.g. parts = \"x_{i}\").",
+        )
     cells = frame[column].to_list()
     lengths = {len(c) if isinstance(c, list | np.ndarray) else -1 for c in cells}
     if lengths == {-1} or -1 in lengths:
@@ -204,11 +208,17 @@ def read_table(table: Table) -> dict[str, Any]:
     if len(frame) == 0:
         raise _fail(table, "holds no rows. Give a data file with at least one row per sample.")
     out: dict[str, Any] = {}
-    for name, parts, factor in table.columns:
-        size_one = len(parts) == 1 and not (
-            parts[0] in frame.columns and frame[parts[0]].dtype == object and isinstance(frame[parts[0]].iloc[0], list | np.ndarray)
-        )
-        out[name] = (_numeric(frame, table, parts[0]) if size_one else _vector(frame, table, name, parts)) * factor
+    for name, parts, factor, size in table.columns:
+        if size == 1:
+            out[name] = _numeric(frame, table, parts[0]) * factor
+            continue
+        out[name] = _vector(frame, table, name, parts) * factor
+        if out[name].shape[1] != size:
+            raise _fail(
+                table,
+                f"column {parts[0]!r} holds lists of {out[name].shape[1]} values, but {name!r} is declared with size = "
+                f"{size}. Make the two agree.",
+            )
     n = len(frame)
     if table.split_column is not None:
         if table.test_from is not None:
@@ -295,7 +305,7 @@ def sample(*, n_samples: int, rng: np.random.Generator, series_length: int | Non
     wholly in the held-out part of the record and a training window wholly outside it."""
     data = read_table(table)
     test = data["_test"]
-    columns = {name: data[name] for name, _, _ in table.columns}
+    columns = {name: data[name] for name, *_ in table.columns}
     if table.mode == "rows":
         n = data["_units"]
         rows = np.arange(n) if n_samples >= n else np.sort(rng.choice(n, n_samples, replace=False))
@@ -381,7 +391,7 @@ def load(path: str | Path):
         raise d.error("[columns] declares no column; declare at least one encoder column and one answer column")
     cols: dict[str, Any] = {}
     roles: dict[str, list[str]] = {}
-    sources: list[tuple[str, tuple[str, ...], float]] = []
+    sources: list[tuple[str, tuple[str, ...], float, int]] = []
     for cname, spec in columns_doc.items():
         where_c = f"[columns.{cname}]"
         if not NAME.fullmatch(cname) or cname in ("series", "step", "split"):
@@ -416,7 +426,7 @@ def load(path: str | Path):
         cols[cname] = Column(
             cname, "rad" if angle else unit, angle=angle, doc=str(spec.get("doc", "")), size=size, symbol=str(spec.get("symbol", ""))
         )
-        sources.append((cname, parts_t, factor))
+        sources.append((cname, parts_t, factor, size))
     by_role = {r: [cols[c] for c, rs in roles.items() if r in rs] for r in ROLES}
     for need in ("encoder", "answer"):
         if not by_role[need]:

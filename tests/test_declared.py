@@ -405,3 +405,21 @@ def test_a_sweep_runs_a_declared_system(tmp_path):
     result = invoke("sweep", path, "--latent-sizes", "1,2", "--run-dir", tmp_path / "sweep", *TINY_SERIES)
     assert result.exit_code == 0, result.output
     assert len(pd.read_parquet(tmp_path / "sweep" / "sweep.parquet")) == 6
+
+
+def test_a_vector_is_read_from_a_parquet_list_column_and_its_size_is_checked(tmp_path):
+    path = oscillator(tmp_path)
+    frame = pd.read_csv(tmp_path / "oscillator.csv")
+    parts = [f"x_{i}" for i in range(10)]
+    frame["x"] = list(frame[parts].to_numpy())
+    frame.drop(columns=parts).to_parquet(tmp_path / "oscillator.parquet")
+    text = OSCILLATOR.replace('data = "oscillator.csv"', 'data = "oscillator.parquet"').replace('parts = "x_{i}"\n', "")
+    path.write_text(text)
+    data = load(path).simulate(n_samples=300, rng=np.random.default_rng(0))
+    assert data["x"].shape == (300, 10) and np.allclose(data["x"], frame[parts].to_numpy())
+    path.write_text(text.replace("size = 10", "size = 12"))
+    with pytest.raises(DeclarationError, match="lists of 10 values, but 'x' is declared with size = 12"):
+        load(path)
+    path.write_text(text.replace('data = "oscillator.parquet"', 'data = "oscillator.csv"'))
+    with pytest.raises(DeclarationError, match="has no column 'x' for the vector 'x'. Give a Parquet list column"):
+        load(path)
