@@ -480,7 +480,7 @@ def _held_quantities(system, verdicts: list[Verdict]) -> list[tuple[str, sp.Expr
     out = []
     for law in system.known_laws():
         v = by_name.get(law.name)
-        if getattr(law, "assigns", False) and v is not None and isinstance(v.latent, str):
+        if law.assigns and v is not None and isinstance(v.latent, str):
             out.append((v.latent, law.expression, v))
     return out
 
@@ -569,7 +569,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     if probe is not None and system.answer_law is not None:
         spec = system.answer_law
         ax = axes[0][-1]
-        laws = [law for law in system.known_laws() if hasattr(law, "true_expression")]
+        laws = [law for law in system.known_laws() if law.true_expression() is not None]
         names, held = spec.variables, [*spec.parameters, *spec.question_parameters]
         for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
             rows = probe[probe["sample"] == s].sort_values(spec.question)

@@ -25,11 +25,16 @@ import importlib
 import pkgutil
 
 from pipeline.laws.answer_law import AnswerLaw
-from pipeline.laws.base import LAW_KINDS, Evidence, Holder, Law, make_law
+from pipeline.laws.base import LAW_KINDS, Evidence, Holder, Law, Order, make_law
+from pipeline.laws.constant_relation import ConstantRelation
+from pipeline.laws.function_of import FunctionOf
 from pipeline.laws.latent_affine import LatentAffine
 from pipeline.laws.latent_formula import LatentFormula
 from pipeline.laws.latent_is_quantity import LatentIsQuantity
 from pipeline.laws.latents_span import LatentsSpan
+from pipeline.laws.observation_model import ObservationModel
+from pipeline.laws.prediction_rms import PredictionRms
+from pipeline.laws.selected_variables import SelectedVariables
 from pipeline.laws.step_ratio import StepRatio
 from pipeline.laws.unused_latents import UnusedLatents
 
@@ -39,13 +44,19 @@ for _info in pkgutil.iter_modules(__path__):  # a kind added as a module registe
 __all__ = [
     "LAW_KINDS",
     "AnswerLaw",
+    "ConstantRelation",
     "Evidence",
+    "FunctionOf",
     "Holder",
     "LatentAffine",
     "LatentFormula",
     "LatentIsQuantity",
     "LatentsSpan",
     "Law",
+    "ObservationModel",
+    "Order",
+    "PredictionRms",
+    "SelectedVariables",
     "StepRatio",
     "UnusedLatents",
     "make_law",

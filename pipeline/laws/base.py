@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -134,13 +135,33 @@ def deviations(fitted: dict, true: dict, statistical: dict, systematic: dict) ->
     return out
 
 
+class Order(IntEnum):
+    """When a law is checked: every law of one order before any of the next; results keep declaration order."""
+
+    ASSIGNS = 0
+    """laws that assign a neuron to a quantity (``Law.assigns``), and laws that need no assignment"""
+    FITS = 1
+    """laws that read the assigned neurons and fit constants on them"""
+    COMBINES = 2
+    """laws that combine assigned neurons: their learned steps, or the decoder's answers from them"""
+    RELATES = 3
+    """relations between constants that laws of the orders before fitted (Kepler's third law)"""
+
+
 @dataclass(frozen=True)
 class Law:
-    """A known law: a name, a plain-language description, and a check."""
+    """A known law: a name, a plain-language description, and a check.
+
+    A law kind is a subclass that sets ``kind`` (its name in a declaration), ``order`` (when it is checked) and
+    ``assigns``, and implements :meth:`check`; :meth:`printed` and :meth:`true_expression` are for the report.
+    """
 
     kind: ClassVar[str] = ""
-    order: ClassVar[int] = 1
-    """checks run by increasing order (laws that assign neurons first), results keep declaration order"""
+    order: ClassVar[Order] = Order.FITS
+    """when the law is checked (:class:`Order`)"""
+    assigns: ClassVar[bool] = False
+    """the law says one neuron holds one quantity, its ``expression``: the neurons are assigned to those
+    quantities one to one before any law is checked (:func:`assignment`), and later laws read the assignment"""
     name: str
     description: str
     title: str = ""
@@ -153,6 +174,11 @@ class Law:
     def printed(self, system) -> tuple[sp.Expr, sp.Expr] | None:
         """The law as an equation ``(left, right)`` in the system's symbols, its constants as symbols (the report
         prints the fitted values beside it); None for a law that is no equation (a neuron holds a quantity)."""
+        return None
+
+    def true_expression(self) -> sp.Expr | None:
+        """The law with its true constants, where it is one expression of the system's variables the report can
+        draw beside the network's answers (a law of motion); None otherwise."""
         return None
 
     def __init_subclass__(cls, **kwargs):
@@ -220,7 +246,7 @@ def assignment(evidence: Evidence) -> dict[str, Holder]:
     one quantity (``assigns = True``), best match first; computed once per verification."""
     if evidence._assignment is None:
         quantities = {
-            str(law.expression): law.expression for law in evidence.system.known_laws() if getattr(law, "assigns", False)
+            str(law.expression): law.expression for law in evidence.system.known_laws() if law.assigns
         }
         evidence._assignment = assign_quantities(evidence, quantities)
     return evidence._assignment

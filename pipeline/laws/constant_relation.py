@@ -29,13 +29,13 @@ import numpy as np
 import sympy as sp
 
 from pipeline.catalog import DISCOVERED, Verdict
-from pipeline.laws.base import Evidence, Law
+from pipeline.laws.base import Evidence, Law, Order
 
 
 @dataclass(frozen=True)
 class ConstantRelation(Law):
     kind = "constant_relation"
-    order = 3  # after the laws that fit the constants (1) and the step ratio (2)
+    order = Order.RELATES  # after the laws that fit the constants and the step ratio
     left: sp.Expr = sp.Integer(0)
     right: sp.Expr = sp.Integer(0)
     tolerance: float = 0.02

@@ -28,13 +28,13 @@ import sympy as sp
 
 from pipeline.catalog import Verdict
 from pipeline.geometry import affine_fit, values
-from pipeline.laws.base import Evidence, Law
+from pipeline.laws.base import Evidence, Law, Order
 
 
 @dataclass(frozen=True)
 class FunctionOf(Law):
     kind = "function_of"
-    order = 0
+    order = Order.ASSIGNS
     assigns = True
     expression: sp.Expr = sp.Integer(0)
     """the quantity, in ground-truth symbols"""

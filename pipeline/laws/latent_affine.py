@@ -18,13 +18,13 @@ import sympy as sp
 
 from pipeline.catalog import Verdict
 from pipeline.geometry import affine_fit, span_r2, symbols, values
-from pipeline.laws.base import Evidence, Law, symbolic_match
+from pipeline.laws.base import Evidence, Law, Order, symbolic_match
 
 
 @dataclass(frozen=True)
 class LatentAffine(Law):
     kind = "latent_affine"
-    order = 0
+    order = Order.ASSIGNS
     assigns = True
     expression: sp.Expr = sp.Integer(0)
     """the quantity, in ground-truth symbols"""

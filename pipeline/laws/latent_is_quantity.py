@@ -20,13 +20,13 @@ import sympy as sp
 
 from pipeline.catalog import Verdict
 from pipeline.geometry import match, symbols, values
-from pipeline.laws.base import Evidence, Law, symbolic_match
+from pipeline.laws.base import Evidence, Law, Order, symbolic_match
 
 
 @dataclass(frozen=True)
 class LatentIsQuantity(Law):
     kind = "latent_is_quantity"
-    order = 0
+    order = Order.ASSIGNS
     assigns = True
     expression: sp.Expr = sp.Integer(0)
     """the quantity, in ground-truth symbols"""

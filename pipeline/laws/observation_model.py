@@ -60,7 +60,7 @@ import sympy as sp
 
 from pipeline.catalog import DISCOVERED, Verdict
 from pipeline.geometry import fit_constants, wrap
-from pipeline.laws.base import Evidence, Law, deviations, too_few
+from pipeline.laws.base import Evidence, Law, Order, deviations, too_few
 from pipeline.uncertainty import systematic_errors
 
 SEARCH_ROWS = 2000
@@ -70,7 +70,7 @@ SEARCH_ROWS = 2000
 @dataclass(frozen=True)
 class ObservationModel(Law):
     kind = "observation_model"
-    order = 2  # after the laws that assign neurons (0)
+    order = Order.COMBINES  # after the laws that assign neurons and fit on them
     observation: str = ""
     expression: sp.Expr = sp.Integer(0)
     definitions: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()

@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from pipeline.catalog import Verdict
-from pipeline.laws.base import Evidence, Law
+from pipeline.laws.base import Evidence, Law, Order
 from pipeline.uncertainty import jackknife_variance
 
 GROUPS = 20
@@ -37,7 +37,7 @@ GROUPS = 20
 @dataclass(frozen=True)
 class StepRatio(Law):
     kind = "step_ratio"
-    order = 2
+    order = Order.COMBINES
     expression: sp.Expr = sp.Integer(0)
     quantities: tuple[str, str] = ("", "")
     true_value: float = 1.0

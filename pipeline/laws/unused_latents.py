@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.catalog import Verdict
-from pipeline.laws.base import Evidence, Law, too_few
+from pipeline.laws.base import Evidence, Law, Order, too_few
 
 
 @dataclass(frozen=True)
 class UnusedLatents(Law):
     kind = "unused_latents"
-    order = 0
+    order = Order.ASSIGNS
     count: int = 1
 
     def check(self, evidence: Evidence) -> Verdict:
