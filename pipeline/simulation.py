@@ -81,11 +81,13 @@ def simulate_frame(
     return frame
 
 
-def fresh_samples(system, held_out: pd.DataFrame, *, n_samples: int, seed: int, series_length: int | None = None) -> pd.DataFrame:
+def fresh_samples(
+    system, held_out: pd.DataFrame, *, n_samples: int, seed: int, series_length: int | None = None, replace: bool = False
+) -> pd.DataFrame:
     """Samples the network was not trained on, for the law checks and the probe: newly simulated ones, or, for a
     system of measured data (:attr:`systems.base.PhysicalSystem.measured`), ``n_samples`` of the held-out samples
-    ``held_out`` (rows of the observations or latents marked ``test``), drawn with the seed, again where fewer are
-    held out than asked for."""
+    ``held_out`` (rows of the observations or latents marked ``test``), drawn with the seed: every one of them, once
+    each, where fewer are held out than asked for, unless ``replace`` (the probe's pool of questions) draws them again."""
     if not system.measured:
         return simulate_frame(system, n_samples=n_samples, seed=seed, series_length=series_length)
     rng = np.random.default_rng(seed)
@@ -93,10 +95,12 @@ def fresh_samples(system, held_out: pd.DataFrame, *, n_samples: int, seed: int, 
     if held_out.empty:
         return held_out[keep].reset_index(drop=True)
     if not system.is_series:
-        rows = rng.choice(len(held_out), n_samples, replace=n_samples > len(held_out))
+        n = n_samples if replace or n_samples <= len(held_out) else len(held_out)
+        rows = rng.choice(len(held_out), n, replace=n > len(held_out))
         return held_out[keep].iloc[rows].reset_index(drop=True)
     ids = np.unique(held_out["series"].to_numpy())
-    chosen = rng.choice(ids, n_samples, replace=n_samples > len(ids))
+    n = n_samples if replace or n_samples <= len(ids) else len(ids)
+    chosen = rng.choice(ids, n, replace=n > len(ids))
     frame = held_out[keep]
     if series_length is not None:
         frame = frame[frame["step"] < series_length]

@@ -93,7 +93,8 @@ def probe(ctx: StageContext, model, held_out: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"sample": pd.Series(dtype="int64")})
     n, m = spec.n_samples, spec.questions_per_sample
     fresh = fresh_samples(system, held_out, n_samples=n, seed=ctx.config.seed + PROBE_SEED_OFFSET)
-    pool = fresh_samples(system, held_out, n_samples=n * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1)
+    n = len(fresh)  # a system of measured data: fewer where fewer are held out
+    pool = fresh_samples(system, held_out, n_samples=n * m, seed=ctx.config.seed + PROBE_SEED_OFFSET + 1, replace=True)
     held = pool.iloc[np.repeat(np.arange(n) * m, m)].reset_index(drop=True)
     questions = held.copy()
     questions[spec.question] = pool[spec.question].to_numpy()

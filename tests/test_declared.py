@@ -423,3 +423,17 @@ def test_a_vector_is_read_from_a_parquet_list_column_and_its_size_is_checked(tmp
     path.write_text(text.replace('data = "oscillator.parquet"', 'data = "oscillator.csv"'))
     with pytest.raises(DeclarationError, match="has no column 'x' for the vector 'x'. Give a Parquet list column"):
         load(path)
+
+
+def test_fresh_samples_of_measured_data_are_held_out_ones_each_once_unless_drawn_again(tmp_path):
+    from pipeline.simulation import fresh_samples
+
+    system = load(oscillator(tmp_path))
+    held_out = pd.DataFrame({k: list(v) if v.ndim > 1 else v for k, v in system.simulate(n_samples=20, rng=np.random.default_rng(0)).items()})
+    fresh = fresh_samples(system, held_out, n_samples=50, seed=0)
+    assert len(fresh) == 20 and fresh["b"].nunique() == 20
+    assert len(fresh_samples(system, held_out, n_samples=50, seed=0, replace=True)) == 50
+    series = load(sky_record(tmp_path))
+    rows = series.simulate(n_samples=6, rng=np.random.default_rng(0), series_length=5)
+    again = fresh_samples(series, pd.DataFrame(rows), n_samples=40, seed=0, series_length=5)
+    assert again["series"].nunique() == 6 and len(again) == 30
