@@ -6,6 +6,7 @@ stages, so ``scinet --help`` and ``scinet systems`` answer at once.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -18,7 +19,6 @@ from pathlib import Path
 import click
 
 from pipeline.errors import USER_ERRORS
-from symreg.engines import BACKENDS
 
 STAGE_HELP = {
     "simulate": "Simulate samples and their ground truth (observations.parquet).",
@@ -102,10 +102,32 @@ def common_options(func, *, force: bool = True):
     return click.argument("system")(func)
 
 
+class _EngineName(click.ParamType):
+    """An engine's name, checked against the engine registry when given (its names need no engine imported)."""
+
+    name = "engine"
+
+    def convert(self, value, param, ctx):
+        from symreg.engines import engine_names
+
+        if value not in engine_names():
+            close = difflib.get_close_matches(str(value), engine_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            self.fail(f"{value!r} is not an engine.{hint} Choose one of {', '.join(engine_names())}.", param, ctx)
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from symreg.engines import engine_names
+
+        return [CompletionItem(n) for n in engine_names() if n.startswith(incomplete)]
+
+
 def sr_backend_option(func):
     return click.option(
         "--sr-backend",
-        type=click.Choice(BACKENDS),  # the engine registry; importing it loads no engine
+        type=_EngineName(),  # the engine registry (symreg/engines.py)
         default=None,
         help="Symbolic-regression engine (same as --set regress.backend=...). pysr needs Julia.",
     )(func)

@@ -212,11 +212,14 @@ class Config:
             )
         if t.decoder not in ("linear", "mlp"):
             raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
-        from symreg.engines import BACKENDS, allowed_operators
+        from symreg.engines import allowed_operators, engine_names
 
-        if self.regress.backend not in BACKENDS:
+        if self.regress.backend not in engine_names():
+            close = difflib.get_close_matches(str(self.regress.backend), engine_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"`regress.backend` must be one of {', '.join(map(repr, BACKENDS))}. Received: {self.regress.backend!r}."
+                f"`regress.backend` must be one of {', '.join(map(repr, engine_names()))}. Received: "
+                f"{self.regress.backend!r}.{hint}"
             )
         from symreg.operators import expand_operators
 

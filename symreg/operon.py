@@ -39,6 +39,7 @@ import numpy as np
 import sympy as sp
 
 from symreg.base import Engine, round_floats
+from symreg.engines import EngineSpec
 from symreg.errors import ExpressionError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
@@ -197,3 +198,7 @@ class OperonEngine(Engine):
             spent=min(stop.spent_, 1.0) if stop.reason_ is not None else 1.0,  # the share of the evaluation budget
         )
         return self
+
+
+ENGINE = EngineSpec(name="operon", make=OperonEngine, operators=OPERON_OPERATORS)
+"""the default engine (pyoperon is a dependency): see :mod:`symreg.engines`"""

@@ -17,6 +17,7 @@ import pandas as pd
 import sympy as sp
 
 from symreg.base import Engine, round_floats
+from symreg.engines import EngineSpec
 from symreg.errors import BackendError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
@@ -102,3 +103,13 @@ class PySREngine(Engine):
         model.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float), variable_names=list(variable_names))
         self.equations_ = equations_from_pysr(model.equations_, variable_names)
         return self
+
+
+ENGINE = EngineSpec(
+    name="pysr",
+    make=PySREngine,
+    operators=frozenset(BINARY) | UNARY,
+    extra="pip install 'scinet[pysr]', and Julia >= 1.10 on PATH",
+    check=check_available,
+)
+"""PySR (Julia): imported only when chosen, see :mod:`symreg.engines`"""
