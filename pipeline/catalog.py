@@ -1,8 +1,9 @@
 """The catalog: every artifact of a run, who makes it, and how it is read and written.
 
 Stages ask this module for their inputs and hand it their outputs; they never
-import each other.  Each artifact has one entry in :data:`ARTIFACTS` (file name,
-producing stage, kind, what it holds), one reader and one writer here.  What
+import each other.  Each artifact is declared by the stage that writes it (its
+file, kind and what it holds: ``STAGE.outputs``, :mod:`pipeline.stage`) and has
+one reader and one writer here.  What
 crosses a stage boundary as a record is typed: :class:`History` (train) and
 :class:`Verdict` (verify, one per law).
 """
@@ -24,47 +25,11 @@ from pipeline.rundir import atomic_path, file_hash, read_json, read_parquet, wri
 DISCOVERED, NOT_DISCOVERED, NOT_CHECKED = "discovered", "not discovered", "not checked"
 
 
-@dataclass(frozen=True)
-class Artifact:
-    file: str
-    producer: str
-    kind: str
-    holds: str
-
-
-ARTIFACTS: dict[str, Artifact] = {
-    a.file: a
-    for a in (
-        Artifact("observations.parquet", "simulate", "observations", "simulated samples with their ground truth and split"),
-        Artifact("model.keras", "train", "model", "the trained SciNet (Keras 3, loaded in safe mode)"),
-        Artifact("history.json", "train", "history", "losses per epoch, learned steps, held-out prediction error"),
-        Artifact(
-            "latents.parquet",
-            "export",
-            "latents",
-            "latent means, log-sigmas and predictions per row, with inputs and ground truth",
-        ),
-        Artifact("probe.parquet", "export", "probe", "the network's answers to many questions about fresh samples"),
-        Artifact(
-            "equations.parquet", "regress", "equations", "Pareto fronts of every regression target (PySR's equations_ schema)"
-        ),
-        Artifact("verification.json", "verify", "verification", "one verdict per known law"),
-        Artifact("report.md", "report", "report", "the report"),
-        Artifact("equations.tex", "report", "latex", "selected equations and verdicts, to \\input into a paper"),
-        Artifact("figures/latents.png", "report", "figure", "each neuron against the ground truth"),
-        Artifact("figures/answers.png", "report", "figure", "predicted against true answers"),
-        Artifact("figures/kl.png", "report", "figure", "KL divergence per neuron"),
-        Artifact("figures/pareto.png", "report", "figure", "Pareto fronts"),
-    )
-}
-
-
-def outputs_of(stage: str) -> tuple[str, ...]:
-    return tuple(a.file for a in ARTIFACTS.values() if a.producer == stage)
-
-
 def producer_of(file: str) -> str:
-    return ARTIFACTS[file].producer
+    """The stage that writes ``file`` (each stage declares its outputs: :mod:`pipeline.stage`)."""
+    from pipeline.stage import producer_of as producer
+
+    return producer(file)
 
 
 def _meta(ctx: StageContext, kind: str, **extra: Any) -> dict[str, Any]:
@@ -79,8 +44,10 @@ def artifact_hash(ctx: StageContext, file: str) -> str:
 
 
 def _read(ctx: StageContext, file: str, columns=()) -> tuple[pd.DataFrame, dict[str, Any]]:
-    a = ARTIFACTS[file]
-    return read_parquet(ctx.path(file), producer=a.producer, kind=a.kind, system=ctx.system.name, columns=list(columns))
+    from pipeline.stage import output
+
+    producer, declared = output(file)
+    return read_parquet(ctx.path(file), producer=producer, kind=declared.kind, system=ctx.system.name, columns=list(columns))
 
 
 def _finite(ctx: StageContext, file: str, frame: pd.DataFrame, names: list[str]) -> None:

@@ -20,15 +20,6 @@ import click
 
 from pipeline.errors import USER_ERRORS
 
-STAGE_HELP = {
-    "simulate": "Simulate samples and their ground truth (observations.parquet).",
-    "train": "Train the beta-VAE SciNet (model.keras, history.json).",
-    "export": "Export latents, KL per neuron and the network's answers on fresh samples (latents.parquet, probe.parquet).",
-    "regress": "Symbolic regression of every active latent and of the answer law (equations.parquet).",
-    "verify": "Check the known laws against the discovered equations (verification.json).",
-    "report": "Write report.md, equations.tex and figures.",
-}
-
 
 class FiniteFloat(click.FloatRange):
     """click's FloatRange, refusing NaN and infinities (click lets NaN through every range)."""
@@ -200,7 +191,28 @@ def _crash_log(exc: BaseException, run_dir: Path | None) -> Path:
 
 
 class _Group(click.Group):
-    """Every unexpected exception becomes a one-paragraph message and a log file, not a traceback."""
+    """The commands, and one per stage read from the stage registry when asked for (:mod:`pipeline.stage`: a
+    command that is no stage, ``scinet systems`` say, imports no stage).  Every unexpected exception becomes a
+    one-paragraph message and a log file, not a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from pipeline.stage import stage_names
+
+        return [*stage_names(), *sorted(n for n in super().list_commands(ctx) if n not in stage_names())]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        from pipeline.stage import stage_names
+
+        return _stage_command(cmd_name) if cmd_name in stage_names() else None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand:  # suggest among the stages too, not only the fixed commands
+            raise click.exceptions.NoSuchCommand(str(args[0]), possibilities=self.list_commands(ctx), ctx=ctx) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -545,7 +557,12 @@ def _again(command: str, system: str, run_dir: Path, overrides: tuple[str, ...])
     return f"scinet {command} {system}{_user_options(run_dir, overrides)}"
 
 
-def _make_stage_command(name: str) -> None:
+def _stage_command(name: str) -> click.Command:
+    """``scinet NAME SYSTEM``: one stage, as its module declares it (help text, extra options)."""
+    from pipeline.stage import get_stage
+
+    stage = get_stage(name)
+
     def command(
         system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend=None, executor=None, address=None
     ) -> None:
@@ -563,21 +580,41 @@ def _make_stage_command(name: str) -> None:
         click.echo(
             f"{name}: {'up to date, nothing to do (use --force to redo)' if status == 'skipped' else 'done'} ({ctx.run_dir})"
         )
-        if name == "verify" and status == "ran":
-            _echo_verdicts(ctx.run_dir, _again("verify", system, ctx.run_dir, overrides))
+        if status == "ran" and any(o.file == "verification.json" for o in stage.outputs):
+            _echo_verdicts(ctx.run_dir, _again(name, system, ctx.run_dir, overrides))
 
-    command.__doc__ = STAGE_HELP[name]
-    if name == "regress":
-        command = executor_options(sr_backend_option(command))
-    main.command(name=name)(common_options(command))
+    command.__doc__ = stage.help
+    if "engine" in stage.options:
+        command = sr_backend_option(command)
+    if "executor" in stage.options:
+        command = executor_options(command)
+    return click.command(name=name)(common_options(command))
 
 
-for _name in STAGE_HELP:
-    _make_stage_command(_name)
+class _StageName(click.ParamType):
+    """A stage's name, checked against the stage registry when given."""
+
+    name = "stage"
+
+    def convert(self, value, param, ctx):
+        from pipeline.stage import stage_names
+
+        if value not in stage_names():
+            close = difflib.get_close_matches(str(value), stage_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            self.fail(f"{value!r} is not a stage.{hint} Stages: {', '.join(stage_names())}.", param, ctx)
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from pipeline.stage import stage_names
+
+        return [CompletionItem(n) for n in stage_names() if n.startswith(incomplete)]
 
 
 @main.command()
-@click.argument("stage", type=click.Choice(list(STAGE_HELP)))
+@click.argument("stage", type=_StageName())
 @partial(common_options, force=False)
 def accept(stage, system, run_dir, config_file, overrides, seed, verbose, quiet) -> None:
     """Keep STAGE's outputs as they are now (edited on purpose) as its results.

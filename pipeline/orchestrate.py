@@ -1,8 +1,9 @@
 """Wiring: which stage reads and writes which artifact, caching, and the manifest.
 
-Stages are plain functions ``run(ctx)`` in ``stages/<name>.py``; they read their
-inputs from the run directory and write their outputs there, through
-:mod:`pipeline.catalog`.  This module is the one place that knows the order.  A
+Stages are plain functions ``run(ctx)`` in ``stages/<name>.py``, each declared
+there with its inputs and outputs (:mod:`pipeline.stage`, which orders them);
+they read their inputs from the run directory and write their outputs there,
+through :mod:`pipeline.catalog`.  A
 stage is skipped when its cache key (system name and the fingerprint of its
 definition, seed, its settings, the hashes of its inputs, the project version)
 is what the manifest recorded for its last completed run and its outputs are the
@@ -12,80 +13,26 @@ files that run wrote (by hash); anything else is redone.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib
 import json
 import logging
 import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalog import outputs_of, producer_of
 from pipeline.config import Config, result_settings
 from pipeline.context import StageContext
-from pipeline.errors import ArtifactError, MissingInputError, ScinetError
+from pipeline.errors import ArtifactError, MissingInputError
 from pipeline.rundir import check_kind, file_hash, locked, remove_partials, text_hash, write_json
+from pipeline.stage import Stage, get_stage, producer_of, stages
 
 log = logging.getLogger("scinet")
 
 MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    doc: str
-    reads_laws: bool = False
-    """the stage reads the system's laws: its cache key holds them (:meth:`systems.base.PhysicalSystem.fingerprint`)"""
-    scratch: tuple[str, ...] = ()
-    """where an unfinished run of the stage keeps its state, to resume from; the stage removes it when it ends,
-    and a stage found up to date removes what an interrupted ``--force`` left"""
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage("simulate", (), outputs_of("simulate"), "simulate samples and their ground truth"),
-    Stage("train", ("observations.parquet",), outputs_of("train"), "train the beta-VAE SciNet", scratch=(".train-backup",)),
-    Stage("export", ("observations.parquet", "model.keras"), outputs_of("export"), "export latents, KL per neuron and the probe"),
-    Stage(
-        "regress",
-        ("latents.parquet", "probe.parquet", "history.json"),
-        outputs_of("regress"),
-        "symbolic regression of latents and answers",
-        scratch=(".regress-searches",),
-    ),
-    Stage(
-        "verify",
-        ("latents.parquet", "equations.parquet", "probe.parquet", "history.json"),
-        outputs_of("verify"),
-        "check known laws",
-        reads_laws=True,
-    ),
-    Stage(
-        "report",
-        ("latents.parquet", "equations.parquet", "verification.json", "history.json", "probe.parquet"),
-        outputs_of("report"),
-        "write report, LaTeX and figures",
-        reads_laws=True,
-    ),
-)
-STAGE_NAMES = tuple(s.name for s in STAGES)
-
-
-def get_stage(name: str) -> Stage:
-    for stage in STAGES:
-        if stage.name == name:
-            return stage
-    close = difflib.get_close_matches(name, STAGE_NAMES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ScinetError(f"Unknown stage {name!r}.{hint} Stages: {', '.join(STAGE_NAMES)}.")
 
 
 def project_version() -> str:
@@ -159,7 +106,7 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
 def _check_inputs(ctx: StageContext, stage: Stage) -> None:
     for name in stage.inputs:
         if not ctx.path(name).exists():
-            first = next(s for s in STAGES if any(not ctx.path(o).exists() for o in s.outputs))
+            first = next(s for s in stages() if any(not ctx.path(o.file).exists() for o in s.outputs))
             raise MissingInputError(
                 f"Stage `{stage.name}` needs {ctx.path(name)} (made by `{producer_of(name)}`), which does not exist yet. "
                 f"Run `scinet {first.name} {ctx.system.name} --run-dir {ctx.run_dir}` first, and the stages after it, "
@@ -177,11 +124,13 @@ def _up_to_date(ctx: StageContext, stage: Stage, record: dict[str, Any] | None, 
     """
     if not isinstance(record, dict) or record.get("key") != key:  # a record of another shape: not ours, redone
         return False
-    if not all(ctx.path(name).exists() for name in stage.outputs):
+    if not all(ctx.path(o.file).exists() for o in stage.outputs):
         return False
     recorded = record.get("outputs")
     recorded = recorded if isinstance(recorded, dict) else {}
-    changed = [name for name in stage.outputs if recorded.get(name) != file_hash(ctx.path(name))]
+    files = stage.files(ctx.run_dir)
+    changed = [name for name in files if recorded.get(name) != file_hash(ctx.path(name))]
+    changed += sorted(set(recorded) - set(files))  # a file of a folder output that is gone
     if changed:
         log.warning(
             "%s: %s is not what a completed run of this stage wrote (an interrupted run, or an edit); redoing it. "
@@ -220,7 +169,7 @@ def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
         "versions": _versions(),
         **extra,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "outputs": {o: file_hash(ctx.path(o)) for o in stage.outputs},
+        "outputs": {o: file_hash(ctx.path(o)) for o in stage.files(ctx.run_dir)},
     }
     if "keras" in sys.modules:
         record["backend"] = sys.modules["keras"].backend.backend()
@@ -262,10 +211,9 @@ def _run_stage(ctx: StageContext, stage: Stage, *, force: bool) -> str:
         _remove_scratch(ctx, stage)
         return "skipped"
     _name_changed_inputs(ctx, stage, records)
-    log.info("%s: %s", name, stage.doc)
-    module = importlib.import_module(f"stages.{name}")
+    log.info("%s: %s", name, stage.summary)
     start = time.perf_counter()
-    module.run(ctx)
+    stage.run(ctx)
     wall = time.perf_counter() - start
     log.info("%s: done in %.1f s", name, wall)
     _record(ctx, stage, key, wall_s=round(wall, 3))
@@ -315,7 +263,7 @@ def accept_stage(ctx: StageContext, name: str) -> list[str]:
     purpose, such as noise added to the observations): the next run keeps them and redoes the
     stages after it.  Returns the outputs recorded."""
     stage = get_stage(name)
-    missing = [o for o in stage.outputs if not ctx.path(o).exists()]
+    missing = [o.file for o in stage.outputs if not ctx.path(o.file).exists()]
     if missing:
         raise MissingInputError(
             f"Cannot accept `{name}`: {', '.join(str(ctx.path(o)) for o in missing)} does not exist. "
@@ -327,10 +275,10 @@ def accept_stage(ctx: StageContext, name: str) -> list[str]:
         manifest = load_manifest(ctx.run_dir)
         _check_system(ctx, manifest)
         _record(ctx, stage, _cache_key(ctx, stage), accepted=True)
-    return list(stage.outputs)
+    return stage.files(ctx.run_dir)
 
 
 def run_all(ctx: StageContext, *, force: bool = False) -> dict[str, str]:
     check_kind(ctx.run_dir, "run")
     with locked(ctx.run_dir):
-        return {stage.name: run_stage(ctx, stage.name, force=force) for stage in STAGES}
+        return {stage.name: run_stage(ctx, stage.name, force=force) for stage in stages()}

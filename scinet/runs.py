@@ -198,7 +198,7 @@ def run(
 
     Bad input raises :class:`pipeline.errors.ScinetError` with the message the command line prints.
     """
-    from pipeline.orchestrate import STAGE_NAMES
+    from pipeline.stage import stage_names
 
     found = _system(system)
     overrides = _overrides(settings)
@@ -211,15 +211,15 @@ def run(
     from pipeline.orchestrate import run_stage
     from pipeline.rundir import check_kind, locked
 
-    chosen = list(STAGE_NAMES) if stages is None else list(stages)
-    unknown = [s for s in chosen if s not in STAGE_NAMES]
+    chosen = list(stage_names()) if stages is None else list(stages)
+    unknown = [s for s in chosen if s not in stage_names()]
     if unknown or not chosen:
-        raise ConfigError(f"Unknown stages {unknown}: choose among {', '.join(STAGE_NAMES)}." if unknown else "stages is empty.")
+        raise ConfigError(f"Unknown stages {unknown}: choose among {', '.join(stage_names())}." if unknown else "stages is empty.")
     config = load_config(None, overrides, seed=seed, system=found)
     ctx = StageContext(system=found, config=config, run_dir=Path(run_dir) if run_dir else Path("data/runs") / found.name)
     check_kind(ctx.run_dir, "run")
     with locked(ctx.run_dir):
-        for name in STAGE_NAMES:
+        for name in stage_names():
             if name in chosen:
                 run_stage(ctx, name, force=force)
     return Run(ctx.run_dir, found)

@@ -30,6 +30,7 @@ from pipeline.catalog import latent_names, read_model, read_observations, vector
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
 from pipeline.simulation import fresh_samples
+from pipeline.stage import Output, Stage
 
 log = logging.getLogger("scinet")
 
@@ -205,3 +206,16 @@ def run(ctx: StageContext) -> None:
         latent_units=units,
     )
     write_probe(ctx, probe(ctx, model, frame[test]), answer_law=None if system.answer_law is None else vars(system.answer_law))
+
+
+STAGE = Stage(
+    name="export",
+    help="Export latents, KL per neuron and the network's answers on fresh samples (latents.parquet, probe.parquet).",
+    doc="export latents, KL per neuron and the probe",
+    inputs=("observations.parquet", "model.keras"),
+    outputs=(
+        Output("latents.parquet", "latents", "latent means, log-sigmas and predictions per row, with inputs and ground truth"),
+        Output("probe.parquet", "probe", "the network's answers to many questions about fresh samples"),
+    ),
+    run=run,
+)

@@ -48,6 +48,7 @@ from pipeline.catalog import LAW_OF_MOTION, artifact_hash, read_history, read_la
 from pipeline.context import StageContext
 from pipeline.executors import configured
 from pipeline.rundir import META_KEY, write_parquet
+from pipeline.stage import Output, Stage
 from symreg.base import FRONT_COLUMNS, FRONT_TYPES
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -233,3 +234,15 @@ def run(ctx: StageContext) -> None:
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
     write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet"))
     shutil.rmtree(cache, ignore_errors=True)
+
+
+STAGE = Stage(
+    name="regress",
+    help="Symbolic regression of every active latent and of the answer law (equations.parquet).",
+    doc="symbolic regression of latents and answers",
+    inputs=("latents.parquet", "probe.parquet", "history.json"),
+    outputs=(Output("equations.parquet", "equations", "Pareto fronts of every regression target (PySR's equations_ schema)"),),
+    run=run,
+    scratch=(SEARCHES,),
+    options=("engine", "executor"),
+)

@@ -19,6 +19,7 @@ from pipeline.context import StageContext
 from pipeline.geometry import match, wrap
 from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_text
+from pipeline.stage import Output, Stage
 from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
 
@@ -637,3 +638,19 @@ def run(ctx: StageContext) -> None:
     shown = shown_figures(ctx.system, verdicts)
     write_text(ctx.path("paper.tex"), paper_tex(ctx.system, {name: widths.get(name, page.PAGE_INCHES) for name in shown}))
     write_text(ctx.path("report.md"), report_md(ctx, equations, verdicts, history, meta, probe, constants))
+
+
+STAGE = Stage(
+    name="report",
+    help="Write report.md, equations.tex, paper.tex and the figures.",
+    doc="write report, LaTeX and figures",
+    inputs=("latents.parquet", "equations.parquet", "verification.json", "history.json", "probe.parquet"),
+    outputs=(
+        Output("report.md", "report", "the report"),
+        Output("equations.tex", "latex", "selected equations and verdicts, to \\input into a paper"),
+        Output("paper.tex", "latex", "a standalone page of the results (pdflatex paper.tex)"),
+        Output("figures/", "figure", "every figure, as PNG (for report.md) and PDF (for LaTeX)"),
+    ),
+    run=run,
+    reads_laws=True,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipeline.catalog import write_observations
 from pipeline.context import StageContext
 from pipeline.simulation import simulate_frame
+from pipeline.stage import Output, Stage
 
 
 def run(ctx: StageContext) -> None:
@@ -18,3 +19,13 @@ def run(ctx: StageContext) -> None:
         noise=cfg.noise,
     )
     write_observations(ctx, frame)
+
+
+STAGE = Stage(
+    name="simulate",
+    help="Simulate samples and their ground truth (observations.parquet); for a system declared over data, cut them from the data.",
+    doc="simulate samples and their ground truth",
+    inputs=(),
+    outputs=(Output("observations.parquet", "observations", "simulated samples with their ground truth and split"),),
+    run=run,
+)

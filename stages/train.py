@@ -19,6 +19,7 @@ from pipeline.config import result_settings
 from pipeline.context import StageContext
 from pipeline.errors import ConfigError, TrainingError
 from pipeline.rundir import atomic_path, text_hash, write_json, write_text
+from pipeline.stage import Output, Stage
 
 log = logging.getLogger("scinet")
 
@@ -429,3 +430,17 @@ def _train(ctx: StageContext) -> None:
     log.info("train: held-out prediction RMS %.4f", history.prediction_rms["all"])
     write_model(ctx, model, history)
     backup.remove()
+
+
+STAGE = Stage(
+    name="train",
+    help="Train the beta-VAE SciNet (model.keras, history.json).",
+    doc="train the beta-VAE SciNet",
+    inputs=("observations.parquet",),
+    outputs=(
+        Output("model.keras", "model", "the trained SciNet (Keras 3, loaded in safe mode)"),
+        Output("history.json", "history", "losses per epoch, learned steps, held-out prediction error"),
+    ),
+    run=run,
+    scratch=(BACKUP,),
+)

@@ -18,6 +18,7 @@ from pipeline.geometry import MIN_ROWS
 from pipeline.laws import Evidence
 from pipeline.laws.observation_model import cross_check
 from pipeline.simulation import fresh_samples
+from pipeline.stage import Output, Stage
 from pipeline.uncertainty import equation_constants, with_error
 
 log = logging.getLogger("scinet")
@@ -120,3 +121,14 @@ def run(ctx: StageContext) -> None:
     write_verification(ctx, verdicts, active=evidence.active, kl=evidence.kl, equations=selected_constants(evidence))
     for line in verdict_table(verdicts).splitlines():
         log.info("verify: %s", line)
+
+
+STAGE = Stage(
+    name="verify",
+    help="Check the known laws against the discovered equations (verification.json).",
+    doc="check known laws",
+    inputs=("latents.parquet", "equations.parquet", "probe.parquet", "history.json"),
+    outputs=(Output("verification.json", "verification", "one verdict per known law"),),
+    run=run,
+    reads_laws=True,
+)

@@ -146,6 +146,11 @@ def test_tiny_end_to_end_run_then_nothing_to_redo(tmp_path):
     assert all(law["verdict"] in ("discovered", "not discovered", "not checked") for law in verification["laws"])
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"simulate", "train", "export", "regress", "verify", "report"}
+    report_outputs = set(manifest["stages"]["report"]["outputs"])  # every file the report wrote, hashed
+    assert {"report.md", "equations.tex", "paper.tex", "figures/latents.png", "figures/latents.pdf"} <= report_outputs
+    assert report_outputs == {p.relative_to(run_dir).as_posix() for p in (run_dir / "figures").iterdir()} | {
+        "report.md", "equations.tex", "paper.tex"
+    }
     train = manifest["stages"]["train"]
     assert train["seed"] == 0 and "keras" in train["versions"] and train["backend"]
     assert train["devices"] and all(":" in d for d in train["devices"])  # e.g. cpu:0

@@ -145,7 +145,7 @@ SYSTEM = PhysicalSystem(
 
 
 def test_editing_only_a_systems_laws_changes_only_what_verify_and_report_depend_on(tmp_path, monkeypatch):
-    from pipeline.orchestrate import STAGES
+    from pipeline.stage import stages
 
     path = tmp_path / "edited_laws_system.py"
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -160,4 +160,4 @@ def test_editing_only_a_systems_laws_changes_only_what_verify_and_report_depend_
     assert fingerprints[1, 0][0] == fingerprints[1, 1][0]  # the data and the training stand
     assert fingerprints[1, 0][1] != fingerprints[1, 1][1]  # verify and report are redone
     assert fingerprints[1, 1][0] != fingerprints[2, 1][0] and fingerprints[1, 1][1] != fingerprints[2, 1][1]
-    assert {stage.name for stage in STAGES if stage.reads_laws} == {"verify", "report"}
+    assert {stage.name for stage in stages() if stage.reads_laws} == {"verify", "report"}
