@@ -21,8 +21,7 @@ import pandas as pd
 from pipeline.context import StageContext
 from pipeline.errors import ArtifactError
 from pipeline.rundir import atomic_path, file_hash, read_json, read_parquet, write_json, write_parquet
-
-DISCOVERED, NOT_DISCOVERED, NOT_CHECKED = "discovered", "not discovered", "not checked"
+from systems.laws.verdict import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict  # noqa: F401 - re-exported
 
 
 def producer_of(file: str) -> str:
@@ -326,32 +325,6 @@ def read_equations(ctx: StageContext) -> pd.DataFrame:
 
 
 # -- verification ---------------------------------------------------------------------------
-@dataclass
-class Verdict:
-    """One law's verdict, as written to ``verification.json``."""
-
-    name: str
-    kind: str
-    description: str
-    verdict: str
-    latent: str | list[str] | None = None
-    sign: int | None = None
-    expression: str | None = None
-    latex: str | None = None
-    fitted_constants: dict[str, float] = field(default_factory=dict)
-    true_constants: dict[str, float | None] = field(default_factory=dict)
-    relative_errors: dict[str, float] = field(default_factory=dict)
-    standard_errors: dict[str, float] = field(default_factory=dict)
-    """of the fitted constants (``pipeline.geometry.standard_errors``); NaN where the data do not determine one"""
-    systematic_errors: dict[str, float] = field(default_factory=dict)
-    """the network's systematic error of the fitted constants (``pipeline.uncertainty.systematic_errors``), where
-    estimated; NaN where it could not be"""
-    deviations: dict[str, float] = field(default_factory=dict)
-    """(fitted - true) / total error (statistical and systematic, :func:`pipeline.uncertainty.total_error`), per
-    constant with both"""
-    checks: dict[str, Any] = field(default_factory=dict)
-
-
 def write_verification(ctx: StageContext, verdicts: list[Verdict], **extra: Any) -> None:
     write_json(
         ctx.path("verification.json"),

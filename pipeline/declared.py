@@ -652,8 +652,8 @@ def build_laws(laws_json: str, columns: tuple[str, ...], where: str) -> tuple[An
 def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where: str):
     import sympy as sp
 
-    import pipeline.laws  # noqa: F401 - registers every kind
-    from pipeline.laws.base import LAW_KINDS
+    import systems.laws  # noqa: F401 - registers every kind
+    from systems.laws.base import LAW_KINDS
 
     kind = entry.get("kind")
     if not isinstance(kind, str) or kind not in LAW_KINDS:

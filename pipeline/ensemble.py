@@ -49,7 +49,7 @@ from pipeline.executors import Executor
 from pipeline.executors.runs import map_runs
 from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_json, write_text
-from pipeline.uncertainty import total_error
+from systems.laws.uncertainty import total_error
 
 log = logging.getLogger("scinet")
 

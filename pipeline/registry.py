@@ -46,7 +46,7 @@ def scan_systems() -> tuple[dict[str, PhysicalSystem], dict[str, str]]:
     origin: dict[str, str] = {}
     problems: dict[str, str] = {}
     for info in pkgutil.iter_modules(systems.__path__):
-        if info.name == "base" or info.name.startswith("_"):
+        if info.name == "base" or info.name.startswith("_") or info.ispkg:  # systems.laws: the law kinds, no system
             continue
         try:
             module = importlib.import_module(f"systems.{info.name}")

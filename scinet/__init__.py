@@ -51,9 +51,9 @@ def __getattr__(name: str) -> Any:
 
         return SymbolicRegressor
     if name in _LAWS:
-        import pipeline.laws
+        import systems.laws
 
-        return getattr(pipeline.laws, name)
+        return getattr(systems.laws, name)
     raise AttributeError(f"module 'scinet' has no attribute {name!r}")
 
 

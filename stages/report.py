@@ -16,12 +16,12 @@ import sympy as sp
 from pipeline import figures as page
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, read_verification
 from pipeline.context import StageContext
-from pipeline.geometry import match, wrap
 from pipeline.latex import constant_latex, escape
 from pipeline.rundir import write_text
 from pipeline.stage import Output, Stage
-from pipeline.uncertainty import latex_with_error, round_expression, with_error
 from symreg.base import evaluate
+from systems.laws.geometry import match, wrap
+from systems.laws.uncertainty import latex_with_error, round_expression, with_error
 
 
 def symbol_names(system) -> dict[sp.Symbol, str]:
@@ -339,7 +339,7 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
             "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
             "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
             "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
-            "`pipeline.uncertainty`), and where the network gives a second reading of the same constant, the "
+            "`systems.laws.uncertainty`), and where the network gives a second reading of the same constant, the "
             "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
             "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
             "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "

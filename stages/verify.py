@@ -1,6 +1,6 @@
 """Stage 5: decide, for each known law, whether the trained network and its equations express it.
 
-The laws are plug-ins (:mod:`pipeline.laws`, one class per kind); this stage
+The laws are plug-ins (:mod:`systems.laws`, one class per kind); this stage
 gathers the evidence once (held-out latents, fresh samples from a new seed,
 the parsed equations, the active neurons, the learned steps, the probe) and
 asks each law for its :class:`pipeline.catalog.Verdict`.  Laws that assign
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, write_verification
 from pipeline.context import StageContext
-from pipeline.geometry import MIN_ROWS
-from pipeline.laws import Evidence
-from pipeline.laws.observation_model import cross_check
 from pipeline.simulation import fresh_samples
 from pipeline.stage import Output, Stage
-from pipeline.uncertainty import equation_constants, with_error
+from systems.laws import Evidence
+from systems.laws.geometry import MIN_ROWS
+from systems.laws.observation_model import cross_check
+from systems.laws.uncertainty import equation_constants, with_error
 
 log = logging.getLogger("scinet")
 
@@ -66,7 +66,7 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
 
 
 def selected_constants(evidence: Evidence) -> list[dict]:
-    """Every selected equation's numeric constants with standard errors (:mod:`pipeline.uncertainty`), refitted
+    """Every selected equation's numeric constants with standard errors (:mod:`systems.laws.uncertainty`), refitted
     to what the equation describes on data symbolic regression did not see: a neuron on the held-out rows, the
     answer law's target on the probe."""
     system, eq = evidence.system, evidence.equations

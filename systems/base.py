@@ -35,6 +35,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from systems.laws.base import Law
+
 LatentKind = Literal["circle", "real"]
 Evolution = Literal["none", "constant_step"]
 
@@ -119,7 +121,7 @@ class PhysicalSystem:
 
     ``regress`` maps a variable-set name to the columns each active latent is
     regressed on (``{"ground_truth": ("b", "kappa")}``).  ``laws`` is called lazily and
-    returns law objects (:mod:`pipeline.laws`).  ``defaults`` are settings in dotted
+    returns law objects (:class:`systems.laws.base.Law`, one per known law).  ``defaults`` are settings in dotted
     form (``{"train.epochs": [200]}``) that a user's TOML and ``--set`` still override.
     ``heatmap`` names two ground-truth columns over which the report draws each
     neuron's activation.
@@ -132,7 +134,7 @@ class PhysicalSystem:
     ground_truth: tuple[Column, ...]
     latent: LatentSpec
     simulator: Callable[..., Mapping[str, np.ndarray]]
-    laws: Callable[[], tuple[Any, ...]]
+    laws: Callable[[], tuple[Law, ...]]
     questions: tuple[Column, ...] = ()
     time: Column | None = None
     regress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -195,7 +197,7 @@ class PhysicalSystem:
         """Columns with one value per row (those symbolic regression and the laws can use)."""
         return [n for n, c in self.columns.items() if c.size == 1]
 
-    def known_laws(self) -> tuple[Any, ...]:
+    def known_laws(self) -> tuple[Law, ...]:
         return tuple(self.laws())
 
     def simulate(self, *, n_samples: int, rng: np.random.Generator, series_length: int | None = None):

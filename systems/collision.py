@@ -128,8 +128,8 @@ def simulate_unconserved(*, n_samples: int, rng: np.random.Generator):
 
 
 def _laws():
-    from pipeline.laws import AnswerLaw, LatentsSpan
-    from pipeline.laws.function_of import FunctionOf
+    from systems.laws import AnswerLaw, LatentsSpan
+    from systems.laws.function_of import FunctionOf
 
     w, v_x, v_x_out, t_p = sp.symbols("w v_x v_x_out t_p", real=True)
     phi0 = sp.Symbol("phi_0", real=True)

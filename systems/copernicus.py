@@ -81,9 +81,9 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 
 
 def _laws():
-    from pipeline.laws import LatentFormula, LatentIsQuantity, StepRatio
-    from pipeline.laws.constant_relation import ConstantRelation
-    from pipeline.laws.observation_model import ObservationModel
+    from systems.laws import LatentFormula, LatentIsQuantity, StepRatio
+    from systems.laws.constant_relation import ConstantRelation
+    from systems.laws.observation_model import ObservationModel
 
     theta_s, theta_m, phi_e, phi_m = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
     rho = sp.Symbol("rho", positive=True)

@@ -125,7 +125,7 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     import sympy as sp
 
-    from pipeline.laws import LatentFormula
+    from systems.laws import LatentFormula
 
     nu_m = sp.Symbol("nu_M", real=True)
     e = sp.Symbol("e", positive=True)
@@ -153,7 +153,7 @@ def mean_motion_laws(earth: str, mars: str, angle: str, *, earth_body: str = "Ea
     ratio of the learned steps is T_E/T_M."""
     import sympy as sp
 
-    from pipeline.laws import LatentIsQuantity, StepRatio
+    from systems.laws import LatentIsQuantity, StepRatio
 
     holds = tuple(
         LatentIsQuantity(
@@ -182,8 +182,8 @@ def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, 
     the learned steps and that ``rho``."""
     import sympy as sp
 
-    from pipeline.laws.constant_relation import ConstantRelation
-    from pipeline.laws.observation_model import ObservationModel
+    from systems.laws.constant_relation import ConstantRelation
+    from systems.laws.observation_model import ObservationModel
 
     expression, definitions, (rho, e_e, varpi_e, e_mars, varpi_m) = kepler_sky_model(earth, mars, mean_longitudes=mean_longitudes)
     angles = (-np.pi / 2, 0.0, np.pi / 2, np.pi)

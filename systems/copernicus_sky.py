@@ -121,8 +121,8 @@ def simulate(*, n_samples: int, series_length: int, rng: np.random.Generator, dt
 def _laws():
     import sympy as sp
 
-    from pipeline.laws import LatentFormula
     from systems.copernicus_elliptic import mean_motion_laws, orbit_laws
+    from systems.laws import LatentFormula
 
     lam_m = sp.Symbol("lambda_M", real=True)
     e, varpi = sp.Symbol("e", positive=True), sp.Symbol("varpi", real=True)

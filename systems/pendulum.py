@@ -53,7 +53,7 @@ def simulate(*, n_samples: int, rng: np.random.Generator):
 
 
 def _laws():
-    from pipeline.laws import AnswerLaw, LatentsSpan, UnusedLatents
+    from systems.laws import AnswerLaw, LatentsSpan, UnusedLatents
 
     b, kappa, t = sp.symbols("b kappa t_pred", real=True)
     a0, gamma, h = sp.symbols("A_0 gamma h", real=True)

@@ -155,8 +155,8 @@ def _column(pauli: str) -> str:
 
 
 def _laws(n_qubits: int, incomplete: int | None):
-    from pipeline.laws import LatentsSpan
-    from pipeline.laws.prediction_rms import PredictionRms
+    from systems.laws import LatentsSpan
+    from systems.laws.prediction_rms import PredictionRms
 
     dof = 2 * (2**n_qubits - 1)
     quantities = tuple(_column(p) for p in pauli_names(n_qubits))

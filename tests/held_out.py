@@ -3,7 +3,7 @@ held-out latents and the fresh samples, with no equations and no KL."""
 
 import pandas as pd
 
-from pipeline.laws import Evidence, Holder
+from systems.laws import Evidence, Holder
 
 
 def evidence(system, frame: pd.DataFrame, latents: list[str], *, steps=None, holders: dict[str, Holder] | None = None):

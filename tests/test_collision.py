@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from pipeline.catalog import DISCOVERED, NOT_DISCOVERED
 from pipeline.cli import main
-from pipeline.laws import Evidence
 from pipeline.registry import register
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import collision
 from systems.collision import STEPS, T_OUT, _simulate, simulate
+from systems.laws import Evidence
 
 
 def _velocities(x, y, t):

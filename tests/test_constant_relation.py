@@ -6,11 +6,11 @@ import pytest
 import sympy as sp
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
-from pipeline.geometry import Match
-from pipeline.laws import Evidence, Holder
-from pipeline.laws.constant_relation import ConstantRelation
 from pipeline.registry import get_system
 from systems.copernicus import R_M_AU, T_E_DAYS, T_M_DAYS
+from systems.laws import Evidence, Holder
+from systems.laws.constant_relation import ConstantRelation
+from systems.laws.geometry import Match
 
 KEPLER = ConstantRelation(
     name="kepler",

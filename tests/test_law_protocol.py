@@ -6,8 +6,8 @@ import dataclasses
 
 import sympy as sp
 
-import pipeline.laws as laws
-from pipeline.laws.base import LAW_KINDS, Law, Order
+import systems.laws as laws
+from systems.laws.base import LAW_KINDS, Law, Order
 
 
 def test_every_law_kind_is_exported_and_declares_when_it_is_checked():

@@ -11,9 +11,9 @@ import sympy as sp
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.laws import AnswerLaw, LatentAffine, UnusedLatents
 from pipeline.registry import get_system, register
 from systems.base import AnswerLawSpec, Column, LatentSpec, PhysicalSystem
+from systems.laws import AnswerLaw, LatentAffine, UnusedLatents
 
 T_RECORD = np.linspace(0, 3, 10)
 
@@ -133,7 +133,7 @@ def simulate(*, n_samples, rng):
     return {{"seen": np.stack([a, 2 * a], 1), "q": rng.uniform(0, 1, n_samples), "y": a, "a": a}}
 
 def laws():
-    from pipeline.laws import UnusedLatents
+    from systems.laws import UnusedLatents
     return (UnusedLatents(name="unused", description="unused", count={count}),)
 
 SYSTEM = PhysicalSystem(

@@ -10,13 +10,13 @@ import pytest
 import sympy as sp
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
-from pipeline.geometry import Match
-from pipeline.laws import Holder
 from pipeline.registry import get_system
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import copernicus_elliptic as ce
 from systems.copernicus import sky_angles
+from systems.laws import Holder
+from systems.laws.geometry import Match
 
 OMEGA_E, OMEGA_M = 2 * np.pi * 7 / ce.T_E_DAYS, 2 * np.pi * 7 / ce.T_M_DAYS
 
@@ -155,7 +155,7 @@ def test_latents_without_the_networks_predictions_fall_back_to_the_observations(
 
 def test_a_constant_the_decoder_also_reads_carries_the_difference_in_the_other_laws_systematic_error():
     from pipeline.catalog import Verdict
-    from pipeline.laws.observation_model import cross_check
+    from systems.laws.observation_model import cross_check
 
     true = {"rho": 1.5237}
     encoder = Verdict(

@@ -7,10 +7,10 @@ import pytest
 from scipy import stats
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
-from pipeline.laws import Evidence
 from pipeline.registry import available_systems
 from stages.verify import check_laws
 from systems import qubits
+from systems.laws import Evidence
 from systems.qubits import haar_states, pauli_expectations, pauli_names, probabilities, references, simulate, subspace_states
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import sympy as sp
 
-from pipeline.uncertainty import decimals, latex_with_error, round_expression, rounded, with_error
+from systems.laws.uncertainty import decimals, latex_with_error, round_expression, rounded, with_error
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from pipeline.catalog import DISCOVERED
-from pipeline.geometry import Match
-from pipeline.laws import Holder
 from pipeline.registry import get_system
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import copernicus as co
+from systems.laws import Holder
+from systems.laws.geometry import Match
 
 OMEGA_E, OMEGA_M = 2 * np.pi * co.DT_DAYS / co.T_E_DAYS, 2 * np.pi * co.DT_DAYS / co.T_M_DAYS
 TRUE = co.T_E_DAYS / co.T_M_DAYS

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import sympy as sp
 
-from pipeline.geometry import fit_constants
+from systems.laws.geometry import fit_constants
 
 x, k, a, b = sp.symbols("x k a b", real=True)
 
@@ -43,7 +43,7 @@ def test_the_standard_error_is_the_spread_of_the_constant_over_repeated_experime
 def test_the_derivatives_fit_as_finite_differences_do(kind, monkeypatch):
     """a model without profiled scale or offset is fitted with SymPy's Jacobian: the same constants and errors as with
     finite differences, also where the model cannot be evaluated on some rows (a root of a negative number)"""
-    from pipeline import geometry
+    from systems.laws import geometry
 
     rng = np.random.default_rng(2)
     frame = pd.DataFrame({"x": rng.uniform(-0.2, 2, 400)})
@@ -80,7 +80,7 @@ def _network(rng, n=4000, distortion=0.02, noise=0.002):
 
 
 def test_the_systematic_error_covers_what_a_smooth_distortion_does_and_stays_small_without_one():
-    from pipeline.uncertainty import systematic_errors, total_error
+    from systems.laws.uncertainty import systematic_errors, total_error
 
     law = sp.asin(sp.sin(x) / k)
     rng = np.random.default_rng(7)
@@ -107,8 +107,8 @@ def test_the_systematic_error_covers_what_a_smooth_distortion_does_and_stays_sma
 
 def _pendulum_evidence(rows: int, gamma_net: float, *, predicted: bool = True):
     """Held-out rows and a probe of a pendulum whose network decays with ``gamma_net`` instead of 1/2."""
-    from pipeline.laws import Evidence
     from systems import pendulum
+    from systems.laws import Evidence
 
     rng = np.random.default_rng(3)
 

@@ -8,12 +8,12 @@ import pytest
 import sympy as sp
 
 from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED
-from pipeline.geometry import Match
-from pipeline.laws import Evidence, Holder, LatentAffine, make_law
 from pipeline.simulation import simulate_frame
 from stages.verify import check_laws
 from systems import pendulum
 from systems.copernicus import DT_DAYS, R_E_AU, R_M_AU, SYSTEM, T_E_DAYS, T_M_DAYS
+from systems.laws import Evidence, Holder, LatentAffine, make_law
+from systems.laws.geometry import Match
 
 TS, TM, PE, PM = sp.symbols("theta_S theta_M phi_E phi_M", real=True)
 OMEGA_E = 2 * np.pi * DT_DAYS / T_E_DAYS
@@ -236,7 +236,7 @@ def test_latent_affine_checks_r2_and_form(pend):
 
 
 def test_latents_span_takes_an_expression_of_the_ground_truth(pend):
-    from pipeline.laws import LatentsSpan
+    from systems.laws import LatentsSpan
 
     law = LatentsSpan(name="span", description="z0 determines 2 b - 0.3 through any smooth map", quantities=(B**2 + 1,))
     evidence = _pend_evidence(pend, _pend_equations(TRUE_MOTION), active=("z0",))
@@ -259,7 +259,7 @@ def test_a_neuron_equation_holds_its_angle_when_its_slope_is_one_within_the_cons
 
 
 def test_the_first_order_form_reads_an_odd_function_of_a_small_argument_as_the_argument():
-    from pipeline.laws.latent_formula import first_order_form
+    from systems.laws.latent_formula import first_order_form
 
     x = sp.Symbol("x", real=True)
     frame = pd.DataFrame({"x": np.linspace(-np.pi, np.pi, 50)})
@@ -301,7 +301,7 @@ def test_the_equation_of_the_centre_holds_in_any_form_equal_to_first_order():
 
 
 def test_a_number_multiplying_an_angle_is_read_as_the_integer_it_lies_within_the_tolerance_of():
-    from pipeline.laws.latent_formula import integer_frequencies
+    from systems.laws.latent_formula import integer_frequencies
 
     nu = sp.Symbol("nu_M", real=True)
     near = nu - sp.Float(0.185476) * sp.sin(sp.Float(0.985579) * nu) - sp.Float(1.59519)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.laws.base import Evidence, Law, symbolic_match
+from systems.laws.base import Evidence, Law, symbolic_match
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

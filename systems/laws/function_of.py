@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import affine_fit, values
-from pipeline.laws.base import Evidence, Law, Order
+from systems.laws.base import Evidence, Law, Order
+from systems.laws.geometry import affine_fit, values
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

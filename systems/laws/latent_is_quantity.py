@@ -1,7 +1,7 @@
 """``latent_is_quantity``: one neuron holds a quantity, ``z = +-q + c`` (mod 2 pi for a circular latent).
 
 Judged three ways: the neuron (held-out rows) matches ``q`` with a score of at
-least ``verify.circular_correlation`` (:mod:`pipeline.geometry`: circular
+least ``verify.circular_correlation`` (:mod:`systems.laws.geometry`: circular
 correlation for a circle, R^2 of the affine fit for a real neuron); its selected
 equation on the ground truth matches ``q`` as well on fresh samples; and that
 equation has the form ``a q + c`` (SymPy pattern match) with the slope ``a``
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import match, symbols, values
-from pipeline.laws.base import Evidence, Law, Order, symbolic_match
+from systems.laws.base import Evidence, Law, Order, symbolic_match
+from systems.laws.geometry import match, symbols, values
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import affine_fit, span_r2, symbols, values
-from pipeline.laws.base import Evidence, Law, Order, symbolic_match
+from systems.laws.base import Evidence, Law, Order, symbolic_match
+from systems.laws.geometry import affine_fit, span_r2, symbols, values
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

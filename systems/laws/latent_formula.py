@@ -4,18 +4,18 @@ The selected equation of the neuron that holds ``quantity`` (found by a
 ``latent_is_quantity`` or ``latent_affine`` law), on the variable set that holds
 the law's variables, must equal ``s law(constants) + c``: numerically on fresh
 samples after least-squares fitting of the free constants (score at least the
-threshold, :mod:`pipeline.geometry`), symbolically by a SymPy pattern match,
+threshold, :mod:`systems.laws.geometry`), symbolically by a SymPy pattern match,
 and every constant whose true value physics fixes within ``verify.constant_rtol``.
 A constant listed in ``fixed`` is not fitted: the law asserts its value.
 
 The constants quoted are the law fitted to the neuron itself on the held-out
 rows, with their errors from that fit: statistical (least squares) and
 systematic (the grouped jackknife over regions of the inputs,
-:mod:`pipeline.uncertainty`).  The selected equation's own constants (fitted
+:mod:`systems.laws.uncertainty`).  The selected equation's own constants (fitted
 by symbolic regression) decide its form and must lie within the tolerance
 too.  Where the decoder reads the same constant (an ``observation_model``),
 the difference of the two readings joins the systematic error
-(:func:`pipeline.laws.observation_model.cross_check`): over thirty Copernicus
+(:func:`systems.laws.observation_model.cross_check`): over thirty Copernicus
 seeds the neuron's rho lay 0.15 % high on average (-0.03 to +0.46 %), the
 decoder's 0.03 % (-0.003 to +0.06 %).
 """
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import fit_constants, symbols, values
-from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
-from pipeline.uncertainty import systematic_errors
+from systems.laws.base import Evidence, Law, symbolic_match, too_few
+from systems.laws.geometry import fit_constants, symbols, values
+from systems.laws.uncertainty import systematic_errors
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

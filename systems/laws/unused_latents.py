@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.catalog import Verdict
-from pipeline.laws.base import Evidence, Law, Order, too_few
+from systems.laws.base import Evidence, Law, Order, too_few
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A selected equation's numeric constants were fitted by symbolic regression to a
 neuron (or to the network's answers).  :func:`equation_constants` refits them
 by least squares to the same kind of data the verify stage holds out (the
 neuron on held-out rows, the answers on the probe) and gives each a standard
-error from the covariance of that fit (:func:`pipeline.geometry.standard_errors`,
+error from the covariance of that fit (:func:`systems.laws.geometry.standard_errors`,
 scaled by the residual variance).  A bootstrap would cost one refit per
 resample and, with independent residuals, estimate the same quantity; neither
 includes what differs between trainings, which the seeds' spread measures.
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from pipeline.geometry import fit_constants
+from systems.laws.geometry import fit_constants
 
 FALLBACK_DIGITS = 4
 """significant digits of a number without a usable standard error"""
@@ -80,7 +80,7 @@ def systematic_errors(
     angles: list[str] = (),
     seed: int = 0,
 ) -> dict[str, float]:
-    """The systematic error of each constant fitted by :func:`pipeline.geometry.fit_constants` (the same
+    """The systematic error of each constant fitted by :func:`systems.laws.geometry.fit_constants` (the same
     arguments), by the grouped jackknife over :func:`regions` of ``region_names`` (default ``names``) of the
     module's text; NaN where a refit fails or too few regions are left."""
     if not free or len(frame) < 4 * REGIONS:

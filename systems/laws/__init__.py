@@ -24,19 +24,19 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from pipeline.laws.answer_law import AnswerLaw
-from pipeline.laws.base import LAW_KINDS, Evidence, Holder, Law, Order, make_law
-from pipeline.laws.constant_relation import ConstantRelation
-from pipeline.laws.function_of import FunctionOf
-from pipeline.laws.latent_affine import LatentAffine
-from pipeline.laws.latent_formula import LatentFormula
-from pipeline.laws.latent_is_quantity import LatentIsQuantity
-from pipeline.laws.latents_span import LatentsSpan
-from pipeline.laws.observation_model import ObservationModel
-from pipeline.laws.prediction_rms import PredictionRms
-from pipeline.laws.selected_variables import SelectedVariables
-from pipeline.laws.step_ratio import StepRatio
-from pipeline.laws.unused_latents import UnusedLatents
+from systems.laws.answer_law import AnswerLaw
+from systems.laws.base import LAW_KINDS, Evidence, Holder, Law, Order, make_law
+from systems.laws.constant_relation import ConstantRelation
+from systems.laws.function_of import FunctionOf
+from systems.laws.latent_affine import LatentAffine
+from systems.laws.latent_formula import LatentFormula
+from systems.laws.latent_is_quantity import LatentIsQuantity
+from systems.laws.latents_span import LatentsSpan
+from systems.laws.observation_model import ObservationModel
+from systems.laws.prediction_rms import PredictionRms
+from systems.laws.selected_variables import SelectedVariables
+from systems.laws.step_ratio import StepRatio
+from systems.laws.unused_latents import UnusedLatents
 
 for _info in pkgutil.iter_modules(__path__):  # a kind added as a module registers itself
     importlib.import_module(f"{__name__}.{_info.name}")

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import fit_constants, symbols, values, wrap
-from pipeline.laws.base import Evidence, Law, symbolic_match, too_few
-from pipeline.uncertainty import systematic_errors
 from symreg.polish import NOISE_SHARE
+from systems.laws.base import Evidence, Law, symbolic_match, too_few
+from systems.laws.geometry import fit_constants, symbols, values, wrap
+from systems.laws.uncertainty import systematic_errors
+from systems.laws.verdict import Verdict
 
 VARIABLE_SET = "law_of_motion"
 

@@ -2,7 +2,7 @@
 
 A law is declared by a system (``systems/NAME.py``) as an instance of a law
 class, and checked by :meth:`Law.check` on the :class:`Evidence` the verify
-stage gathers.  Every check returns a :class:`pipeline.catalog.Verdict`.
+stage gathers.  Every check returns a :class:`systems.laws.verdict.Verdict`.
 Subclasses register themselves under their ``kind``; :func:`make_law` builds
 one by kind name (with a did-you-mean on a miss).
 """
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from pipeline.catalog import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 from pipeline.errors import ConfigError
-from pipeline.geometry import MIN_ROWS, Match, match, values
+from systems.laws.geometry import MIN_ROWS, Match, match, values
+from systems.laws.verdict import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 
 LAW_KINDS: dict[str, type[Law]] = {}
 
@@ -125,7 +125,7 @@ class Evidence:
 
 def deviations(fitted: dict, true: dict, statistical: dict, systematic: dict) -> dict[str, float]:
     """``(fitted - true) / total error`` per constant with a statistical error, a true value and a total error."""
-    from pipeline.uncertainty import total_error
+    from systems.laws.uncertainty import total_error
 
     out = {}
     for k in statistical:
@@ -272,7 +272,7 @@ def assign_quantities(evidence: Evidence, quantities: dict[str, sp.Expr]) -> dic
 
 
 def make_law(kind: str, **fields: Any) -> Law:
-    import pipeline.laws  # noqa: F401 (registers every kind)
+    import systems.laws  # noqa: F401 (registers every kind)
 
     if kind not in LAW_KINDS:
         close = difflib.get_close_matches(kind, list(LAW_KINDS), n=1)

@@ -1,7 +1,7 @@
 """``observation_model``: an observation follows, by a known model, from the quantities the neurons hold.
 
 Where earlier laws found which neuron holds which quantity (``z = s q + c``,
-:class:`pipeline.laws.base.Holder`), this law puts the neurons themselves, as
+:class:`systems.laws.base.Holder`), this law puts the neurons themselves, as
 ``q = s z + d_q`` with a free offset ``d_q`` per quantity, into a model of one
 observed column and fits the model's constants on the held-out rows.  So the
 constants come from what the network learned, not from the ground truth: for
@@ -58,10 +58,10 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from pipeline.catalog import DISCOVERED, Verdict
-from pipeline.geometry import fit_constants, wrap
-from pipeline.laws.base import Evidence, Law, Order, deviations, too_few
-from pipeline.uncertainty import systematic_errors
+from systems.laws.base import Evidence, Law, Order, deviations, too_few
+from systems.laws.geometry import fit_constants, wrap
+from systems.laws.uncertainty import systematic_errors
+from systems.laws.verdict import DISCOVERED, Verdict
 
 SEARCH_ROWS = 2000
 """rows on which the starting values are compared; the best is then refitted on every row"""

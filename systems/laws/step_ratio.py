@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.laws.base import Evidence, Law, Order
-from pipeline.uncertainty import jackknife_variance
+from systems.laws.base import Evidence, Law, Order
+from systems.laws.uncertainty import jackknife_variance
+from systems.laws.verdict import Verdict
 
 GROUPS = 20
 """groups of held-out series left out in turn for the readings' jackknife error"""

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import Verdict
-from pipeline.geometry import affine_fit, span_r2, values
-from pipeline.laws.base import Evidence, Law, too_few
+from systems.laws.base import Evidence, Law, too_few
+from systems.laws.geometry import affine_fit, span_r2, values
+from systems.laws.verdict import Verdict
 
 
 @dataclass(frozen=True)

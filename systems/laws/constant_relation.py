@@ -13,7 +13,7 @@ fitted by a law that was not discovered leaves this law `not checked`.
 
 Each side carries the errors of what it is made of (the statistical and the
 systematic parts apart, where the laws that fitted them stated them, and the
-learned steps' from :mod:`pipeline.laws.step_ratio`), propagated to first order
+learned steps' from :mod:`systems.laws.step_ratio`), propagated to first order
 as independent errors: ``sigma_f^2 = sum (df/dx sigma_x)^2``.  The two learned
 steps' errors come from the same series and are positively correlated, so for
 a ratio of them this overstates the error (the median stated error of
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from pipeline.catalog import DISCOVERED, Verdict
-from pipeline.laws.base import Evidence, Law, Order
+from systems.laws.base import Evidence, Law, Order
+from systems.laws.verdict import DISCOVERED, Verdict
 
 
 @dataclass(frozen=True)
