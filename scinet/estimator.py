@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,8 +68,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
 
     def fit(
         self,
-        X,
-        y,
+        X: Any,
+        y: Any,
         *,
         variable_names: Sequence[str] | None = None,
         units: Mapping[str, str] | None = None,
@@ -95,7 +96,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         engine = partial(
             make_engine, self.backend, operators=self.operators, seed=self.seed, threads=self.threads or os.cpu_count() or 1
         )
-        dimensions = (
+        dimensions: dict[str, Any] = (
             {} if units is None else {"units": dict(units), **({} if target_unit is None else {"target_unit": target_unit})}
         )
         self.equations_ = search(
@@ -125,7 +126,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         """The selected equation (or row ``index``) in LaTeX."""
         return sp.latex(self.sympy(index))
 
-    def predict(self, X, index: int | None = None) -> np.ndarray:
+    def predict(self, X: Any, index: int | None = None) -> np.ndarray:
         """The selected equation (or row ``index``) evaluated on the rows of ``X`` (NaN where it is undefined)."""
         check_is_fitted(self, "equations_")
         names = list(self.feature_names_in_)
@@ -142,7 +143,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         return np.broadcast_to(out, (len(X),)).copy()
 
     @staticmethod
-    def _names(X, given: Sequence[str] | None) -> list[str]:
+    def _names(X: Any, given: Sequence[str] | None) -> list[str]:
         if given is not None:
             names = [str(n) for n in given]
         elif isinstance(X, pd.DataFrame):
@@ -158,7 +159,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         return names
 
     @staticmethod
-    def _arrays(X, y, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _arrays(X: Any, y: Any, width: int) -> tuple[np.ndarray, np.ndarray | None]:
         try:
             X = np.asarray(X, dtype=float)
             y = None if y is None else np.asarray(y, dtype=float).ravel()

@@ -62,7 +62,7 @@ class Run:
     run_dir: Path
     system: PhysicalSystem
 
-    def _ctx(self):
+    def _ctx(self) -> Any:
         from pipeline.config import load_config
         from pipeline.context import StageContext
 
@@ -99,14 +99,14 @@ class Run:
         return frame
 
     @property
-    def history(self):
+    def history(self) -> Any:
         """The training's losses per epoch, learned steps and held-out prediction error (a ``History``)."""
         from pipeline.catalog import read_history
 
         return read_history(self._ctx())
 
     @property
-    def model(self):
+    def model(self) -> Any:
         """The trained SciNet, a Keras model (loaded in safe mode; imports Keras)."""
         from pipeline.catalog import read_model
 
@@ -225,7 +225,9 @@ def run(
     return Run(ctx.run_dir, found)
 
 
-def _ensemble(found: PhysicalSystem, run_dir, overrides, seeds, force: bool, jobs: int) -> Ensemble:
+def _ensemble(
+    found: PhysicalSystem, run_dir: str | Path | None, overrides: tuple[str, ...], seeds: Sequence[int] | str, force: bool, jobs: int
+) -> Ensemble:
     from pipeline import ensemble
 
     where = Path(run_dir) if run_dir else Path("data/runs") / f"{found.name}-seeds"

@@ -91,7 +91,7 @@ def allowed_operators(backend: str) -> frozenset[str]:
     return get_engine(backend).operators
 
 
-def make_engine(backend: str, **settings):
+def make_engine(backend: str, **settings: Any) -> Any:
     """An unfitted engine with ``fit(X, y, *, variable_names)`` filling ``equations_``; fails at once, saying what to
     install, where the engine cannot run here."""
     spec = get_engine(backend)

@@ -28,6 +28,7 @@ compared, from at most twice as many draws; otherwise SymPy decides.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -92,7 +93,7 @@ def agree_on_ranges(
     except (KeyError, TypeError, NameError, SyntaxError):  # an expression with no value (zoo, nan)
         return False
     rng = np.random.default_rng(seed)
-    pairs = []
+    pairs: list[tuple[Any, Any]] = []
     with mpmath.workdps(digits):
         tolerance = mpmath.mpf(10) ** (-(digits - 10))
         for _ in range(2 * points):

@@ -34,6 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -66,7 +67,7 @@ class _Module:
     def __init__(self, module, on_generation: Callable[[object, object], bool]):
         self._module = module
         self._on_generation = on_generation
-        self.evaluator = None
+        self.evaluator: Any = None
 
     def __getattr__(self, name: str):
         return getattr(self._module, name)
@@ -150,7 +151,7 @@ class OperonEngine(Engine):
         if self.patience > 0 and variance <= stop.floor:
             # a constant already fits to the noise, and nothing is simpler: nothing to search
             mean = sp.Float(float(np.mean(y)), 12)
-            self.equations_ = [(str(mean), mean)]
+            self.equations_: list[tuple[str, sp.Expr]] = [(str(mean), mean)]
             self.stats_ = {"seconds": 0.0, "stopped": "noise floor", "generations": 0, "spent": 0.0}
             return self
 
@@ -177,7 +178,7 @@ class OperonEngine(Engine):
             )
         names = list(variable_names)
         # Operon names variables X1..Xn in its strings; we pass our own names.
-        self.equations_: list[tuple[str, sp.Expr]] = []
+        self.equations_ = []
         for entry in reg.pareto_front_:
             raw = reg.get_model_string(entry["tree"], 12, names)
             try:

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -168,7 +169,7 @@ def _trials(
         return [(f, sp.Integer(0)) for f in floats]
     zeros = [(f, sp.Integer(0)) for f in floats]
     units = [(f, sp.Integer(1 if f > 0 else -1)) for f in floats]
-    bounds = (
+    bounds: dict[str, Any] = (
         {"bases": (sp.Integer(1), sp.pi), "max_numerator": NOISY_MAX_NUMERATOR, "max_denominator": NOISY_MAX_DENOMINATOR}
         if noisy
         else {}

@@ -29,6 +29,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from symreg.parse import parse_expression
 from symreg.polish import RefitBudget, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
 from symreg.separable import TOLERANCE_FACTOR, separable_candidates, translations
-from symreg.units import as_dimension, combine, dimension_of, dimensionless_groups, prefactors
+from symreg.units import Dimension, as_dimension, combine, dimension_of, dimensionless_groups, prefactors
 
 ALGEBRA_SHARE = 0.2
 """share of a search's time budget kept for constant recognition and selection"""
@@ -155,7 +156,7 @@ def dimensionless_problem(X: np.ndarray, y: np.ndarray, names: Sequence[str], di
 
 
 def search(
-    make_engine: Callable[[], object],
+    make_engine: Callable[..., Any],
     X: np.ndarray,
     y: np.ndarray,
     *,
@@ -251,7 +252,11 @@ def search(
         transforms.append(("sine", np.sin, sp.asin))
     elif square and (np.all(y > 0) or np.all(y < 0)):
         sign = 1 if y[0] > 0 else -1
-        transforms.append(("square", np.square, lambda g, sign=sign: sign * sp.sqrt(g)))
+
+        def root(g: sp.Expr, sign: int = sign) -> sp.Expr:
+            return sign * sp.sqrt(g)
+
+        transforms.append(("square", np.square, root))
 
     candidates: list[tuple[sp.Expr, str, str]] = []
     if circular:  # the anchor alone (s a + c, or the mean angle) is the simplest candidate
@@ -260,7 +265,9 @@ def search(
         law = power_law(X[fit], y[fit], symbols)
         if law is not None:
             candidates.append((law, str(law), "power law"))
-    dims = target_dim = problem = None
+    dims: dict[str, Dimension] = {}
+    target_dim: Dimension | None = None
+    problem = None
     if units is not None and not circular:
         dims = {n: as_dimension(units.get(n, "1")) for n in variable_names}
         target_dim = as_dimension(target_unit) if target_unit is not None else None
@@ -321,7 +328,7 @@ def search(
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
 
-    def row(expr: sp.Expr, raw: str, transform: str) -> dict[str, object]:
+    def row(expr: sp.Expr, raw: str, transform: str) -> dict[str, Any]:
         pred = evaluate(expr.xreplace(numbers), symbols, X[val])
         return {**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": transform, "expr": expr}
 
@@ -330,7 +337,7 @@ def search(
         again = partial(
             search, make_engine, validation_fraction=validation_fraction, rtol=rtol, engine_rows=engine_rows, seed=seed
         )
-        closest = min(rows, key=lambda r: r["loss"])["expr"].xreplace(numbers)
+        closest = min(rows, key=lambda r: float(r["loss"]))["expr"].xreplace(numbers)
         share = None if time_budget is None else budget["time_budget"] + unused
         for expr, kind in structure_candidates(
             again, closest, X[fit], y[fit], X[val], y[val], variable_names, units, target_dim, share
@@ -342,7 +349,7 @@ def search(
     # observations make a latent no exact function of the observed values at one instant).
     floor = float(raw_front["loss"].min()) if not raw_front.empty else 0.0
     polish_noise = max(noise_variance, floor) if noise_variance > 0 else 0.0
-    budget = None if time_budget is None else RefitBudget(int(ALGEBRA_SHARE * time_budget / REFIT_SECONDS))
+    refit_budget = None if time_budget is None else RefitBudget(int(ALGEBRA_SHARE * time_budget / REFIT_SECONDS))
     polished = []
     for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(
@@ -356,7 +363,7 @@ def search(
             noise_variance=polish_noise,
             rtol=rtol,
             named=named_constants,
-            budget=budget if i else None,
+            budget=refit_budget if i else None,
             scale=scale,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
@@ -423,7 +430,7 @@ def structure_candidates(
     def search_part(columns: list[int], target: np.ndarray, parts: int, others: sp.Expr | None, noise: float) -> list[sp.Expr]:
         part_names = [names[c] for c in columns]
         # the part's unit: the target's over the other parts' (a product's), where they are known
-        other_dim = None if target_dim is None or others is None else dimension_of(others, dims)
+        other_dim = None if target_dim is None or others is None else dimension_of(others, dims or {})
         front = again(
             X[:, columns],
             target,
