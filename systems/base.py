@@ -31,11 +31,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from systems.laws.base import Law
+if TYPE_CHECKING:  # the law classes import SciPy and SymPy: a listing of the systems need not
+    from systems.laws.base import Law
 
 LatentKind = Literal["circle", "real"]
 Evolution = Literal["none", "constant_step"]
