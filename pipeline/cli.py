@@ -6,7 +6,6 @@ stages, so ``scinet --help`` and ``scinet systems`` answer at once.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import USER_ERRORS
+from symreg.errors import did_you_mean
 
 
 class FiniteFloat(click.FloatRange):
@@ -93,32 +93,41 @@ def common_options(func, *, force: bool = True):
     return click.argument("system")(func)
 
 
-class _EngineName(click.ParamType):
-    """An engine's name, checked against the engine registry when given (its names need no engine imported)."""
+class _RegistryName(click.ParamType):
+    """A name checked, when given, against a registry that is read only then (an engine's, a stage's: listing
+    their names imports no engine)."""
 
-    name = "engine"
+    def __init__(self, name: str, what: str, names):
+        self.name, self._what, self._names = name, what, names
 
     def convert(self, value, param, ctx):
-        from symreg.engines import engine_names
-
-        if value not in engine_names():
-            close = difflib.get_close_matches(str(value), engine_names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            self.fail(f"{value!r} is not an engine.{hint} Choose one of {', '.join(engine_names())}.", param, ctx)
+        names = self._names()
+        if value not in names:
+            self.fail(f"{value!r} is not {self._what}.{did_you_mean(value, names)} Choose one of {', '.join(names)}.", param, ctx)
         return value
 
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem
 
-        from symreg.engines import engine_names
+        return [CompletionItem(n) for n in self._names() if n.startswith(incomplete)]
 
-        return [CompletionItem(n) for n in engine_names() if n.startswith(incomplete)]
+
+def _engine_names() -> tuple[str, ...]:
+    from symreg.engines import engine_names
+
+    return engine_names()
+
+
+def _stage_names() -> tuple[str, ...]:
+    from pipeline.stage import stage_names
+
+    return stage_names()
 
 
 def sr_backend_option(func):
     return click.option(
         "--sr-backend",
-        type=_EngineName(),  # the engine registry (symreg/engines.py)
+        type=_RegistryName("engine", "an engine", _engine_names),  # the engine registry (symreg/engines.py)
         default=None,
         help="Symbolic-regression engine (same as --set regress.backend=...). pysr needs Julia.",
     )(func)
@@ -591,30 +600,8 @@ def _stage_command(name: str) -> click.Command:
     return click.command(name=name)(common_options(command))
 
 
-class _StageName(click.ParamType):
-    """A stage's name, checked against the stage registry when given."""
-
-    name = "stage"
-
-    def convert(self, value, param, ctx):
-        from pipeline.stage import stage_names
-
-        if value not in stage_names():
-            close = difflib.get_close_matches(str(value), stage_names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            self.fail(f"{value!r} is not a stage.{hint} Stages: {', '.join(stage_names())}.", param, ctx)
-        return value
-
-    def shell_complete(self, ctx, param, incomplete):
-        from click.shell_completion import CompletionItem
-
-        from pipeline.stage import stage_names
-
-        return [CompletionItem(n) for n in stage_names() if n.startswith(incomplete)]
-
-
 @main.command()
-@click.argument("stage", type=_StageName())
+@click.argument("stage", type=_RegistryName("stage", "a stage", _stage_names))
 @partial(common_options, force=False)
 def accept(stage, system, run_dir, config_file, overrides, seed, verbose, quiet) -> None:
     """Keep STAGE's outputs as they are now (edited on purpose) as its results.

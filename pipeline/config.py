@@ -17,7 +17,6 @@ directory's manifest.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import tomllib
 import types
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from symreg.errors import did_you_mean
 from symreg.stopping import PATIENCE
 
 HOW = {"how": True}
@@ -215,8 +215,7 @@ class Config:
         from symreg.engines import allowed_operators, engine_names
 
         if self.regress.backend not in engine_names():
-            close = difflib.get_close_matches(str(self.regress.backend), engine_names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(self.regress.backend), engine_names())
             raise ConfigError(
                 f"`regress.backend` must be one of {', '.join(map(repr, engine_names()))}. Received: "
                 f"{self.regress.backend!r}.{hint}"
@@ -339,8 +338,7 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
 
 
 def _unknown(key: str, known: list[str]) -> ConfigError:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, known)
     return ConfigError(f"Unknown configuration key {key!r}.{hint} Known keys: {', '.join(known)}.")
 
 

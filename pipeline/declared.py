@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ConfigError
+from symreg.errors import did_you_mean
 
 ROLES = ("encoder", "question", "answer", "ground_truth", "time")
 SECTIONS = ("system", "columns", "latent", "series", "split", "regress", "law_of_motion", "defaults", "laws")
@@ -135,8 +136,7 @@ def _numeric(frame, table: Table, column: str, *, integer: bool = False) -> np.n
     import pandas as pd
 
     if column not in frame.columns:
-        close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(column, [str(c) for c in frame.columns])
         have = ", ".join(map(str, frame.columns[:20])) + (" ..." if len(frame.columns) > 20 else "")
         raise _fail(table, f"has no column {column!r}.{hint} Its columns: {have}. Rename the column in the file or in the TOML.")
     raw = frame[column]
@@ -332,12 +332,10 @@ def sample(*, n_samples: int, rng: np.random.Generator, series_length: int | Non
         length = int(series_length or 2)
         total = data["_units"]
         starts = np.arange(max(0, total - length + 1))
-        if test is not None:
-            ends = starts + length - 1
-            train_ok = starts[~test[ends]] if len(starts) else starts
-            train_ok = np.array([s for s in train_ok if not test[s : s + length].any()], dtype=int)
-            test_ok = np.array([s for s in starts if test[s : s + length].all()], dtype=int)
-            pool = np.concatenate([train_ok, test_ok])
+        if test is not None:  # held-out rows in each window, from their running count
+            count = np.concatenate([[0], np.cumsum(test)])
+            held = count[starts + length] - count[starts]
+            pool = np.concatenate([starts[held == 0], starts[held == length]])
         else:
             pool = starts
         if len(pool) < 2:
@@ -657,16 +655,14 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
 
     kind = entry.get("kind")
     if not isinstance(kind, str) or kind not in LAW_KINDS:
-        close = difflib.get_close_matches(str(kind), list(LAW_KINDS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(kind), list(LAW_KINDS))
         raise DeclarationError(f"{where}: kind = {kind!r} is no law kind.{hint} Law kinds: {', '.join(sorted(LAW_KINDS))}.")
     cls = LAW_KINDS[kind]
     hints = {k: v for k, v in typing.get_type_hints(cls).items() if typing.get_origin(v) is not typing.ClassVar}
     fields = {k: v for k, v in entry.items() if k != "kind"}
     unknown = sorted(set(fields) - set(hints) - {"kind", "order"})
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(hints), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(unknown[0], list(hints))
         raise DeclarationError(
             f"{where}: a {kind} law has no field {unknown[0]!r}.{hint} Its fields: {', '.join(hints)}."
         )
@@ -695,8 +691,7 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
         names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) - set(FUNCTIONS) - set(CONSTANTS)
         strange = sorted(n for n in names if n not in allowed and not n.startswith("omega_"))
         if strange:
-            close = difflib.get_close_matches(strange[0], sorted(allowed), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(strange[0], sorted(allowed))
             raise DeclarationError(
                 f"{where}: {what} names {strange[0]!r}, which is no column of the system and no constant of a law.{hint} "
                 "Declare the column, or give the constant in the law's constants or initial."
@@ -838,8 +833,7 @@ class _Doc:
 
     def column(self, name: Any, allowed: Sequence[str], what: str, *, scalar: Mapping) -> None:
         if not isinstance(name, str) or name not in allowed:
-            close = difflib.get_close_matches(str(name), list(allowed), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(name), list(allowed))
             raise self.error(f"{what} names {name!r}, which is not one of {', '.join(allowed) or 'none'}.{hint}")
         if scalar[name].size != 1:
             raise self.error(f"{what} names the vector column {name!r}; only a column of one number per row can go there")

@@ -13,7 +13,6 @@ matplotlib, are imported inside ``run``).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ScinetError
+from symreg.errors import did_you_mean
 
 GROUP = "scinet.stages"
 
@@ -147,8 +147,7 @@ def get_stage(name: str) -> Stage:
     for stage in stages():
         if stage.name == name:
             return stage
-    close = difflib.get_close_matches(name, stage_names(), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, stage_names())
     raise ScinetError(f"Unknown stage {name!r}.{hint} Stages: {', '.join(stage_names())}.")
 
 

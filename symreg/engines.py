@@ -14,14 +14,13 @@ package adds an engine the same way; a script or a test can :func:`register_engi
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from symreg.errors import BackendError
+from symreg.errors import BackendError, did_you_mean
 
 GROUP = "scinet.engines"
 
@@ -69,8 +68,7 @@ def get_engine(name: str) -> EngineSpec:
         return _REGISTERED[name]
     target = _declared().get(name)
     if target is None:
-        close = difflib.get_close_matches(str(name), engine_names(), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(name), engine_names())
         raise BackendError(
             f"Unknown symbolic-regression backend {name!r}.{hint} Choose one of {', '.join(engine_names())}."
         )
