@@ -21,6 +21,7 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,55 +41,77 @@ def result_settings(section: Any) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(section).items() if k not in how}
 
 
+def setting_range(low: float, high: float, what: str) -> dict[str, Any]:
+    """Field metadata: the setting (or every item of a list setting) lies in ``[low, high]``; ``what`` it is."""
+    return {"range": (low, high, what)}
+
+
+def _executor_names() -> tuple[str, ...]:
+    from pipeline.executors import EXECUTORS
+
+    return tuple(EXECUTORS)
+
+
+def _engine_names() -> tuple[str, ...]:
+    from symreg.engines import engine_names
+
+    return engine_names()
+
+
+def setting_choices(names: Callable[[], tuple[str, ...]]) -> dict[str, Any]:
+    """Field metadata: the setting is one of ``names()`` (a registry's names, read when settings are checked)."""
+    return {"choices": names}
+
+
 @dataclass
 class SimulateConfig:
-    n_samples: int = 10000
+    n_samples: int = field(default=10000, metadata=setting_range(2, 10**8, "samples"))
     """independent samples (for a time-series system: series, each from a random initial state)"""
-    series_length: int = 50
+    series_length: int = field(default=50, metadata=setting_range(2, 10**5, "observations per series"))
     """observations per series (time-series systems only)"""
-    test_fraction: float = 0.2
+    test_fraction: float = field(default=0.2, metadata=setting_range(1e-6, 1 - 1e-6, "a fraction strictly between 0 and 1"))
     """fraction of samples held out from training"""
-    noise: float = 0.0
+    noise: float = field(default=0.0, metadata=setting_range(0, 1e6, "a standard deviation"))
     """standard deviation of Gaussian noise on every column the network sees (angles wrapped); the ground truth stays exact"""
 
 
 @dataclass
 class TrainConfig:
-    latent_size: int = 0
+    latent_size: int = field(default=0, metadata=setting_range(0, 64, "latent neurons; 0: none, the decoder sees only the question"))
     """latent neurons (the system's own number unless set); 0: none, the decoder sees only the question (a
     sweep's baseline; question-and-answer systems only)"""
-    epochs: list[int] = field(default_factory=lambda: [200])
+    epochs: list[int] = field(default_factory=lambda: [200], metadata=setting_range(1, 10**6, "epochs per phase"))
     """epochs per phase (one phase, or one per curriculum step for a time series)"""
-    curriculum: list[int] = field(default_factory=list)
+    curriculum: list[int] = field(default_factory=list, metadata=setting_range(1, 10**5, "series lengths"))
     """time series only: series lengths trained on, in order (short first); the last is the prediction horizon"""
-    learning_rate: float = 3e-3
+    learning_rate: float = field(default=3e-3, metadata=setting_range(1e-12, 10, "a learning rate"))
     """Adam learning rate; the last phase decays it by a cosine schedule to 5 %"""
-    batch_size: int = 64
-    beta: float = 1e-4
+    batch_size: int = field(default=64, metadata=setting_range(1, 10**7, "rows per batch"))
+    beta: float = field(default=1e-4, metadata=setting_range(0, 1e6, "the KL weight"))
     """weight of the KL term"""
-    encoder_units: list[int] = field(default_factory=lambda: [64, 64])
-    decoder: str = "mlp"
+    encoder_units: list[int] = field(default_factory=lambda: [64, 64], metadata=setting_range(1, 10**5, "units per layer"))
+    decoder: str = field(default="mlp", metadata=setting_choices(lambda: ("linear", "mlp")))
     """'mlp', or 'linear' (answers as linear combinations of the latent features and the question)"""
-    decoder_units: list[int] = field(default_factory=lambda: [64, 64])
+    decoder_units: list[int] = field(default_factory=lambda: [64, 64], metadata=setting_range(1, 10**5, "units per layer"))
     """hidden layers of the 'mlp' decoder"""
-    harmonics: int = 1
+    harmonics: int = field(default=1, metadata=setting_range(1, 64, "harmonics per circular neuron (1: one circle)"))
     """circular latents: the decoder sees cos(k z), sin(k z) for k = 1..harmonics (an ellipse as epicycles);
     the harmonics above the first join in the curriculum's last stage"""
     tensorboard: bool = field(default=False, metadata=HOW)
     """write Keras' TensorBoard logs to ``tensorboard/`` in the run directory"""
-    epoch_group: int = 1
+    epoch_group: int = field(default=1, metadata=setting_range(1, 10**6, "epochs per group (1: every epoch on its own)"))
     """epochs run as one Keras epoch over the training data repeated: the fixed cost of an epoch (the input
     pipeline, validation, callbacks, the backup) is paid once per group, which pays where an epoch is a few
     steps (a time series of 1600 series: 25).  A phase of E epochs groups gcd(E, epoch_group) of them; its
     losses, held-out losses and backups come once per group (``history.epoch``).  It changes the order in
     which samples are drawn, and so a run's numbers"""
-    steps_per_execution: int = 32
+    steps_per_execution: int = field(default=32, metadata=setting_range(1, 10**4, "optimizer steps per call"))
     """optimizer steps per call into the compiled training function (fewer Python round trips for small models;
     the same results).  PyTorch takes one step per call whatever this says (Keras' limit there)"""
-    validate_every: int = field(default=10, metadata=HOW)
+    validate_every: int = field(default=10, metadata={**HOW, **setting_range(1, 10**6, "epochs between held-out losses (1: every epoch)")})
     """epochs between held-out losses (``history.val_loss``, null between); each costs a pass over the held-out
     samples and Keras' evaluation overhead (a quarter of a pendulum epoch).  It does not change the training"""
-    backup_every: float = field(default=10.0, metadata=HOW)
+    backup_every: float = field(default=10.0, metadata={**HOW, **setting_range(0, 86400, "seconds between backups (0: every epoch)")})
     """seconds between backups of the phase under way (at an epoch's end; 0: every epoch): a killed training
     redoes at most this much.  A backup writes the weights and the optimizer's state (35 ms for the pendulum).
     It does not change the training"""
@@ -96,75 +119,75 @@ class TrainConfig:
 
 @dataclass
 class ExportConfig:
-    batch_size: int = 4096
-    unused_kl: float = 0.1
+    batch_size: int = field(default=4096, metadata=setting_range(1, 10**7, "rows per batch"))
+    unused_kl: float = field(default=0.1, metadata=setting_range(0, 1e6, "nats"))
     """a neuron whose KL divergence from the prior, averaged over held-out rows, is below this (nats) is unused"""
-    unused_fraction: float = 0.05
+    unused_fraction: float = field(default=0.05, metadata=setting_range(0, 1, "a fraction"))
     """... or below this fraction of the largest KL of any neuron"""
-    needed_share: float = 0.05
+    needed_share: float = field(default=0.05, metadata=setting_range(0, 1, "a fraction"))
     """... or the answers do not need it: without it (and the other such neurons) their held-out mean squared error
     rises by less than this share of its rise without every neuron (0: KL alone decides)"""
 
 
 @dataclass
 class RegressConfig:
-    backend: str = "operon"
+    backend: str = field(default="operon", metadata=setting_choices(_engine_names))
     """'operon' (default, embedded) or 'pysr' (needs Julia)"""
-    time_budget: float = 5.0
+    time_budget: float = field(default=5.0, metadata=setting_range(0.01, 86400, "seconds"))
     """seconds of search per target, variable set and target transform"""
-    law_time_budget: float = 20.0
+    law_time_budget: float = field(default=20.0, metadata=setting_range(0.01, 86400, "seconds"))
     """seconds of search for each part of an answer law (the law of motion)"""
-    n_rows: int = 1500
+    n_rows: int = field(default=1500, metadata=setting_range(20, 10**7, "rows"))
     """rows sampled from the training split for the search"""
-    max_length: int = 20
+    max_length: int = field(default=20, metadata=setting_range(3, 500, "expression nodes"))
     """largest expression (tree nodes) the engine may build"""
     operators: str = "physics"
     """operator names (add,sub,mul,div,square,sqrt,exp,log,sin,cos,asin,tanh,...) or a set: 'arithmetic', 'physics'"""
-    constant_rtol: float = 0.1
+    constant_rtol: float = field(default=0.1, metadata=setting_range(0, 100, "a relative tolerance"))
     """an exact constant may raise the held-out loss by at most this fraction"""
-    workers: int = field(default=0, metadata=HOW)
+    workers: int = field(default=0, metadata={**HOW, **setting_range(0, 1024, "processes (0: one per core)")})
     """searches run at once, one process each; 0 = one per core.  It does not change the equations: the
     engine's budget is counted in evaluations per engine thread"""
-    threads: int = 1
+    threads: int = field(default=1, metadata=setting_range(1, 1024, "threads"))
     """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
-    patience: float = PATIENCE
+    patience: float = field(default=PATIENCE, metadata=setting_range(0, 1, "a share of the budget; 0: always spend the whole budget"))
     """an engine stops once its front has not improved for this share of its budget, or has a candidate at
     the target's noise floor that nothing simpler matched for as long (symreg.stopping); 0: spend the budget"""
 
 
 @dataclass
 class VerifyConfig:
-    n_fresh: int = 400
+    n_fresh: int = field(default=400, metadata=setting_range(0, 10**7, "fresh samples"))
     """fresh samples (series) simulated for the numerical checks"""
-    circular_correlation: float = 0.999
+    circular_correlation: float = field(default=0.999, metadata=setting_range(1e-6, 1, "a correlation in (0, 1]"))
     """threshold on |mean exp(i (z - s phi))| for 'the same angle'"""
-    r2: float = 0.99
+    r2: float = field(default=0.99, metadata=setting_range(1e-6, 1, "an R^2 in (0, 1]"))
     """threshold on R^2 for 'determines' and 'is affine in'"""
-    constant_rtol: float = 0.01
+    constant_rtol: float = field(default=0.01, metadata=setting_range(0, 100, "a relative tolerance"))
     """relative error allowed on constants whose true value physics fixes"""
 
 
 @dataclass
 class ReportConfig:
-    dpi: int = 150
+    dpi: int = field(default=150, metadata=setting_range(10, 1200, "dots per inch"))
 
 
 @dataclass
 class ExecutorConfig:
-    name: str = "local"
+    name: str = field(default="local", metadata=setting_choices(_executor_names))
     """where independent jobs (a sweep's runs, regress's searches) run: 'local' (worker processes on this machine)
     or 'ray' (a Ray cluster; ``pip install 'scinet[ray]'``).  Results do not depend on it, nor do stages' caches"""
     address: str = ""
     """a Ray cluster's address, host:port of its head (empty: RAY_ADDRESS, else Ray started for the command)"""
-    gpus_per_job: float = 0.0
+    gpus_per_job: float = field(default=0.0, metadata=setting_range(0, 1024, "GPUs per job (0: none)"))
     """GPUs each of a sweep's trainings asks Ray for (0: none; Ray gives GPU tasks fresh worker processes)"""
-    connect_timeout: float = 10.0
+    connect_timeout: float = field(default=10.0, metadata=setting_range(0.1, 3600, "seconds to reach a Ray cluster"))
     """seconds to wait for the Ray cluster at ``address`` to answer before the command fails with a message"""
 
 
 @dataclass
 class Config:
-    seed: int = 0
+    seed: int = field(default=0, metadata=setting_range(0, 2**32 - 1, "a random seed"))
     simulate: SimulateConfig = field(default_factory=SimulateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -177,11 +200,11 @@ class Config:
         return dataclasses.asdict(self)
 
     def validate(self, system=None) -> None:
-        _check_ranges(self)
-        from pipeline.executors import EXECUTORS
-
-        if self.executor.name not in EXECUTORS:
-            raise ConfigError(f"`executor.name` must be one of {', '.join(EXECUTORS)}. Received: {self.executor.name!r}.")
+        """Every setting checked, in this one place: each against its own range or choices (declared on its field:
+        :func:`setting_range`, :func:`setting_choices`), then the rules that tie settings to each other and to the
+        ``system``.  A bad setting is a :class:`ConfigError` that names it and the fix."""
+        for key, value, meta in _settings(self):
+            _check_setting(key, value, meta)
         _check_keras_backend()
         t = self.train
         if not t.epochs:
@@ -210,16 +233,7 @@ class Config:
                 f"`train.curriculum` applies to time-series systems only; {system.name!r} answers questions. "
                 f"Remove it and give the epochs as one phase, e.g. train.epochs=[{sum(t.epochs)}]."
             )
-        if t.decoder not in ("linear", "mlp"):
-            raise ConfigError(f"`train.decoder` must be 'linear' or 'mlp'. Received: {t.decoder!r}.")
-        from symreg.engines import allowed_operators, engine_names
-
-        if self.regress.backend not in engine_names():
-            hint = did_you_mean(str(self.regress.backend), engine_names())
-            raise ConfigError(
-                f"`regress.backend` must be one of {', '.join(map(repr, engine_names()))}. Received: "
-                f"{self.regress.backend!r}.{hint}"
-            )
+        from symreg.engines import allowed_operators
         from symreg.operators import expand_operators
 
         try:
@@ -231,48 +245,6 @@ class Config:
             ) from exc
 
 
-INF = float("inf")
-RANGES: dict[str, tuple[float, float, str]] = {
-    # key: (lowest, highest, what it is); both ends included, NaN never in range
-    "seed": (0, 2**32 - 1, "a random seed"),
-    "simulate.n_samples": (2, 10**8, "samples"),
-    "simulate.series_length": (2, 10**5, "observations per series"),
-    "simulate.test_fraction": (1e-6, 1 - 1e-6, "a fraction strictly between 0 and 1"),
-    "simulate.noise": (0, 1e6, "a standard deviation"),
-    "train.latent_size": (0, 64, "latent neurons; 0: none, the decoder sees only the question"),
-    "train.epochs": (1, 10**6, "epochs per phase"),
-    "train.curriculum": (1, 10**5, "series lengths"),
-    "train.learning_rate": (1e-12, 10, "a learning rate"),
-    "train.batch_size": (1, 10**7, "rows per batch"),
-    "train.beta": (0, 1e6, "the KL weight"),
-    "train.encoder_units": (1, 10**5, "units per layer"),
-    "train.decoder_units": (1, 10**5, "units per layer"),
-    "train.harmonics": (1, 64, "harmonics per circular neuron (1: one circle)"),
-    "train.epoch_group": (1, 10**6, "epochs per group (1: every epoch on its own)"),
-    "train.steps_per_execution": (1, 10**4, "optimizer steps per call"),
-    "train.validate_every": (1, 10**6, "epochs between held-out losses (1: every epoch)"),
-    "train.backup_every": (0, 86400, "seconds between backups (0: every epoch)"),
-    "export.batch_size": (1, 10**7, "rows per batch"),
-    "export.unused_kl": (0, 1e6, "nats"),
-    "export.unused_fraction": (0, 1, "a fraction"),
-    "export.needed_share": (0, 1, "a fraction"),
-    "regress.time_budget": (0.01, 86400, "seconds"),
-    "regress.law_time_budget": (0.01, 86400, "seconds"),
-    "regress.n_rows": (20, 10**7, "rows"),
-    "regress.max_length": (3, 500, "expression nodes"),
-    "regress.constant_rtol": (0, 100, "a relative tolerance"),
-    "regress.workers": (0, 1024, "processes (0: one per core)"),
-    "regress.threads": (1, 1024, "threads"),
-    "regress.patience": (0, 1, "a share of the budget; 0: always spend the whole budget"),
-    "verify.n_fresh": (0, 10**7, "fresh samples"),
-    "verify.circular_correlation": (1e-6, 1, "a correlation in (0, 1]"),
-    "verify.r2": (1e-6, 1, "an R^2 in (0, 1]"),
-    "verify.constant_rtol": (0, 100, "a relative tolerance"),
-    "report.dpi": (10, 1200, "dots per inch"),
-    "executor.gpus_per_job": (0, 1024, "GPUs per job (0: none)"),
-    "executor.connect_timeout": (0.1, 3600, "seconds to reach a Ray cluster"),
-}
-"""the range of every numeric setting, checked where settings enter (:meth:`Config.validate`)"""
 
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -288,17 +260,39 @@ def _check_keras_backend() -> None:
         )
 
 
-def _check_ranges(config: Config) -> None:
-    for key, (low, high, what) in RANGES.items():
-        value: Any = config
-        for part in key.split("."):
-            value = getattr(value, part)
+def _settings(config: Config) -> list[tuple[str, Any, Mapping[str, Any]]]:
+    """``(dotted key, value, field metadata)`` of every setting, in the order the dataclasses declare them."""
+    out = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out += [(f"{f.name}.{g.name}", getattr(value, g.name), g.metadata) for g in dataclasses.fields(value)]
+        else:
+            out.append((f.name, value, f.metadata))
+    return out
+
+
+def _check_setting(key: str, value: Any, meta: Mapping[str, Any]) -> None:
+    if "range" in meta:
+        low, high, what = meta["range"]
         for v in value if isinstance(value, list) else [value]:
             if not low <= v <= high:  # NaN fails too
                 raise ConfigError(
                     f"`{key}` must lie between {_number(low)} and {_number(high)} ({what}). Received: {value!r}. "
                     f"Set it in range, e.g. --set {key}={_example(key)}."
                 )
+    if "choices" in meta:
+        names = meta["choices"]()
+        if value not in names:
+            listed = ", ".join(map(repr, names))
+            raise ConfigError(f"`{key}` must be one of {listed}. Received: {value!r}.{did_you_mean(str(value), names)}")
+
+
+RANGES: dict[str, tuple[float, float, str]] = {
+    key: meta["range"] for key, _, meta in _settings(Config()) if "range" in meta
+}
+"""the range of every numeric setting (``(lowest, highest, what it is)``, both ends included, NaN never in range),
+read from the fields' metadata: :meth:`Config.validate` checks them"""
 
 
 def _number(x: float) -> str:

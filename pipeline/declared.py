@@ -596,7 +596,7 @@ def _unit_factor(d: _Doc, where: str, unit: str, angle: bool) -> float:
 def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
     """The system's default settings: the number of samples and the series' length the data give, then the file's
     own ``[defaults]`` (each checked as a setting is)."""
-    from pipeline.config import Config, _check_ranges, apply
+    from pipeline.config import Config, apply
 
     out: dict[str, Any] = {}
     if table.mode == "rows":
@@ -619,7 +619,7 @@ def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
     try:
         for key, value in flat.items():
             apply(probe, key, value)
-        _check_ranges(probe)
+        probe.validate()
     except ConfigError as exc:
         raise d.error(f"[defaults] {str(exc).rstrip('.')}") from None
     out.update(flat)

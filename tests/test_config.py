@@ -69,3 +69,26 @@ def test_no_latent_is_for_question_and_answer_systems():
     assert load_config(None, ["train.latent_size=0"], system=PENDULUM).train.latent_size == 0
     with pytest.raises(ConfigError, match="is a time series"):
         load_config(None, ["train.latent_size=0"], system=COPERNICUS)
+
+
+def test_every_number_and_every_name_from_a_registry_is_checked_where_its_field_is_declared():
+    import dataclasses
+
+    from pipeline.config import Config, _settings
+
+    unchecked = [
+        key
+        for key, value, meta in _settings(Config())
+        if isinstance(value, int | float | list) and not isinstance(value, bool) and "range" not in meta
+    ]
+    assert unchecked == []
+    choices = {key: meta["choices"]() for key, _, meta in _settings(Config()) if "choices" in meta}
+    assert set(choices) == {"train.decoder", "regress.backend", "executor.name"} and "operon" in choices["regress.backend"]
+    # the one checker is the one every caller uses: a settings file and a declared system's [defaults] alike
+    config = Config()
+    config.train.decoder = "cnn"
+    with pytest.raises(ConfigError, match="`train.decoder` must be one of 'linear', 'mlp'. Received: 'cnn'"):
+        config.validate()
+    with pytest.raises(ConfigError, match="`executor.name` must be one of .*Did you mean 'ray'"):
+        load_config(None, ["executor.name=rya"])
+    assert dataclasses.replace(Config()).validate() is None

@@ -160,7 +160,7 @@ CASES = [
     ("unknown-operator", NOTHING, ["regress", SYS, "--set", "regress.operators=add,cosine"], "Unknown operators ['cosine']"),
     ("no-operator", NOTHING, ["regress", SYS, "--set", "regress.operators=''"], "regress.operators"),
     ("unknown-backend", NOTHING, ["regress", SYS, "--set", "regress.backend=julia"], "must be one of 'operon', 'pysr'"),
-    ("unknown-decoder", NOTHING, ["train", SYS, "--set", "train.decoder=cnn"], "must be 'linear' or 'mlp'"),
+    ("unknown-decoder", NOTHING, ["train", SYS, "--set", "train.decoder=cnn"], "must be one of 'linear', 'mlp'"),
     ("test-fraction-one", NOTHING, ["simulate", SYS, "--set", "simulate.test_fraction=1"], "simulate.test_fraction"),
     ("negative-noise", NOTHING, ["simulate", SYS, "--set", "simulate.noise=-0.1"], "`simulate.noise` must lie"),
     ("negative-seed", NOTHING, ["simulate", SYS, "--seed", "-1"], "`seed` must lie"),
