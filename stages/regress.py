@@ -120,29 +120,48 @@ def _finished(path) -> pd.DataFrame | None:
 
 
 def run(ctx: StageContext) -> None:
-    system, cfg = ctx.system, ctx.config.regress
+    cfg = ctx.config.regress
     make_engine(cfg.backend)  # fail now, before any work, if the backend cannot run
     frame, meta = read_latents(ctx)
-    train = frame[frame["split"] == "train"]
-    rng = np.random.default_rng(ctx.config.seed)
-    rows = rng.choice(len(train), size=min(cfg.n_rows, len(train)), replace=False)
-    sample = train.iloc[np.sort(rows)]
-    engine = {
+    tasks, labels = _latent_searches(ctx, frame, meta["active"])
+    variables = {k: list(v) for k, v in ctx.system.regress.items()}
+    law = _law_search(ctx)
+    if law is not None:
+        tasks.append(law)
+        labels.append((ctx.system.answer_law.answer, LAW_OF_MOTION))
+        variables[LAW_OF_MOTION] = ctx.system.answer_law.variables
+    results = _searched(ctx, tasks, labels)
+    _write(ctx, labels, results, variables)
+
+
+def _engine_settings(ctx: StageContext) -> dict[str, Any]:
+    cfg = ctx.config.regress
+    return {
         "max_length": cfg.max_length,
         "operators": cfg.operators,
         "seed": ctx.config.seed,
         "threads": cfg.threads,
         "patience": cfg.patience,
     }
+
+
+def _latent_searches(ctx: StageContext, frame: pd.DataFrame, active: list[str]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """One search per active neuron and variable set, on ``regress.n_rows`` rows of the training split, with the
+    labels ``(neuron, variable set)``."""
+    system, cfg = ctx.system, ctx.config.regress
+    train = frame[frame["split"] == "train"]
+    rng = np.random.default_rng(ctx.config.seed)
+    rows = rng.choice(len(train), size=min(cfg.n_rows, len(train)), replace=False)
+    sample = train.iloc[np.sort(rows)]
     tasks, labels = [], []
-    for target in meta["active"]:
+    for target in active:
         for varset, names in system.regress.items():
             names = list(names)
             tasks.append(
                 {
                     "kind": "search",
                     "backend": cfg.backend,
-                    "engine": {**engine, "time_budget": cfg.time_budget},
+                    "engine": {**_engine_settings(ctx), "time_budget": cfg.time_budget},
                     "X": sample[names].to_numpy(dtype=float),
                     "y": sample[target].to_numpy(dtype=float),
                     "search": {
@@ -160,35 +179,43 @@ def run(ctx: StageContext) -> None:
                 }
             )
             labels.append((target, varset))
-    variables = {k: list(v) for k, v in system.regress.items()}
+    return tasks, labels
+
+
+def _law_search(ctx: StageContext) -> dict[str, Any] | None:
+    """The search for the law of motion in the network's answers (``probe.parquet``), where the system declares one."""
+    system, cfg = ctx.system, ctx.config.regress
     spec = system.answer_law
     probe = read_probe(ctx) if spec is not None else None
-    if spec is not None and probe is not None:
-        # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
-        noise = spec.noise_variance(read_history(ctx).prediction_rms)
-        parameters = [*spec.parameters, *spec.question_parameters]
-        tasks.append(
-            {
-                "kind": "family",
-                "backend": cfg.backend,
-                "engine": {**engine, "time_budget": cfg.law_time_budget},
-                "P": probe[parameters].to_numpy(dtype=float),
-                "t": probe[spec.question].to_numpy(dtype=float),
-                "y": probe[spec.answer].to_numpy(dtype=float),
-                "groups": probe["sample"].to_numpy(),
-                "search": {
-                    "parameter_names": parameters,
-                    "question_name": spec.question,
-                    "noise_variance": noise,
-                    "units": {n: system.columns[n].unit for n in spec.variables},
-                    "circular": spec.angle_of is not None,
-                    "rtol": cfg.constant_rtol,
-                    "seed": ctx.config.seed,
-                },
-            }
-        )
-        labels.append((spec.answer, LAW_OF_MOTION))
-        variables[LAW_OF_MOTION] = spec.variables
+    if spec is None or probe is None:
+        return None
+    # the network's answers lie this far from the truth (held-out mean squared error): the noise floor
+    noise = spec.noise_variance(read_history(ctx).prediction_rms)
+    parameters = [*spec.parameters, *spec.question_parameters]
+    return {
+        "kind": "family",
+        "backend": cfg.backend,
+        "engine": {**_engine_settings(ctx), "time_budget": cfg.law_time_budget},
+        "P": probe[parameters].to_numpy(dtype=float),
+        "t": probe[spec.question].to_numpy(dtype=float),
+        "y": probe[spec.answer].to_numpy(dtype=float),
+        "groups": probe["sample"].to_numpy(),
+        "search": {
+            "parameter_names": parameters,
+            "question_name": spec.question,
+            "noise_variance": noise,
+            "units": {n: system.columns[n].unit for n in spec.variables},
+            "circular": spec.angle_of is not None,
+            "rtol": cfg.constant_rtol,
+            "seed": ctx.config.seed,
+        },
+    }
+
+
+def _searched(ctx: StageContext, tasks: list[dict], labels: list[tuple[str, str]]) -> list[pd.DataFrame]:
+    """Every search's front: those an interrupted run finished read back from ``.regress-searches/``, the rest run
+    on the configured executor, each kept there as it finishes."""
+    cfg = ctx.config.regress
     workers = min(cfg.workers or os.cpu_count() or 1, max(len(tasks), 1))
     log.info(
         "regress: %d searches (%s), %d at a time, %.0f s budget per search and target transform",
@@ -197,7 +224,6 @@ def run(ctx: StageContext) -> None:
         workers,
         cfg.time_budget,
     )
-    fronts = []
     cache = ctx.path(SEARCHES)
     cache.mkdir(exist_ok=True)
     paths = [cache / f"{task_key(task)}.parquet" for task in tasks]
@@ -216,6 +242,12 @@ def run(ctx: StageContext) -> None:
                 pbar.update(1)
 
         configured(ctx.config.executor).map(search_task, [tasks[i] for i in todo], workers=workers, on_result=keep)
+    return results  # type: ignore[return-value]  # every None was replaced by keep
+
+
+def _write(ctx: StageContext, labels: list[tuple[str, str]], results: list[pd.DataFrame], variables: dict) -> None:
+    """``equations.parquet``: every front labelled by its target and variable set, each selected equation logged."""
+    fronts = []
     for (target, varset), front in zip(labels, results, strict=True):
         front.insert(0, "variables", varset)
         front.insert(0, "target", target)
@@ -232,8 +264,9 @@ def run(ctx: StageContext) -> None:
     table = pd.concat(fronts, ignore_index=True) if fronts else pd.DataFrame(columns=["target", "variables", *FRONT_COLUMNS])
     extra = [c for c in table.columns if c not in ("target", "variables", *FRONT_COLUMNS)]
     table = table[["target", "variables", *FRONT_COLUMNS, *extra]]
+    cfg = ctx.config.regress
     write_equations(ctx, table, variables=variables, backend=cfg.backend, latents_sha256=artifact_hash(ctx, "latents.parquet"))
-    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(ctx.path(SEARCHES), ignore_errors=True)
 
 
 STAGE = Stage(

@@ -280,8 +280,8 @@ DISCOVERY = (
 
 
 def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, constants: list[dict] | None = None) -> str:
+    """``report.md``: the experiment, the prediction, the neurons, the verdicts, the equations and the figures."""
     system = ctx.system
-    rms = history.prediction_rms
     out = [f"# SciNet run: {system.name}", "", system.description + ".", ""]
     if system.citation:
         out += [f"After {system.citation}.", ""]
@@ -289,11 +289,22 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         f"Run directory `{ctx.run_dir}`, seed {ctx.config.seed}, Keras backend `{history.backend}`, "
         f"{history.latent_size} {system.latent.kind} latent neurons, trained in {history.seconds:.0f} s.",
         "",
-        "## The experiment",
-        "",
-        "| column | role | unit | meaning |",
-        "|---|---|---|---|",
     ]
+    out += _experiment_md(system)
+    out += _prediction_md(history)
+    out += _neurons_md(meta)
+    out += _verdicts_md(verdicts)
+    out += _selected_md(system, equations, probe, constants)
+    out += _fronts_md(equations)
+    out += ["## Figures", "", "Each as PNG and as PDF (vector, one journal column wide); `paper.tex` includes the PDFs.", ""]
+    for name in shown_figures(ctx.system, verdicts):
+        out += [f"![{name}](figures/{name}.png)\n", f"*{FIGURE_CAPTIONS.get(name, name)}*\n"]
+    return "\n".join(out)
+
+
+def _experiment_md(system) -> list[str]:
+    """The table of the system's columns: role, unit, meaning."""
+    out = ["## The experiment", "", "| column | role | unit | meaning |", "|---|---|---|---|"]
     roles = {}
     for role, cols in (
         ("encoder input", system.encoder),
@@ -306,8 +317,12 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
     for name, (c, rs) in roles.items():
         size = f" ({c.size} values)" if c.size > 1 else ""
         out.append(f"| `{name}`{size} | {', '.join(rs)} | {c.unit} | {c.doc} |")
-    out += [
-        "",
+    return [*out, ""]
+
+
+def _prediction_md(history) -> list[str]:
+    rms = history.prediction_rms
+    out = [
         "## Prediction",
         "",
         f"Held-out samples, predicted from the latent means: RMS error {rms.get('all', float('nan')):.4f} "
@@ -317,10 +332,15 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
     ]
     if history.steps is not None:
         out += [f"Learned latent steps per time step: {', '.join(f'{w:.6f}' for w in history.steps)}.", ""]
-    out += ["## Latent neurons", "", "| neuron | KL from the prior (nats) | status |", "|---|---|---|"]
+    return out
+
+
+def _neurons_md(meta) -> list[str]:
+    """Each neuron's KL and whether it is used, and the rule that decided it."""
+    out = ["## Latent neurons", "", "| neuron | KL from the prior (nats) | status |", "|---|---|---|"]
     for n, kl in meta["kl"].items():
         out.append(f"| `{n}` | {kl:.4g} | {'active' if n in meta['active'] else 'unused'} |")
-    out += [
+    return out + [
         "",
         f"A neuron with KL below {meta.get('unused_kl', 0.0):.3g} nats, or that accounts for less than "
         f"{100 * meta.get('needed_share', 0.0):.3g} % of the answers' variance the neurons explain "
@@ -328,29 +348,29 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         "is unused and is left out of regression and of the law checks.",
         "",
     ]
+
+
+def _verdicts_md(verdicts) -> list[str]:
+    """The verdicts' table, with the fitted constants' errors; where no law is declared, says so."""
     if not verdicts:
-        out += ["## Verdicts", "", DISCOVERY, ""]
-    out += (
-        []
-        if not verdicts
-        else [
-            "## Verdicts",
-            "",
-            "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
-            "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
-            "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
-            "`systems.laws.uncertainty`), and where the network gives a second reading of the same constant, the "
-            "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
-            "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
-            "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
-            "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
-            "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
-            "relative tolerance.",
-            "",
-            "| law | verdict | what it says | equation | fitted | true | rel. error |",
-            "|---|---|---|---|---|---|---|",
-        ]
-    )
+        return ["## Verdicts", "", DISCOVERY, ""]
+    out = [
+        "## Verdicts",
+        "",
+        "Fitted constants carry a statistical error (least-squares covariance, scaled by the residual variance; "
+        "`standard_errors_from` in verification.json says which fit) and, where estimated, a systematic one: the "
+        "network's own distortion, from refits with each of ten regions of the inputs left out (a grouped jackknife, "
+        "`systems.laws.uncertainty`), and where the network gives a second reading of the same constant, the "
+        "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
+        "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
+        "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
+        "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
+        "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
+        "relative tolerance.",
+        "",
+        "| law | verdict | what it says | equation | fitted | true | rel. error |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for v in verdicts:
         fitted = ", ".join(
             f"{k} = {with_error(x, v.standard_errors.get(k), v.systematic_errors.get(k)) if k in v.standard_errors else _fmt(x)}"
@@ -364,7 +384,12 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
         )
         why = f" ({v.checks['reason']})" if "reason" in v.checks else ""
         out.append(f"| {v.name} | **{v.verdict}**{why} | {v.description} | `{v.expression}` | {fitted} | {true} | {rel} |")
-    out += ["", "## Selected equations", ""]
+    return out
+
+
+def _selected_md(system, equations, probe, constants) -> list[str]:
+    """Each search's selected equation with its constants' errors, and how the law of motion was read."""
+    out = ["", "## Selected equations", ""]
     if equations.empty:
         out.append("None: no neuron is active.")
     for _, r in equations[equations["selected"]].iterrows() if not equations.empty else []:
@@ -386,7 +411,12 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
             + (f"; `{spec.answer}` is the angle of the answered point, fitted on the circle" if spec.angle_of else "")
             + ").",
         ]
-    out += ["", "## Pareto fronts", ""]
+    return out
+
+
+def _fronts_md(equations) -> list[str]:
+    """Every search's Pareto front as a table."""
+    out = ["", "## Pareto fronts", ""]
     for (target, varset), front in equations.groupby(["target", "variables"], sort=False) if not equations.empty else []:
         out += [
             f"### {target} from {varset.replace('_', ' ')}",
@@ -399,10 +429,7 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
                 f"| {r['complexity']} | {r['loss']:.3g} | {r['score']:.3g} | `{r['sympy_format']}` | {'yes' if r['selected'] else ''} |"
             )
         out.append("")
-    out += ["## Figures", "", "Each as PNG and as PDF (vector, one journal column wide); `paper.tex` includes the PDFs.", ""]
-    for name in shown_figures(ctx.system, verdicts):
-        out += [f"![{name}](figures/{name}.png)\n", f"*{FIGURE_CAPTIONS.get(name, name)}*\n"]
-    return "\n".join(out)
+    return out
 
 
 def shown_figures(system, verdicts) -> list[str]:
@@ -506,11 +533,28 @@ def figures(
 
 
 def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.DataFrame, probe, verdicts) -> dict[str, float]:
+    """Every figure the run shows, each drawn by its own function; returns each one's width in inches."""
     system = ctx.system
-    widths: dict[str, float] = {}
-    neurons = list(meta["latent_columns"])
     test = latents[latents["split"] == "test"]
     test = test.sample(min(len(test), 3000), random_state=0)
+    widths = {"latents": _latents_figure(ctx, plt, test, meta)}
+    held = _held_quantities(system, verdicts)
+    if held:
+        widths["quantities"] = _quantities_figure(ctx, plt, test, held)
+    widths["answers"] = _answers_figure(ctx, plt, test, probe)
+    if system.is_series and "series" in latents:
+        width = _series_figure(ctx, plt, latents[latents["split"] == "test"])
+        if width is not None:
+            widths["series"] = width
+    widths["kl"] = _kl_figure(ctx, plt, meta)
+    widths["pareto"] = _pareto_figure(ctx, plt, equations)
+    return widths
+
+
+def _latents_figure(ctx: StageContext, plt, test: pd.DataFrame, meta) -> float:
+    """Each neuron over the system's two heatmap quantities, or against each ground-truth quantity."""
+    system = ctx.system
+    neurons = list(meta["latent_columns"])
     gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
     if not neurons:  # a network without latent neurons (a sweep's baseline): nothing to draw of them
         fig, ax = plt.subplots(figsize=(page.COLUMN_INCHES, 1.2))
@@ -533,34 +577,39 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
                 axes[i, j].set_xlabel(_label(g, system))
                 axes[i, j].set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
     fig.tight_layout()
-    widths["latents"] = _save(ctx, fig, "latents")
-    held = _held_quantities(system, verdicts)
-    if held:  # as in the paper: each neuron against the quantity a law says it holds
-        fig, axes = plt.subplots(1, len(held), figsize=_size(len(held)), squeeze=False)
-        for ax, (neuron, expr, verdict) in zip(axes[0], held, strict=True):
-            q = evaluate(expr, [sp.Symbol(n, real=True) for n in gt], test[gt].to_numpy(dtype=float))
-            z = test[neuron].to_numpy(dtype=float)
-            label = f"${sp.latex(expr.xreplace(_symbol_map(system)))}$"
-            if system.latent.kind == "circle":  # no 2 pi seam: the neuron with its fitted sign and offset removed
-                m = match(z, q, "circle")
-                ax.scatter(wrap(q), wrap(m.sign * (z - m.offset)), s=2, alpha=0.4)
-                ax.set_xlabel(f"{label} [rad]")
-                ax.set_ylabel(f"neuron {neuron} [rad]")
-            else:
-                ax.scatter(q, z, s=2, alpha=0.4)
-                ax.set_xlabel(label)
-                ax.set_ylabel(f"neuron {neuron}")
-            ax.set_title(f"{verdict.name}: {verdict.verdict}")
-        fig.tight_layout()
-        widths["quantities"] = _save(ctx, fig, "quantities")
+    return _save(ctx, fig, "latents")
 
+
+def _quantities_figure(ctx: StageContext, plt, test: pd.DataFrame, held) -> float:
+    """As in the paper: each neuron against the quantity a law says it holds."""
+    system = ctx.system
+    gt = [n for n in system.ground_truth_names if system.columns[n].size == 1]
+    fig, axes = plt.subplots(1, len(held), figsize=_size(len(held)), squeeze=False)
+    for ax, (neuron, expr, verdict) in zip(axes[0], held, strict=True):
+        q = evaluate(expr, [sp.Symbol(n, real=True) for n in gt], test[gt].to_numpy(dtype=float))
+        z = test[neuron].to_numpy(dtype=float)
+        label = f"${sp.latex(expr.xreplace(_symbol_map(system)))}$"
+        if system.latent.kind == "circle":  # no 2 pi seam: the neuron with its fitted sign and offset removed
+            m = match(z, q, "circle")
+            ax.scatter(wrap(q), wrap(m.sign * (z - m.offset)), s=2, alpha=0.4)
+            ax.set_xlabel(f"{label} [rad]")
+            ax.set_ylabel(f"neuron {neuron} [rad]")
+        else:
+            ax.scatter(q, z, s=2, alpha=0.4)
+            ax.set_xlabel(label)
+            ax.set_ylabel(f"neuron {neuron}")
+        ax.set_title(f"{verdict.name}: {verdict.verdict}")
+    fig.tight_layout()
+    return _save(ctx, fig, "quantities")
+
+
+def _answers_figure(ctx: StageContext, plt, test: pd.DataFrame, probe) -> float:
+    """Each answer predicted against the true one, and, where the system declares a law of motion, a panel of the
+    network's answers along three probed curves with the true law as lines."""
+    system = ctx.system
     answers = system.answer_names
-    fig, axes = plt.subplots(
-        1,
-        len(answers) + (1 if probe is not None else 0),
-        figsize=_size(len(answers) + (1 if probe is not None else 0)),
-        squeeze=False,
-    )
+    panels = len(answers) + (1 if probe is not None else 0)
+    fig, axes = plt.subplots(1, panels, figsize=_size(panels), squeeze=False)
     for ax, a in zip(axes[0], answers, strict=False):
         ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
         lo, hi = float(test[a].min()), float(test[a].max())
@@ -568,38 +617,41 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
         ax.set_xlabel(f"true {_label(a, system)}")
         ax.set_ylabel("predicted")
     if probe is not None and system.answer_law is not None:
-        spec = system.answer_law
-        ax = axes[0][-1]
-        laws = [law for law in system.known_laws() if law.true_expression() is not None]
-        names, held = spec.variables, [*spec.parameters, *spec.question_parameters]
-        for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
-            rows = probe[probe["sample"] == s].sort_values(spec.question)
-            label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in held)
-            answer = rows[spec.answer].to_numpy(dtype=float)
-            true = None
-            if laws:  # the true law on the same questions, as a line
-                grid = pd.DataFrame({p: rows[p].iloc[0] for p in held}, index=range(400))
-                grid[spec.question] = np.linspace(rows[spec.question].min(), rows[spec.question].max(), 400)
-                true = evaluate(
-                    laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float)
-                )
-            if spec.angle_of is not None:  # an angle: the network's answers continuous along the curve, as the law
-                answer = np.unwrap(answer)
-                if true is not None and np.isfinite(true[0]):
-                    answer -= 2 * np.pi * np.round((answer[0] - true[0]) / (2 * np.pi))
-            ax.plot(rows[spec.question], answer, ".", ms=3, color=f"C{k}", label=f"network, {label}")
-            if true is not None:
-                ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
-        ax.set_xlabel(_label(spec.question, system))
-        ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
-        ax.legend(fontsize=6)
+        _law_of_motion_panel(system, axes[0][-1], probe)
     fig.tight_layout()
-    widths["answers"] = _save(ctx, fig, "answers")
-    if system.is_series and "series" in latents:
-        width = _series_figure(ctx, plt, latents[latents["split"] == "test"])
-        if width is not None:
-            widths["series"] = width
+    return _save(ctx, fig, "answers")
 
+
+def _law_of_motion_panel(system, ax, probe: pd.DataFrame) -> None:
+    spec = system.answer_law
+    laws = [law for law in system.known_laws() if law.true_expression() is not None]
+    names, held = spec.variables, [*spec.parameters, *spec.question_parameters]
+    for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
+        rows = probe[probe["sample"] == s].sort_values(spec.question)
+        label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in held)
+        answer = rows[spec.answer].to_numpy(dtype=float)
+        true = None
+        if laws:  # the true law on the same questions, as a line
+            grid = pd.DataFrame({p: rows[p].iloc[0] for p in held}, index=range(400))
+            grid[spec.question] = np.linspace(rows[spec.question].min(), rows[spec.question].max(), 400)
+            true = evaluate(
+                laws[0].true_expression(), [sp.Symbol(n, real=True) for n in names], grid[names].to_numpy(dtype=float)
+            )
+        if spec.angle_of is not None:  # an angle: the network's answers continuous along the curve, as the law
+            answer = np.unwrap(answer)
+            if true is not None and np.isfinite(true[0]):
+                answer -= 2 * np.pi * np.round((answer[0] - true[0]) / (2 * np.pi))
+        ax.plot(rows[spec.question], answer, ".", ms=3, color=f"C{k}", label=f"network, {label}")
+        if true is not None:
+            ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
+    ax.set_xlabel(_label(spec.question, system))
+    ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
+    ax.legend(fontsize=6)
+
+
+def _kl_figure(ctx: StageContext, plt, meta) -> float:
+    """Each neuron's KL divergence from the prior, the unused ones grey, the threshold dashed."""
+    neurons = list(meta["latent_columns"])
     fig, ax = plt.subplots(figsize=_size(1))
     kl = [meta["kl"][n] for n in neurons]  # (no bars for a network without latent neurons)
     ax.bar(neurons, kl, color=["C0" if n in meta["active"] else "0.6" for n in neurons])
@@ -607,8 +659,11 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     ax.set_yscale("symlog", linthresh=0.01)
     ax.set_ylabel("KL from the prior (nats)")
     fig.tight_layout()
-    widths["kl"] = _save(ctx, fig, "kl")
+    return _save(ctx, fig, "kl")
 
+
+def _pareto_figure(ctx: StageContext, plt, equations: pd.DataFrame) -> float:
+    """Each search's Pareto front, held-out loss over complexity, the selected equation starred."""
     groups = list(equations.groupby(["target", "variables"], sort=False)) if not equations.empty else []
     fig, axes = plt.subplots(1, max(len(groups), 1), figsize=_size(max(len(groups), 1)), squeeze=False)
     for ax, ((target, varset), front) in zip(axes[0], groups, strict=False):
@@ -622,8 +677,7 @@ def _figures(ctx: StageContext, plt, latents: pd.DataFrame, meta, equations: pd.
     if groups:
         axes[0][0].legend()
     fig.tight_layout()
-    widths["pareto"] = _save(ctx, fig, "pareto")
-    return widths
+    return _save(ctx, fig, "pareto")
 
 
 def run(ctx: StageContext) -> None:

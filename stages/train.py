@@ -83,18 +83,48 @@ def losses_callback(path):
     resumed after a kill still reports every epoch."""
     import keras
 
-    class Losses(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            row = {
-                "epoch": int(epoch),
-                "loss": float(logs.get("loss", math.nan)),
-                "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,  # every train.validate_every
-            }
-            with open(path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+    def append(epoch, logs=None):
+        logs = logs or {}
+        row = {
+            "epoch": int(epoch),
+            "loss": float(logs.get("loss", math.nan)),
+            "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,  # every train.validate_every
+        }
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
 
-    return Losses()
+    return keras.callbacks.LambdaCallback(on_epoch_end=append)
+
+
+class _Progress:
+    """Epochs done of the whole training, shown on the progress bar or logged every twentieth of it."""
+
+    def __init__(self, total: int, pbar) -> None:
+        self.total, self.done, self.pbar = total, 0, pbar
+        self.val_loss = math.nan
+
+    def advance(self, epochs: int) -> None:
+        """Epochs done without a Keras epoch: a phase an earlier run finished, or the part of one it resumes."""
+        self.done += epochs
+        if self.pbar is not None:
+            self.pbar.update(epochs)
+
+    def callback(self, group: int):
+        """The Keras callback for a phase whose Keras epochs are ``group`` epochs each."""
+        import keras
+
+        def epoch_end(epoch, logs=None):
+            before, self.done = self.done, self.done + group
+            loss = float((logs or {}).get("loss", math.nan))
+            self.val_loss = float((logs or {}).get("val_loss", self.val_loss))  # the latest (every train.validate_every)
+            every = max(1, self.total // 20)
+            if self.pbar is not None:
+                self.pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{self.val_loss:.3g}")
+                self.pbar.update(group)
+            elif math.isfinite(loss) and (self.done // every > before // every or self.done == self.total):
+                log.info("train: epoch %d/%d  loss %.3g  val_loss %.3g", self.done, self.total, loss, self.val_loss)
+
+        return keras.callbacks.LambdaCallback(on_epoch_end=epoch_end)
 
 
 def _rows(seed: int, phase: int, epoch: int, n: int, group: int) -> np.ndarray:
@@ -309,34 +339,15 @@ def _train(ctx: StageContext) -> None:
 
     system, cfg = ctx.system, ctx.config.train
     frame = read_observations(ctx)
-    train_in, train_y = model_arrays(split(frame, "train"), system)
-    test_in, test_y = model_arrays(split(frame, "test"), system)
+    data = (*model_arrays(split(frame, "train"), system), *model_arrays(split(frame, "test"), system))
     lengths = cfg.curriculum if system.is_series else [1]
     keras.utils.set_random_seed(ctx.config.seed)
     model = build_model(ctx, lengths[0])
     history = History(latent_size=cfg.latent_size, backend=keras.backend.backend())
-    total, done, start = sum(cfg.epochs), 0, time.perf_counter()
-    val_loss = math.nan
+    start = time.perf_counter()
     backup = Backup(ctx, _backup_key(ctx))
-
-    class Progress(keras.callbacks.Callback):
-        def __init__(self, group: int):
-            super().__init__()
-            self.group = group
-
-        def on_epoch_end(self, epoch, logs=None):
-            nonlocal done, val_loss
-            before, done = done, done + self.group
-            loss = float((logs or {}).get("loss", math.nan))
-            val_loss = float((logs or {}).get("val_loss", val_loss))  # the latest (every train.validate_every)
-            every = max(1, total // 20)
-            if pbar is not None:
-                pbar.set_postfix(loss=f"{loss:.3g}", val_loss=f"{val_loss:.3g}")
-                pbar.update(self.group)
-            elif math.isfinite(loss) and (done // every > before // every or done == total):
-                log.info("train: epoch %d/%d  loss %.3g  val_loss %.3g", done, total, loss, val_loss)
-
-    with progress.bar(total, "train", "epoch") as pbar:
+    with progress.bar(sum(cfg.epochs), "train", "epoch") as pbar:
+        counter = _Progress(sum(cfg.epochs), pbar)
         resumed_model, resumed_phase = backup.resume_from(len(lengths))
         for phase, (length, epochs) in enumerate(zip(lengths, cfg.epochs, strict=True)):
             finished = backup.finished(phase) if phase <= resumed_phase else None
@@ -349,80 +360,11 @@ def _train(ctx: StageContext) -> None:
                 )
             if finished is not None:
                 losses, val_losses = finished["loss"], finished["val_loss"]
-                done += epochs
+                counter.done += epochs
             else:
-                model.series_length = length
-                last = phase == len(lengths) - 1
-                model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
-                # a group of epochs is one Keras epoch over the data repeated (train.epoch_group)
-                group = math.gcd(epochs, cfg.epoch_group)
-                calls = epochs // group
-                steps = calls * math.ceil(group * len(train_y) / cfg.batch_size)
-                lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
-                # Keras runs one step per call on PyTorch (it refuses more); the results are the same
-                per_call = 1 if keras.backend.backend() == "torch" else cfg.steps_per_execution
-                model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=per_call)
-                model(_head(train_in))  # built, so that a backup of this phase can be restored into it
-                losses_file = backup.root / f"phase{phase}.losses"
-                resumed = backup.resume_epoch(phase, model)
-                if not resumed:  # the phase starts afresh: no losses of an earlier try count
-                    _delete(losses_file)
-                elif len(read_losses(losses_file)[0]) < resumed:
-                    raise UnreadableBackup(f"the losses of the first {resumed} epochs of phase {phase + 1} are not all there")
-                if resumed:
-                    log.info(
-                        "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
-                        phase + 1,
-                        len(lengths),
-                        resumed * group + 1,
-                        epochs,
-                    )
-                    done += resumed * group
-                    if pbar is not None:
-                        pbar.update(resumed * group)
-                callbacks = [
-                    keras.callbacks.TerminateOnNaN(),
-                    losses_callback(losses_file),
-                    Progress(group),
-                    *_tensorboard(ctx, phase),
-                ]
-                validate = set(_validation_epochs(calls, group, cfg.validate_every))
-                # the same loss in fewer steps
-                held_out = _fit_data(test_in, test_y, max(cfg.batch_size, 4096), held_out=True)
-                saved = time.monotonic()
-                for epoch in range(resumed, calls):  # one Keras epoch a call: its rows and noise are its own
-                    rows = _rows(ctx.config.seed, phase, epoch, len(train_y), group)
-                    model.reseed(phase, epoch)
-                    fitted = model.fit(
-                        **_fit_data({k: v[rows] for k, v in train_in.items()}, train_y[rows], cfg.batch_size),
-                        **(held_out if epoch + 1 in validate else {}),
-                        initial_epoch=epoch,
-                        epochs=epoch + 1,
-                        shuffle=False,
-                        verbose=0,
-                        callbacks=callbacks,
-                    )
-                    if not all(math.isfinite(v) for v in fitted.history.get("loss", [math.nan])):
-                        break  # diverged: said below
-                    if epoch + 1 < calls and time.monotonic() - saved >= cfg.backup_every:
-                        backup.save_epoch(phase, model, epoch + 1)
-                        saved = time.monotonic()
-                losses, val_losses = read_losses(losses_file)
-                if len(losses) < calls or not all(math.isfinite(v) for v in losses):
-                    backup.remove()
-                    where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
-                    raise TrainingError(
-                        f"Training diverged: the loss became NaN{where}. Nothing was saved. "
-                        f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
-                        "or check the observations for NaN."
-                    )
-                backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
-            first = sum(cfg.epochs[:phase])
-            history.epoch += [first + round((i + 1) * epochs / len(losses)) for i in range(len(losses))]
-            history.loss += [float(v) for v in losses]
-            history.val_loss += [None if v is None else float(v) for v in val_losses]
-            history.phase += [phase] * len(losses)
-
+                losses, val_losses = _train_phase(ctx, model, backup, counter, data, phase, length, epochs)
+            _record(history, cfg.epochs, phase, losses, val_losses)
+    _, _, test_in, test_y = data
     model.series_length = lengths[-1]
     history.prediction_rms = prediction_rms(model, test_in, test_y, system)
     history.steps = [float(w) for w in to_numpy(model.omega)] if system.is_series else None
@@ -430,6 +372,91 @@ def _train(ctx: StageContext) -> None:
     log.info("train: held-out prediction RMS %.4f", history.prediction_rms["all"])
     write_model(ctx, model, history)
     backup.remove()
+
+
+def _record(history: History, epochs: list[int], phase: int, losses: list, val_losses: list) -> None:
+    """A phase's losses appended to the history, each at the epoch of the whole training it was taken after."""
+    first = sum(epochs[:phase])
+    history.epoch += [first + round((i + 1) * epochs[phase] / len(losses)) for i in range(len(losses))]
+    history.loss += [float(v) for v in losses]
+    history.val_loss += [None if v is None else float(v) for v in val_losses]
+    history.phase += [phase] * len(losses)
+
+
+def _train_phase(
+    ctx: StageContext, model, backup: Backup, counter: _Progress, data: tuple, phase: int, length: int, epochs: int
+) -> tuple[list, list]:
+    """One phase of the curriculum (series of ``length`` steps, ``epochs`` epochs), from its backup where an interrupted
+    run left one; returns its losses and held-out losses, epoch by epoch, and backs the finished phase up."""
+    import keras
+
+    system, cfg = ctx.system, ctx.config.train
+    train_in, train_y, test_in, test_y = data
+    last = phase == len(cfg.epochs) - 1
+    model.series_length = length
+    model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
+    # a group of epochs is one Keras epoch over the data repeated (train.epoch_group)
+    group = math.gcd(epochs, cfg.epoch_group)
+    calls = epochs // group
+    steps = calls * math.ceil(group * len(train_y) / cfg.batch_size)
+    lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05) if last else cfg.learning_rate
+    # Keras runs one step per call on PyTorch (it refuses more); the results are the same
+    per_call = 1 if keras.backend.backend() == "torch" else cfg.steps_per_execution
+    model.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=per_call)
+    model(_head(train_in))  # built, so that a backup of this phase can be restored into it
+    losses_file = backup.root / f"phase{phase}.losses"
+    resumed = backup.resume_epoch(phase, model)
+    if not resumed:  # the phase starts afresh: no losses of an earlier try count
+        _delete(losses_file)
+    elif len(read_losses(losses_file)[0]) < resumed:
+        raise UnreadableBackup(f"the losses of the first {resumed} epochs of phase {phase + 1} are not all there")
+    if resumed:
+        log.info(
+            "train: resuming phase %d of %d at epoch %d/%d, where an interrupted run left it",
+            phase + 1,
+            len(cfg.epochs),
+            resumed * group + 1,
+            epochs,
+        )
+        counter.advance(resumed * group)
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        losses_callback(losses_file),
+        counter.callback(group),
+        *_tensorboard(ctx, phase),
+    ]
+    validate = set(_validation_epochs(calls, group, cfg.validate_every))
+    # the same loss in fewer steps
+    held_out = _fit_data(test_in, test_y, max(cfg.batch_size, 4096), held_out=True)
+    saved = time.monotonic()
+    for epoch in range(resumed, calls):  # one Keras epoch a call: its rows and noise are its own
+        rows = _rows(ctx.config.seed, phase, epoch, len(train_y), group)
+        model.reseed(phase, epoch)
+        fitted = model.fit(
+            **_fit_data({k: v[rows] for k, v in train_in.items()}, train_y[rows], cfg.batch_size),
+            **(held_out if epoch + 1 in validate else {}),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        if not all(math.isfinite(v) for v in fitted.history.get("loss", [math.nan])):
+            break  # diverged: said below
+        if epoch + 1 < calls and time.monotonic() - saved >= cfg.backup_every:
+            backup.save_epoch(phase, model, epoch + 1)
+            saved = time.monotonic()
+    losses, val_losses = read_losses(losses_file)
+    if len(losses) < calls or not all(math.isfinite(v) for v in losses):
+        backup.remove()
+        where = f" in phase {phase + 1} (series length {length})" if system.is_series else ""
+        raise TrainingError(
+            f"Training diverged: the loss became NaN{where}. Nothing was saved. "
+            f"Lower train.learning_rate (now {cfg.learning_rate}) or train.beta (now {cfg.beta}), "
+            "or check the observations for NaN."
+        )
+    backup.save_phase(phase, model, {"loss": losses, "val_loss": val_losses})
+    return losses, val_losses
 
 
 STAGE = Stage(
