@@ -57,6 +57,8 @@ and, for comparison, the form with the constants of the central curve.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -331,10 +333,99 @@ def search_family(
     t_symbol = sp.Symbol(question_name, real=True)
     rng = np.random.default_rng(seed)
     others = rng.permutation([i for i in range(len(ids)) if i != start])[: CURVES_SEARCHED - 1]
+    form = _form(
+        make_engine, t, y, groups, ids, [start, *others], Pz,
+        question_name=question_name, noise_variance=noise_variance, form_tolerance=form_tolerance, seed=seed,
+    )  # fmt: skip
+    dims = {n: as_dimension(u) for n, u in units.items()} if units else None
+    constants = _constant_laws(make_engine, P, form, parameter_names=parameter_names, dims=dims, rtol=rtol, seed=seed)
 
-    # 1-2. candidate forms from a few curves; keep the simplest that fits every curve about as well as the best
+    # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
+    names = [*parameter_names, question_name]
+    all_symbols = [*[sp.Symbol(n, real=True) for n in parameter_names], t_symbol]
+    X = np.column_stack([params.astype(float), t.astype(float)])
+    val_groups = rng.permutation(ids)[: max(1, int(0.3 * len(ids)))]
+    val = np.isin(groups, val_groups)
+    noise = max(float(noise_variance), 0.0)
+
+    def val_loss(expr: sp.Expr) -> float:
+        return loss(evaluate(expr, all_symbols, X[val]), y[val], circular=False)
+
+    def refit(expr: sp.Expr) -> sp.Expr:
+        return refit_constants(expr, all_symbols, X[~val], y[~val], circular=False)
+
+    def recognised(expr: sp.Expr) -> sp.Expr:
+        return recognise_constants(
+            expr, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
+        )
+
+    # a constant that does not depend on the parameters, then its forms with fewer fitted constants
+    good, cs = constants.good, form.constants
+    simpler = {
+        c: [sp.Integer(0), sp.Float(float(np.mean(form.C[good, cs.index(c)])), 15), *constants.fewer[c]]
+        for c in constants.fronts
+    }
+    chosen, law = simplest_law(
+        form.template, constants.selected, simpler=simpler, ties=constants.ties, refit=refit, val_loss=val_loss,
+        recognised=recognised, rtol=rtol, noise=noise,
+    )  # fmt: skip
+    assembled = form.template.xreplace(chosen)
+    law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b
+    central_form = form.template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in form.C[form.start]), strict=True)))
+    rows = []
+    for expr, raw, how in ((law, str(assembled), "family"), (central_form, form.text, "central curve")):
+        pred = evaluate(expr, all_symbols, X[val])
+        rows.append({**describe(expr, raw), "loss": loss(pred, y[val], circular=False), "transform": how})
+    front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise)
+    record = {
+        "form": str(form.template),
+        "central_curve": str(central_form),
+        "constants": {str(c): str(e) for c, e in chosen.items()},
+        "candidates": {str(c): [str(e) for e in exprs] for c, exprs in constants.fronts.items()},
+        "candidate_losses": {str(c): v for c, v in constants.losses.items()},
+        "constant_noise": {str(c): v for c, v in constants.floors.items()},
+        "curves": int(len(ids)),
+        "median_curve_mse": form.median,
+        "names": names,
+        "circular": circular,
+    }
+    return front, record
+
+
+@dataclass(frozen=True)
+class _Form:
+    """The form chosen in steps 1-2: its template with free constants, each curve's fitted constants ``C`` and their
+    variances ``V``, each curve's mean squared error, their median, the equation it came from and its curve."""
+
+    median: float
+    template: sp.Expr
+    constants: list[sp.Symbol]
+    C: np.ndarray
+    V: np.ndarray
+    mse: np.ndarray
+    text: str
+    start: int
+
+
+def _form(
+    make_engine: Callable[..., object],
+    t: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    ids: np.ndarray,
+    searched: list[int],
+    Pz: np.ndarray,
+    *,
+    question_name: str,
+    noise_variance: float,
+    form_tolerance: float,
+    seed: int,
+) -> _Form:
+    """Steps 1-2: candidate forms from the ``searched`` curves; the simplest that fits every curve about as well as
+    the best is kept."""
+    t_symbol = sp.Symbol(question_name, real=True)
     tried, seen = [], set()
-    for g in [start, *others]:
+    for g in searched:
         rows = groups == ids[g]
         # the engine may stop once a form follows the curve to the answers' noise; the forms keep their
         # fitted constants (they become free constants below)
@@ -354,89 +445,63 @@ def search_family(
         raise ValueError("no form of the central curve could be fitted to the other curves")
     best = min(f[0] for f in tried)
     threshold = max(form_tolerance * max(best, 1e-30), float(noise_variance))
-    median, template, cs, C, V, mse, form_text, start = next(f for f in tried if f[0] <= threshold)
+    return _Form(*next(f for f in tried if f[0] <= threshold))
 
-    # 3. every constant as a function of the parameters: its front, each equation pruned of the terms
-    #    its held-out curves do not need, the homogeneous ones (given units) judged by the selection rule
+
+@dataclass
+class _Constants:
+    """Step 3's result, per constant of the form: its candidate laws best first and their losses, the noise of its
+    curve values, the selected law, the laws that tie with it, and those with fewer fitted constants; ``good``
+    marks the curves whose fit counts."""
+
+    good: np.ndarray
+    fronts: dict[sp.Symbol, list[sp.Expr]] = field(default_factory=dict)
+    losses: dict[sp.Symbol, list[float]] = field(default_factory=dict)
+    floors: dict[sp.Symbol, float] = field(default_factory=dict)
+    selected: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    ties: dict[sp.Symbol, list[sp.Expr]] = field(default_factory=dict)
+    fewer: dict[sp.Symbol, list[sp.Expr]] = field(default_factory=dict)
+
+
+def _constant_laws(
+    make_engine: Callable[..., object],
+    P: np.ndarray,
+    form: _Form,
+    *,
+    parameter_names: Sequence[str],
+    dims: Mapping[str, Any] | None,
+    rtol: float,
+    seed: int,
+) -> _Constants:
+    """Step 3: every constant as a function of the parameters: its front, each equation pruned of the terms its
+    held-out curves do not need, the homogeneous ones (given units) judged by the selection rule."""
     symbols = [sp.Symbol(n, real=True) for n in parameter_names]
-    dims = {n: as_dimension(u) for n, u in units.items()} if units else None
-    good = np.isfinite(mse) & (mse <= 10 * max(median, 1e-30))
-    fronts: dict[sp.Symbol, list[sp.Expr]] = {}
-    losses: dict[sp.Symbol, list[float]] = {}
-    floors: dict[sp.Symbol, float] = {}
-    selected: dict[sp.Symbol, sp.Expr] = {}
-    ties: dict[sp.Symbol, list[sp.Expr]] = {}
-    fewer: dict[sp.Symbol, list[sp.Expr]] = {}
-    for j, c in enumerate(cs):
-        values, variances = C[good, j], V[good, j]
-        floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
+    out = _Constants(good=np.isfinite(form.mse) & (form.mse <= 10 * max(form.median, 1e-30)))
+    good = out.good
+    for j, c in enumerate(form.constants):
+        values, variances = form.C[good, j], form.V[good, j]
+        out.floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
         # a rate or frequency is often the root of a simple expression: its square is searched as well
         front = search(
-            make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floors[c], square=True, seed=seed
-        )
+            make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=out.floors[c], square=True,
+            seed=seed,
+        )  # fmt: skip
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
         exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
-        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=floors[c], seed=seed)
+        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=out.floors[c], seed=seed)
         table = table.sort_values("loss")
-        fronts[c] = list(table["expr"])
-        losses[c] = [float(v) for v in table["loss"]]
+        out.fronts[c] = list(table["expr"])
+        out.losses[c] = [float(v) for v in table["loss"]]
         # the noise the data show: the curves' least-squares variance, or, where the network's systematic
         # error keeps every candidate above it, the best candidate's loss.  Of the candidates within 1 + rtol
         # of it, the one with the fewest fitted constants, then the simplest: an approximation with more fitted
         # constants (sqrt(kappa) - 0.064 b) loses to the exact form that fits as well (sqrt(kappa - b^2/4))
-        noise = max(floors[c], float(table["fitted_loss"].min()))
+        noise = max(out.floors[c], float(table["fitted_loss"].min()))
         near = table[table["fitted_loss"] <= (1 + rtol) * noise].sort_values(["fitted", "complexity", "loss"])
-        selected[c] = near["expr"].iloc[0]
+        out.selected[c] = near["expr"].iloc[0]
         # forms as good with as few fitted constants: the whole law decides between them (step 4)
-        ties[c] = list(near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:])
+        out.ties[c] = list(near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:])
         # forms with fewer fitted constants that come within FEWER_BAND of the best: the answers judge them (step 4)
         plausible = table[table["fitted_loss"] <= FEWER_BAND * noise].sort_values(["fitted", "complexity", "loss"])
-        fewer[c] = [e for e, n in zip(plausible["expr"], plausible["fitted"], strict=True) if n < near["fitted"].iloc[0]]
-
-    # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
-    names = [*parameter_names, question_name]
-    all_symbols = [*symbols, t_symbol]
-    X = np.column_stack([params.astype(float), t.astype(float)])
-    val_groups = rng.permutation(ids)[: max(1, int(0.3 * len(ids)))]
-    val = np.isin(groups, val_groups)
-    noise = max(float(noise_variance), 0.0)
-
-    def val_loss(expr: sp.Expr) -> float:
-        return loss(evaluate(expr, all_symbols, X[val]), y[val], circular=False)
-
-    def refit(expr: sp.Expr) -> sp.Expr:
-        return refit_constants(expr, all_symbols, X[~val], y[~val], circular=False)
-
-    def recognised(expr: sp.Expr) -> sp.Expr:
-        return recognise_constants(
-            expr, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
-        )
-
-    # a constant that does not depend on the parameters, then its forms with fewer fitted constants
-    simpler = {c: [sp.Integer(0), sp.Float(float(np.mean(C[good, cs.index(c)])), 15), *fewer[c]] for c in fronts}
-    chosen, law = simplest_law(
-        template, selected, simpler=simpler, ties=ties, refit=refit, val_loss=val_loss, recognised=recognised, rtol=rtol,
-        noise=noise,
-    )  # fmt: skip
-    constant_laws = chosen
-    assembled = template.xreplace(constant_laws)
-    law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b
-    central_form = template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in C[start]), strict=True)))
-    rows = []
-    for expr, raw, how in ((law, str(assembled), "family"), (central_form, form_text, "central curve")):
-        pred = evaluate(expr, all_symbols, X[val])
-        rows.append({**describe(expr, raw), "loss": loss(pred, y[val], circular=False), "transform": how})
-    front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise)
-    record = {
-        "form": str(template),
-        "central_curve": str(central_form),
-        "constants": {str(c): str(e) for c, e in constant_laws.items()},
-        "candidates": {str(c): [str(e) for e in exprs] for c, exprs in fronts.items()},
-        "candidate_losses": {str(c): v for c, v in losses.items()},
-        "constant_noise": {str(c): v for c, v in floors.items()},
-        "curves": int(len(ids)),
-        "median_curve_mse": median,
-        "names": names,
-        "circular": circular,
-    }
-    return front, record
+        out.fewer[c] = [e for e, n in zip(plausible["expr"], plausible["fitted"], strict=True) if n < near["fitted"].iloc[0]]
+    return out

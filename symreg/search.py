@@ -235,28 +235,8 @@ def search(
     val, fit = order[:n_val], order[n_val:]
     search_rows = fit[:engine_rows] if engine_rows else fit
     symbols = [sp.Symbol(n, real=True) for n in variable_names]
-    base: sp.Expr = sp.Integer(0)
-    target = y
-    transforms: list[tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[sp.Expr], sp.Expr]]] = [
-        ("identity", lambda r: r, lambda g: g)
-    ]
     anchor = find_anchor(X, y, variable_names, angle_names) if circular else None
-    if circular:
-        if anchor is not None:
-            base = anchor.sign * sp.Symbol(anchor.variable, real=True) + sp.Float(anchor.offset, 15)
-            target = wrap(y - anchor.sign * X[:, list(variable_names).index(anchor.variable)] - anchor.offset)
-        else:
-            mean = float(np.angle(np.mean(np.exp(1j * y))))
-            base = sp.Float(mean, 15)
-            target = wrap(y - mean)
-        transforms.append(("sine", np.sin, sp.asin))
-    elif square and (np.all(y > 0) or np.all(y < 0)):
-        sign = 1 if y[0] > 0 else -1
-
-        def root(g: sp.Expr, sign: int = sign) -> sp.Expr:
-            return sign * sp.sqrt(g)
-
-        transforms.append(("square", np.square, root))
+    base, target, transforms = _transforms(X, y, variable_names, anchor, circular=circular, square=square)
 
     candidates: list[tuple[sp.Expr, str, str]] = []
     if circular:  # the anchor alone (s a + c, or the mean angle) is the simplest candidate
@@ -276,29 +256,12 @@ def search(
     runs = 1 + (problem is not None) + separate  # the structure search has one engine run's share, and ...
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     engine_noise = noise_variance if stop_floor is None else stop_floor
-    plain: list[tuple[str, sp.Expr]] = []
-    unused = 0.0  # ... the seconds of the engines' budgets they did not spend (counted in evaluations)
-
-    def spare(engine) -> float:
-        return (1 - float(getattr(engine, "stats_", {}).get("spent", 1.0))) * budget.get("time_budget", 0.0)
-
-    for name, forward, inverse in transforms:
-        engine = make_engine(**budget)
-        # the noise of y^2 is about (2 y)^2 times that of y
-        noise = engine_noise * 4 * float(np.mean(target**2)) if name == "square" else engine_noise
-        engine.fit(X[search_rows], forward(target[search_rows]), variable_names=variable_names, noise_variance=noise)
-        unused += spare(engine)
-        candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
-        if name == "identity":
-            plain = list(engine.equations_)
+    found, plain, unused = _engine_candidates(
+        make_engine, budget, X, target, search_rows, transforms, base, variable_names, engine_noise
+    )
+    candidates += found
     if circular:
-        # Near its centre an arcsine is its argument, so a plain fit of the angle often returns the
-        # argument of a missed inverse sine (0.698 sin(a - b) for asin(0.656 sin(a - b))): each plain
-        # candidate is also tried inside the arcsine, its constants refitted.
-        for raw, g in plain:
-            if g.free_symbols and g.atoms(sp.Float):
-                inside = refit_constants(base + sp.asin(g), symbols, X[fit], y[fit], circular=True)
-                candidates.append((inside, raw, "sine (from identity)"))
+        candidates += _arcsine_candidates(plain, base, symbols, X[fit], y[fit])
     if problem is not None:
         G, y_scaled, group_names, back = problem
         engine = make_engine(**budget)
@@ -309,29 +272,13 @@ def search(
             variable_names=group_names,
             noise_variance=0.0 if target_dim is not None else engine_noise,
         )
-        unused += spare(engine)
+        unused += _spare(engine, budget)
         candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
     if target_dim is not None:
-        # the functions physics writes of one group, each tried whole (symreg.group_forms), under every
-        # simplest prefactor: (1/sqrt(1 - x^2) - 1) is a family's under m c^2, not under m v^2 (= m c^2 x^2);
-        # where inputs and target are all dimensionless, each input is a group
-        names_dims = [dims[n] for n in variable_names]
-        if problem is None and all(d == target_dim == as_dimension("1") for d in names_dims):
-            forms = group_forms(X[search_rows], y[search_rows], list(variable_names))
-            candidates += [(g, str(g), "group form") for g in forms]
-        for option in prefactors(names_dims, target_dim)[:MAX_PREFACTORS] if problem is not None else []:
-            other = dimensionless_problem(X, y, variable_names, names_dims, target_dim, prefactor=option)
-            if other is not None:
-                G_p, y_p, group_names_p, back_p = other
-                forms = group_forms(G_p[search_rows], y_p[search_rows], group_names_p)
-                candidates += [(back_p(g), str(g), "group form") for g in forms]
+        candidates += _group_form_candidates(X, y, search_rows, variable_names, dims, target_dim, problem is not None)
 
     numbers = {sp.Symbol(n, positive=True): sp.Float(v, 15) for n, v in (named_constants or {}).items()}
-
-    def row(expr: sp.Expr, raw: str, transform: str) -> dict[str, Any]:
-        pred = evaluate(expr.xreplace(numbers), symbols, X[val])
-        return {**describe(expr, raw), "loss": loss(pred, y[val], circular=circular), "transform": transform, "expr": expr}
-
+    row = partial(_row, symbols=symbols, X=X[val], y=y[val], circular=circular, numbers=numbers)
     rows = [row(*c) for c in candidates]
     if separate:
         again = partial(
@@ -344,12 +291,163 @@ def search(
         ):
             rows.append(row(expr, str(expr), kind))
     raw_front = pareto_front(pd.DataFrame(rows).drop_duplicates("sympy_format"), noise_variance=noise_variance)
+    refit_budget = None if time_budget is None else RefitBudget(int(ALGEBRA_SHARE * time_budget / REFIT_SECONDS))
+    table = _polished(
+        raw_front, row, symbols, X, y, fit, val,
+        circular=circular, noise_variance=noise_variance, rtol=rtol, named=named_constants, budget=refit_budget, scale=scale,
+    )  # fmt: skip
+    if target_dim is not None:
+        table = _prefer_homogeneous(table, dims, target_dim)
+    front = pareto_front(table, noise_variance=noise_variance)
+    front = front.drop(columns="expr")
+    if anchor is not None:
+        front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"
+    return front
+
+
+Transform = tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[sp.Expr], sp.Expr]]
+"""a target transform: its name, the map applied to the target, and the map back from an equation for it"""
+
+
+def _transforms(
+    X: np.ndarray, y: np.ndarray, names: Sequence[str], anchor: Anchor | None, *, circular: bool, square: bool
+) -> tuple[sp.Expr, np.ndarray, list[Transform]]:
+    """``(base, target, transforms)``: what the engines fit (the angle relative to its anchor, or ``y`` itself) and
+    the expression it is relative to, with the target transforms tried (see the module's text)."""
+    base: sp.Expr = sp.Integer(0)
+    target = y
+    transforms: list[Transform] = [("identity", lambda r: r, lambda g: g)]
+    if circular:
+        if anchor is not None:
+            base = anchor.sign * sp.Symbol(anchor.variable, real=True) + sp.Float(anchor.offset, 15)
+            target = wrap(y - anchor.sign * X[:, list(names).index(anchor.variable)] - anchor.offset)
+        else:
+            mean = float(np.angle(np.mean(np.exp(1j * y))))
+            base = sp.Float(mean, 15)
+            target = wrap(y - mean)
+        transforms.append(("sine", np.sin, sp.asin))
+    elif square and (np.all(y > 0) or np.all(y < 0)):
+        sign = 1 if y[0] > 0 else -1
+
+        def root(g: sp.Expr, sign: int = sign) -> sp.Expr:
+            return sign * sp.sqrt(g)
+
+        transforms.append(("square", np.square, root))
+    return base, target, transforms
+
+
+def _spare(engine: Any, budget: Mapping[str, float]) -> float:
+    """The seconds of its budget an engine that stopped when done did not spend (counted in evaluations)."""
+    return (1 - float(getattr(engine, "stats_", {}).get("spent", 1.0))) * budget.get("time_budget", 0.0)
+
+
+def _engine_candidates(
+    make_engine: Callable[..., Any],
+    budget: Mapping[str, float],
+    X: np.ndarray,
+    target: np.ndarray,
+    rows: np.ndarray,
+    transforms: list[Transform],
+    base: sp.Expr,
+    names: Sequence[str],
+    noise: float,
+) -> tuple[list[tuple[sp.Expr, str, str]], list[tuple[str, sp.Expr]], float]:
+    """One engine run per target transform on the engine's ``rows``: the candidates for ``y`` (``base + inverse(g)``),
+    the plain run's own equations, and the seconds of the budgets the engines did not spend."""
+    candidates: list[tuple[sp.Expr, str, str]] = []
+    plain: list[tuple[str, sp.Expr]] = []
+    unused = 0.0
+    for name, forward, inverse in transforms:
+        engine = make_engine(**budget)
+        # the noise of y^2 is about (2 y)^2 times that of y (on every row)
+        engine_noise = noise * 4 * float(np.mean(target**2)) if name == "square" else noise
+        engine.fit(X[rows], forward(target[rows]), variable_names=names, noise_variance=engine_noise)
+        unused += _spare(engine, budget)
+        candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
+        if name == "identity":
+            plain = list(engine.equations_)
+    return candidates, plain, unused
+
+
+def _arcsine_candidates(
+    plain: list[tuple[str, sp.Expr]], base: sp.Expr, symbols: list[sp.Symbol], X: np.ndarray, y: np.ndarray
+) -> list[tuple[sp.Expr, str, str]]:
+    """Near its centre an arcsine is its argument, so a plain fit of the angle often returns the argument of a
+    missed inverse sine (0.698 sin(a - b) for asin(0.656 sin(a - b))): each plain candidate is also tried inside
+    the arcsine, its constants refitted."""
+    out = []
+    for raw, g in plain:
+        if g.free_symbols and g.atoms(sp.Float):
+            inside = refit_constants(base + sp.asin(g), symbols, X, y, circular=True)
+            out.append((inside, raw, "sine (from identity)"))
+    return out
+
+
+def _group_form_candidates(
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    names: Sequence[str],
+    dims: Mapping[str, Dimension],
+    target_dim: Dimension,
+    grouped: bool,
+) -> list[tuple[sp.Expr, str, str]]:
+    """The functions physics writes of one group, each tried whole (:mod:`symreg.group_forms`), under every
+    simplest prefactor: (1/sqrt(1 - x^2) - 1) is a family's under m c^2, not under m v^2 (= m c^2 x^2); where
+    inputs and target are all dimensionless (no dimensionless problem, ``grouped`` false), each input is a group."""
+    out: list[tuple[sp.Expr, str, str]] = []
+    names_dims = [dims[n] for n in names]
+    if not grouped and all(d == target_dim == as_dimension("1") for d in names_dims):
+        forms = group_forms(X[rows], y[rows], list(names))
+        out += [(g, str(g), "group form") for g in forms]
+    for option in prefactors(names_dims, target_dim)[:MAX_PREFACTORS] if grouped else []:
+        other = dimensionless_problem(X, y, names, names_dims, target_dim, prefactor=option)
+        if other is not None:
+            G_p, y_p, group_names_p, back_p = other
+            forms = group_forms(G_p[rows], y_p[rows], group_names_p)
+            out += [(back_p(g), str(g), "group form") for g in forms]
+    return out
+
+
+def _row(
+    expr: sp.Expr,
+    raw: str,
+    transform: str,
+    *,
+    symbols: list[sp.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    circular: bool,
+    numbers: Mapping[sp.Symbol, sp.Expr],
+) -> dict[str, Any]:
+    """A candidate as a row of the front: its description and its loss on the held-out rows ``X``, ``y``."""
+    pred = evaluate(expr.xreplace(numbers), symbols, X)
+    return {**describe(expr, raw), "loss": loss(pred, y, circular=circular), "transform": transform, "expr": expr}
+
+
+def _polished(
+    raw_front: pd.DataFrame,
+    row: Callable[..., dict[str, Any]],
+    symbols: list[sp.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    fit: np.ndarray,
+    val: np.ndarray,
+    *,
+    circular: bool,
+    noise_variance: float,
+    rtol: float,
+    named: Mapping[str, float] | None,
+    budget: RefitBudget | None,
+    scale: str,
+) -> pd.DataFrame:
+    """The front's equations, best first, with their constants recognised (:func:`symreg.polish.recognise_constants`;
+    the first one always to the end, the rest while ``budget`` lasts), as rows."""
     # A noisy target's noise is at least its declared variance; where nothing the engines found comes
     # closer than that, the lowest held-out loss on the front is the noise the data show (noisy
     # observations make a latent no exact function of the observed values at one instant).
     floor = float(raw_front["loss"].min()) if not raw_front.empty else 0.0
     polish_noise = max(noise_variance, floor) if noise_variance > 0 else 0.0
-    refit_budget = None if time_budget is None else RefitBudget(int(ALGEBRA_SHARE * time_budget / REFIT_SECONDS))
     polished = []
     for i, (_, r) in enumerate(raw_front.sort_values("loss").iterrows()):
         expr = recognise_constants(
@@ -362,22 +460,21 @@ def search(
             circular=circular,
             noise_variance=polish_noise,
             rtol=rtol,
-            named=named_constants,
-            budget=refit_budget if i else None,
+            named=named,
+            budget=budget if i else None,
             scale=scale,
         )
         polished.append(row(expr, r["equation"], r["transform"]))
-    table = pd.DataFrame(polished).drop_duplicates("sympy_format")
-    if target_dim is not None:
-        table["homogeneous"] = [dimension_of(e, dims) == target_dim for e in table["expr"]]
-        consistent = table[table["homogeneous"]]
-        if not consistent.empty and consistent["loss"].min() <= 1.5 * max(table["loss"].min(), 1e-30):
-            table = consistent
-    front = pareto_front(table, noise_variance=noise_variance)
-    front = front.drop(columns="expr")
-    if anchor is not None:
-        front["anchor"] = f"{'+' if anchor.sign > 0 else '-'}{anchor.variable}"
-    return front
+    return pd.DataFrame(polished).drop_duplicates("sympy_format")
+
+
+def _prefer_homogeneous(table: pd.DataFrame, dims: Mapping[str, Dimension], target_dim: Dimension) -> pd.DataFrame:
+    """The dimensionally homogeneous equations alone, where one of them fits within 1.5 times the lowest loss."""
+    table["homogeneous"] = [dimension_of(e, dims) == target_dim for e in table["expr"]]
+    consistent = table[table["homogeneous"]]
+    if not consistent.empty and consistent["loss"].min() <= 1.5 * max(table["loss"].min(), 1e-30):
+        return consistent
+    return table
 
 
 def structure_candidates(
