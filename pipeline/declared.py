@@ -650,8 +650,9 @@ def build_laws(laws_json: str, columns: tuple[str, ...], where: str) -> tuple[An
 def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where: str):
     import sympy as sp
 
-    import systems.laws  # noqa: F401 - registers every kind
-    from systems.laws.base import LAW_KINDS
+    from systems.laws.base import law_kinds
+
+    LAW_KINDS = law_kinds()
 
     kind = entry.get("kind")
     if not isinstance(kind, str) or kind not in LAW_KINDS:
@@ -660,7 +661,7 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
     cls = LAW_KINDS[kind]
     hints = {k: v for k, v in typing.get_type_hints(cls).items() if typing.get_origin(v) is not typing.ClassVar}
     fields = {k: v for k, v in entry.items() if k != "kind"}
-    unknown = sorted(set(fields) - set(hints) - {"kind", "order"})
+    unknown = sorted(set(fields) - set(hints))
     if unknown:
         hint = did_you_mean(unknown[0], list(hints))
         raise DeclarationError(
@@ -738,9 +739,9 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
                 if typing.get_origin(val_hint) in (Sequence, list, tuple, typing.Sequence) or val_hint is Sequence:
                     if not isinstance(v, list):
                         raise DeclarationError(f"{where}: {what}.{k} must be a list of numbers.")
-                    out[symbols[k]] = tuple(number(x, f"{what}.{k}") for x in v)
+                    out[symbols.get(k, sp.Symbol(k, real=True))] = tuple(number(x, f"{what}.{k}") for x in v)
                 else:
-                    out[symbols[k]] = number(v, f"{what}.{k}", none=none, exact=exact)
+                    out[symbols.get(k, sp.Symbol(k, real=True))] = number(v, f"{what}.{k}", none=none, exact=exact)
             return out
         if origin is tuple:
             if isinstance(value, str) or not isinstance(value, list):

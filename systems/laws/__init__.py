@@ -16,30 +16,73 @@
 =====================  =========================================================
 
 A new kind is one new module here defining a subclass of :class:`Law` with a
-``kind`` and a ``check``; importing it registers it.
+``kind`` and a ``check``; importing it registers it, and :func:`load_kinds` imports every module here
+(``make_law`` and a declared system's ``[[laws]]`` call it), so no other file changes.  The names below are
+imported when first used (PEP 562): a module that needs only the verdicts imports no SymPy.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING, Any
 
-from systems.laws.answer_law import AnswerLaw
-from systems.laws.base import LAW_KINDS, Evidence, Holder, Law, Order, make_law
-from systems.laws.constant_relation import ConstantRelation
-from systems.laws.function_of import FunctionOf
-from systems.laws.latent_affine import LatentAffine
-from systems.laws.latent_formula import LatentFormula
-from systems.laws.latent_is_quantity import LatentIsQuantity
-from systems.laws.latents_span import LatentsSpan
-from systems.laws.observation_model import ObservationModel
-from systems.laws.prediction_rms import PredictionRms
-from systems.laws.selected_variables import SelectedVariables
-from systems.laws.step_ratio import StepRatio
-from systems.laws.unused_latents import UnusedLatents
+if TYPE_CHECKING:
+    from systems.laws.answer_law import AnswerLaw
+    from systems.laws.base import LAW_KINDS, Evidence, Holder, Law, Order, make_law
+    from systems.laws.constant_relation import ConstantRelation
+    from systems.laws.function_of import FunctionOf
+    from systems.laws.latent_affine import LatentAffine
+    from systems.laws.latent_formula import LatentFormula
+    from systems.laws.latent_is_quantity import LatentIsQuantity
+    from systems.laws.latents_span import LatentsSpan
+    from systems.laws.observation_model import ObservationModel
+    from systems.laws.prediction_rms import PredictionRms
+    from systems.laws.selected_variables import SelectedVariables
+    from systems.laws.step_ratio import StepRatio
+    from systems.laws.unused_latents import UnusedLatents
 
-for _info in pkgutil.iter_modules(__path__):  # a kind added as a module registers itself
-    importlib.import_module(f"{__name__}.{_info.name}")
+_HOMES = {
+    "AnswerLaw": "answer_law",
+    "ConstantRelation": "constant_relation",
+    "Evidence": "base",
+    "FunctionOf": "function_of",
+    "Holder": "base",
+    "LAW_KINDS": "base",
+    "LatentAffine": "latent_affine",
+    "LatentFormula": "latent_formula",
+    "LatentIsQuantity": "latent_is_quantity",
+    "LatentsSpan": "latents_span",
+    "Law": "base",
+    "ObservationModel": "observation_model",
+    "Order": "base",
+    "PredictionRms": "prediction_rms",
+    "SelectedVariables": "selected_variables",
+    "StepRatio": "step_ratio",
+    "UnusedLatents": "unused_latents",
+    "make_law": "base",
+}
+"""the module of each exported name: imported when the name is first used (PEP 562), so that a module importing
+only :mod:`systems.laws.verdict` (the run directory's catalog, every stage, ``scinet --help``) imports no SymPy"""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    from systems.laws.base import LAW_KINDS
+
+    load_kinds()  # a kind added as a module of its own is found by its class name
+    for cls in LAW_KINDS.values():
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_kinds() -> None:
+    """Import every module of this package, so that every law kind, a new module's included, is registered."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
 
 __all__ = [
     "LAW_KINDS",
@@ -59,5 +102,6 @@ __all__ = [
     "SelectedVariables",
     "StepRatio",
     "UnusedLatents",
+    "load_kinds",
     "make_law",
 ]

@@ -271,9 +271,16 @@ def assign_quantities(evidence: Evidence, quantities: dict[str, sp.Expr]) -> dic
     return out
 
 
-def make_law(kind: str, **fields: Any) -> Law:
-    import systems.laws  # noqa: F401 (registers every kind)
+def law_kinds() -> dict[str, type[Law]]:
+    """Every law kind by name, each module of :mod:`systems.laws` imported (a kind registers itself)."""
+    from systems.laws import load_kinds
 
+    load_kinds()
+    return LAW_KINDS
+
+
+def make_law(kind: str, **fields: Any) -> Law:
+    law_kinds()
     if kind not in LAW_KINDS:
         close = difflib.get_close_matches(kind, list(LAW_KINDS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
