@@ -1,7 +1,7 @@
 """Run every system at seed 0 and print the sha256 of its ``equations.parquet`` and ``verification.json``: run it on
 two versions of the code (before and after a restructuring) and compare the two records.
 
-    python benchmarks/same_results.py --out after.json [--tiny] [--systems copernicus,pendulum]
+    python benchmarks/same_results.py --out after.json [--tiny] [--systems copernicus,pendulum] [--keep DIR]
     python benchmarks/same_results.py --compare before.json after.json
 
 Each run is ``scinet run SYSTEM --seed 0`` in a fresh run directory, with the command line of the code in the
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--systems", default="")
     parser.add_argument("--compare", nargs=2, type=Path)
+    parser.add_argument("--keep", type=Path, help="keep each run directory under this folder (default: deleted)")
     args = parser.parse_args(argv)
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            record[name] = run(name, args.tiny, Path(tmp) / name)
+            record[name] = run(name, args.tiny, (args.keep or Path(tmp)) / name)
             print(name, record[name], flush=True)
     if args.out:
         args.out.write_text(json.dumps(record, indent=2) + "\n")
