@@ -15,11 +15,12 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
 
 
 def save(fig, stem: Path, dpi: int = 150) -> None:
-    """``stem.png`` (for Markdown) and ``stem.pdf`` (for LaTeX), each written atomically; closes the figure."""
+    """``stem.png`` (for Markdown) and ``stem.pdf`` (for LaTeX), each written atomically; closes the figure.  The PDF
+    carries no creation date, so that the same run draws the same bytes (the catalog hashes every figure)."""
     import matplotlib.pyplot as plt
 
     with atomic_path(stem.with_suffix(".png")) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     with atomic_path(stem.with_suffix(".pdf")) as tmp:
-        fig.savefig(tmp, format="pdf")
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
     plt.close(fig)

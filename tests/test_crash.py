@@ -90,12 +90,13 @@ def test_each_stage_record_keeps_the_settings_it_ran_with(tmp_path):
     assert manifest["stages"]["train"]["settings"]["beta"] == 0.01
 
 
-def test_same_seed_gives_byte_identical_parquet_wherever_the_run_is(tmp_path, monkeypatch):
+def test_same_seed_gives_byte_identical_artifacts_wherever_the_run_is(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for run_dir in ("a", tmp_path / "deeper" / "b"):  # one relative, one absolute
         result = invoke("run", "copernicus", "--run-dir", run_dir, *TINY)
         assert result.exit_code == 0, result.output
-    for name in ("observations.parquet", "latents.parquet", "probe.parquet", "equations.parquet"):
+    for name in ("observations.parquet", "latents.parquet", "probe.parquet", "equations.parquet", "verification.json",
+                 "equations.tex", "paper.tex", "figures/latents.png", "figures/latents.pdf", "figures/kl.pdf"):  # fmt: skip
         assert file_hash(tmp_path / "a" / name) == file_hash(tmp_path / "deeper" / "b" / name), name
 
 
