@@ -258,7 +258,8 @@ def paper_tex(system, figures: dict[str, float]) -> str:
 FIGURE_CAPTIONS = {
     "latents": "Latent neurons against the ground truth (held-out samples).",
     "quantities": "Each neuron against the quantity a law says it holds.",
-    "answers": "The network's answers against the true ones, and the law of motion.",
+    "answers": "The network's answers against the true ones, and, where the system has a law of motion, the network's "
+    "answers along three probed curves (dots) with the true law (lines), each curve's parameters below it.",
     "series": "Held-out series: the observations (lines) and the network's predictions from the first one (dots); "
     "the series shown are those whose answers turn back most often (for Mars: its retrograde loops).",
     "kl": "KL divergence of each neuron's posterior from the prior; grey: unused.",
@@ -484,6 +485,10 @@ def _names(varset: str, system) -> list[str]:
     return []
 
 
+MAX_PANELS = 5
+"""panels side by side at most in a figure one page wide (more wrap to the next row)"""
+
+
 def _size(cols: int, rows: int = 1, panel_height: float = 2.4) -> tuple[float, float]:
     """One column wide for one panel, the page's width for several side by side."""
     return (page.COLUMN_INCHES if cols == 1 else page.PAGE_INCHES), panel_height * rows * (1.0 if cols <= 2 else 0.8)
@@ -569,13 +574,19 @@ def _latents_figure(ctx: StageContext, plt, test: pd.DataFrame, meta) -> float:
             ax.set_xlabel(_label(xa, system))
             ax.set_ylabel(_label(ya, system))
             ax.set_title(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
-    else:
-        fig, axes = plt.subplots(len(neurons), len(gt), figsize=_size(len(gt), len(neurons)), squeeze=False)
+    else:  # each neuron against each quantity: a neuron's panels fill rows of at most MAX_PANELS
+        cols = min(len(gt), MAX_PANELS)
+        per_neuron = -(-len(gt) // cols)
+        fig, axes = plt.subplots(len(neurons) * per_neuron, cols, figsize=_size(cols, len(neurons) * per_neuron), squeeze=False)
         for i, n in enumerate(neurons):
             for j, g in enumerate(gt):
-                axes[i, j].scatter(test[g], test[n], s=2, alpha=0.4)
-                axes[i, j].set_xlabel(_label(g, system))
-                axes[i, j].set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
+                ax = axes[i * per_neuron + j // cols, j % cols]
+                ax.scatter(test[g], test[n], s=2, alpha=0.4)
+                ax.set_xlabel(_label(g, system))
+                ax.set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
+        for i in range(len(neurons)):  # the empty panels of a neuron's last row
+            for k in range(len(gt), per_neuron * cols):
+                axes[i * per_neuron + k // cols, k % cols].axis("off")
     fig.tight_layout()
     return _save(ctx, fig, "latents")
 
@@ -609,14 +620,16 @@ def _answers_figure(ctx: StageContext, plt, test: pd.DataFrame, probe) -> float:
     system = ctx.system
     answers = system.answer_names
     panels = len(answers) + (1 if probe is not None else 0)
-    fig, axes = plt.subplots(1, panels, figsize=_size(panels), squeeze=False)
+    law_panel = probe is not None and system.answer_law is not None
+    # a law panel's legend goes below it: the figure is taller by its three lines
+    fig, axes = plt.subplots(1, panels, figsize=_size(panels, panel_height=2.8 if law_panel else 2.4), squeeze=False)
     for ax, a in zip(axes[0], answers, strict=False):
         ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
         lo, hi = float(test[a].min()), float(test[a].max())
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.set_xlabel(f"true {_label(a, system)}")
         ax.set_ylabel("predicted")
-    if probe is not None and system.answer_law is not None:
+    if law_panel:
         _law_of_motion_panel(system, axes[0][-1], probe)
     fig.tight_layout()
     return _save(ctx, fig, "answers")
@@ -628,7 +641,7 @@ def _law_of_motion_panel(system, ax, probe: pd.DataFrame) -> None:
     names, held = spec.variables, [*spec.parameters, *spec.question_parameters]
     for k, s in enumerate(sorted(probe["sample"].unique())[:3]):
         rows = probe[probe["sample"] == s].sort_values(spec.question)
-        label = ", ".join(f"{p}={rows[p].iloc[0]:.3g}" for p in held)
+        label = ", ".join(f"{p} = {rows[p].iloc[0]:.2g}" for p in held)
         answer = rows[spec.answer].to_numpy(dtype=float)
         true = None
         if laws:  # the true law on the same questions, as a line
@@ -641,12 +654,14 @@ def _law_of_motion_panel(system, ax, probe: pd.DataFrame) -> None:
             answer = np.unwrap(answer)
             if true is not None and np.isfinite(true[0]):
                 answer -= 2 * np.pi * np.round((answer[0] - true[0]) / (2 * np.pi))
-        ax.plot(rows[spec.question], answer, ".", ms=3, color=f"C{k}", label=f"network, {label}")
+        ax.plot(rows[spec.question], answer, ".", ms=3, color=f"C{k}", label=label)
         if true is not None:
             ax.plot(grid[spec.question], true, "-", lw=0.8, color=f"C{k}")
     ax.set_xlabel(_label(spec.question, system))
-    ax.set_ylabel(f"{_label(spec.answer, system)}: network (dots), true law (lines)")
-    ax.legend(fontsize=6)
+    ax.set_ylabel(_label(spec.answer, system))
+    # below the panel, where it hides no curve: each curve's parameters (the network's answers as dots, the
+    # true law as lines: the caption says so)
+    ax.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.32), frameon=False, handletextpad=0.2)
 
 
 def _kl_figure(ctx: StageContext, plt, meta) -> float:
