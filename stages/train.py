@@ -374,6 +374,38 @@ def _train(ctx: StageContext) -> None:
     backup.remove()
 
 
+def _fit_epochs(
+    ctx: StageContext, model, backup: Backup, callbacks: list, data: tuple, phase: int, epochs: range, group: int
+) -> None:
+    """The Keras epochs ``epochs`` of a phase (``group`` epochs each), one call of ``fit`` each: its rows and noise
+    its own, the held-out loss where ``train.validate_every`` asks, a backup every ``train.backup_every`` seconds.
+    Stops at the first epoch whose loss is not finite (the caller says so)."""
+    cfg = ctx.config.train
+    train_in, train_y, test_in, test_y = data
+    calls = epochs.stop
+    validate = set(_validation_epochs(calls, group, cfg.validate_every))
+    # the same loss in fewer steps
+    held_out = _fit_data(test_in, test_y, max(cfg.batch_size, 4096), held_out=True)
+    saved = time.monotonic()
+    for epoch in epochs:
+        rows = _rows(ctx.config.seed, phase, epoch, len(train_y), group)
+        model.reseed(phase, epoch)
+        fitted = model.fit(
+            **_fit_data({k: v[rows] for k, v in train_in.items()}, train_y[rows], cfg.batch_size),
+            **(held_out if epoch + 1 in validate else {}),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        if not all(math.isfinite(v) for v in fitted.history.get("loss", [math.nan])):
+            return  # diverged
+        if epoch + 1 < calls and time.monotonic() - saved >= cfg.backup_every:
+            backup.save_epoch(phase, model, epoch + 1)
+            saved = time.monotonic()
+
+
 def _record(history: History, epochs: list[int], phase: int, losses: list, val_losses: list) -> None:
     """A phase's losses appended to the history, each at the epoch of the whole training it was taken after."""
     first = sum(epochs[:phase])
@@ -391,7 +423,7 @@ def _train_phase(
     import keras
 
     system, cfg = ctx.system, ctx.config.train
-    train_in, train_y, test_in, test_y = data
+    train_in, train_y, _, _ = data
     last = phase == len(cfg.epochs) - 1
     model.series_length = length
     model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
@@ -425,27 +457,7 @@ def _train_phase(
         counter.callback(group),
         *_tensorboard(ctx, phase),
     ]
-    validate = set(_validation_epochs(calls, group, cfg.validate_every))
-    # the same loss in fewer steps
-    held_out = _fit_data(test_in, test_y, max(cfg.batch_size, 4096), held_out=True)
-    saved = time.monotonic()
-    for epoch in range(resumed, calls):  # one Keras epoch a call: its rows and noise are its own
-        rows = _rows(ctx.config.seed, phase, epoch, len(train_y), group)
-        model.reseed(phase, epoch)
-        fitted = model.fit(
-            **_fit_data({k: v[rows] for k, v in train_in.items()}, train_y[rows], cfg.batch_size),
-            **(held_out if epoch + 1 in validate else {}),
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            shuffle=False,
-            verbose=0,
-            callbacks=callbacks,
-        )
-        if not all(math.isfinite(v) for v in fitted.history.get("loss", [math.nan])):
-            break  # diverged: said below
-        if epoch + 1 < calls and time.monotonic() - saved >= cfg.backup_every:
-            backup.save_epoch(phase, model, epoch + 1)
-            saved = time.monotonic()
+    _fit_epochs(ctx, model, backup, callbacks, data, phase, range(resumed, calls), group)
     losses, val_losses = read_losses(losses_file)
     if len(losses) < calls or not all(math.isfinite(v) for v in losses):
         backup.remove()

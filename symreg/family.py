@@ -347,30 +347,9 @@ def search_family(
     val_groups = rng.permutation(ids)[: max(1, int(0.3 * len(ids)))]
     val = np.isin(groups, val_groups)
     noise = max(float(noise_variance), 0.0)
-
-    def val_loss(expr: sp.Expr) -> float:
-        return loss(evaluate(expr, all_symbols, X[val]), y[val], circular=False)
-
-    def refit(expr: sp.Expr) -> sp.Expr:
-        return refit_constants(expr, all_symbols, X[~val], y[~val], circular=False)
-
-    def recognised(expr: sp.Expr) -> sp.Expr:
-        return recognise_constants(
-            expr, all_symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
-        )
-
-    # a constant that does not depend on the parameters, then its forms with fewer fitted constants
-    good, cs = constants.good, form.constants
-    simpler = {
-        c: [sp.Integer(0), sp.Float(float(np.mean(form.C[good, cs.index(c)])), 15), *constants.fewer[c]]
-        for c in constants.fronts
-    }
-    chosen, law = simplest_law(
-        form.template, constants.selected, simpler=simpler, ties=constants.ties, refit=refit, val_loss=val_loss,
-        recognised=recognised, rtol=rtol, noise=noise,
-    )  # fmt: skip
+    chosen, law = _law(form, constants, X, y, val, all_symbols, noise=noise, rtol=rtol)
     assembled = form.template.xreplace(chosen)
-    law = without_abs(law, all_symbols, X)  # |b| for a damping that is positive in every sample is b
+    cs = form.constants
     central_form = form.template.xreplace(dict(zip(cs, (sp.Float(v, 15) for v in form.C[form.start]), strict=True)))
     rows = []
     for expr, raw, how in ((law, str(assembled), "family"), (central_form, form.text, "central curve")):
@@ -390,6 +369,44 @@ def search_family(
         "circular": circular,
     }
     return front, record
+
+
+def _law(
+    form: _Form,
+    constants: _Constants,
+    X: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    symbols: list[sp.Symbol],
+    *,
+    noise: float,
+    rtol: float,
+) -> tuple[dict[sp.Symbol, sp.Expr], sp.Expr]:
+    """Step 4: the form with each constant's equation, the answers judging (held-out curves ``val``): each constant
+    as simple as the answers allow (:func:`simplest_law`), then ``|b|`` written ``b`` where ``b`` keeps one sign."""
+
+    def val_loss(expr: sp.Expr) -> float:
+        return loss(evaluate(expr, symbols, X[val]), y[val], circular=False)
+
+    def refit(expr: sp.Expr) -> sp.Expr:
+        return refit_constants(expr, symbols, X[~val], y[~val], circular=False)
+
+    def recognised(expr: sp.Expr) -> sp.Expr:
+        return recognise_constants(
+            expr, symbols, X[~val], y[~val], X_val=X[val], y_val=y[val], circular=False, noise_variance=noise, rtol=rtol
+        )
+
+    # a constant that does not depend on the parameters, then its forms with fewer fitted constants
+    good, cs = constants.good, form.constants
+    simpler = {
+        c: [sp.Integer(0), sp.Float(float(np.mean(form.C[good, cs.index(c)])), 15), *constants.fewer[c]]
+        for c in constants.fronts
+    }
+    chosen, law = simplest_law(
+        form.template, constants.selected, simpler=simpler, ties=constants.ties, refit=refit, val_loss=val_loss,
+        recognised=recognised, rtol=rtol, noise=noise,
+    )  # fmt: skip
+    return chosen, without_abs(law, symbols, X)  # |b| for a damping that is positive in every sample is b
 
 
 @dataclass(frozen=True)
