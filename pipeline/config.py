@@ -203,8 +203,7 @@ class Config:
         """Every setting checked, in this one place: each against its own range or choices (declared on its field:
         :func:`setting_range`, :func:`setting_choices`), then the rules that tie settings to each other and to the
         ``system``.  A bad setting is a :class:`ConfigError` that names it and the fix."""
-        for key, value, meta in _settings(self):
-            _check_setting(key, value, meta)
+        check_fields(self)
         _check_keras_backend()
         t = self.train
         if not t.epochs:
@@ -233,6 +232,11 @@ class Config:
                 f"`train.curriculum` applies to time-series systems only; {system.name!r} answers questions. "
                 f"Remove it and give the epochs as one phase, e.g. train.epochs=[{sum(t.epochs)}]."
             )
+        elif system is not None and len(t.epochs) != 1:
+            raise ConfigError(
+                f"`train.epochs` must be one phase for {system.name!r}, which answers questions (a curriculum of "
+                f"phases is for time series). Received: {t.epochs}. Give one number, e.g. train.epochs=[{sum(t.epochs)}]."
+            )
         from symreg.engines import allowed_operators
         from symreg.operators import expand_operators
 
@@ -258,6 +262,14 @@ def _check_keras_backend() -> None:
             f"The environment variable KERAS_BACKEND={name!r} names no Keras backend that trains. "
             f"Set it to one of {', '.join(KERAS_BACKENDS)} (e.g. export KERAS_BACKEND=jax), or unset it for TensorFlow."
         )
+
+
+def check_fields(config: Config) -> None:
+    """Every setting against the range or choices its own field declares (:func:`setting_range`,
+    :func:`setting_choices`): the part of :meth:`Config.validate` that needs neither the system nor the environment
+    (a declared system's ``[defaults]`` are checked by it)."""
+    for key, value, meta in _settings(config):
+        _check_setting(key, value, meta)
 
 
 def _settings(config: Config) -> list[tuple[str, Any, Mapping[str, Any]]]:

@@ -596,7 +596,7 @@ def _unit_factor(d: _Doc, where: str, unit: str, angle: bool) -> float:
 def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
     """The system's default settings: the number of samples and the series' length the data give, then the file's
     own ``[defaults]`` (each checked as a setting is)."""
-    from pipeline.config import Config, apply
+    from pipeline.config import Config, apply, check_fields
 
     out: dict[str, Any] = {}
     if table.mode == "rows":
@@ -619,7 +619,7 @@ def _defaults(d: _Doc, doc: dict, table: Table, data: dict) -> dict[str, Any]:
     try:
         for key, value in flat.items():
             apply(probe, key, value)
-        probe.validate()
+        check_fields(probe)
     except ConfigError as exc:
         raise d.error(f"[defaults] {str(exc).rstrip('.')}") from None
     out.update(flat)
@@ -635,7 +635,11 @@ def build_laws(laws_json: str, columns: tuple[str, ...], where: str) -> tuple[An
     out = []
     seen: set[str] = set()
     constant_names = {
-        k for e in entries for field in ("constants", "initial", "fixed", "tolerances", "starts") for k in (e.get(field) or {})
+        k
+        for e in entries
+        for field in ("constants", "initial", "fixed", "tolerances", "starts")
+        if isinstance(e.get(field), dict)  # anything else is refused where the field is read, with the fix
+        for k in e[field]
     }
     for i, entry in enumerate(entries):
         label = f"[[laws]] #{i + 1}" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")

@@ -360,9 +360,10 @@ def _train(ctx: StageContext) -> None:
                 )
             if finished is not None:
                 losses, val_losses = finished["loss"], finished["val_loss"]
-                counter.done += epochs
+                counter.advance(epochs)
             else:
-                losses, val_losses = _train_phase(ctx, model, backup, counter, data, phase, length, epochs)
+                last = phase == len(lengths) - 1
+                losses, val_losses = _train_phase(ctx, model, backup, counter, data, phase, length, epochs, last=last)
             _record(history, cfg.epochs, phase, losses, val_losses)
     _, _, test_in, test_y = data
     model.series_length = lengths[-1]
@@ -416,7 +417,16 @@ def _record(history: History, epochs: list[int], phase: int, losses: list, val_l
 
 
 def _train_phase(
-    ctx: StageContext, model, backup: Backup, counter: _Progress, data: tuple, phase: int, length: int, epochs: int
+    ctx: StageContext,
+    model,
+    backup: Backup,
+    counter: _Progress,
+    data: tuple,
+    phase: int,
+    length: int,
+    epochs: int,
+    *,
+    last: bool,
 ) -> tuple[list, list]:
     """One phase of the curriculum (series of ``length`` steps, ``epochs`` epochs), from its backup where an interrupted
     run left one; returns its losses and held-out losses, epoch by epoch, and backs the finished phase up."""
@@ -424,7 +434,6 @@ def _train_phase(
 
     system, cfg = ctx.system, ctx.config.train
     train_in, train_y, _, _ = data
-    last = phase == len(cfg.epochs) - 1
     model.series_length = length
     model.use_harmonics(cfg.harmonics if last else 1)  # higher harmonics join in the last stage
     # a group of epochs is one Keras epoch over the data repeated (train.epoch_group)

@@ -29,6 +29,8 @@ def test_wrong_type_and_inconsistent_settings_are_rejected(tmp_path):
         load_config(None, ["train.epochs=[1, 2]"], system=COPERNICUS)
     with pytest.raises(ConfigError, match="applies to time-series systems only"):
         load_config(None, ["train.curriculum=[5]"], system=PENDULUM)
+    with pytest.raises(ConfigError, match=r"must be one phase for 'pendulum'.*train.epochs=\[7\]"):
+        load_config(None, ["train.epochs=[3, 4]"], system=PENDULUM)
     bad = tmp_path / "bad.toml"
     bad.write_text("[train\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

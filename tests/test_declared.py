@@ -285,6 +285,7 @@ BROKEN = {
     "unknown section": (_edit_toml("[latent]", "[latents]\n[latent]"), ["'latents'", "latent"]),
     "unknown law kind": (_edit_toml('kind = "latents_span"', 'kind = "latent_span"'), ["latent_span", "latents_span"]),
     "unknown law field": (_edit_toml('quantities = ["b", "kappa"]', 'quantity_list = ["b", "kappa"]'), ["quantity_list", "latents_span_b_kappa"]),
+    "law constants not a table": (_edit_toml('expression = "exp(', 'constants = 5\nexpression = "exp('), ["law_of_motion", "constants", "table"]),
     "law sets its order": (_edit_toml('quantities = ["b", "kappa"]', 'quantities = ["b", "kappa"]\norder = 1'), ["'order'", "latents_span_b_kappa"]),
     "bad default choice": (_edit_toml("[latent]", "[defaults]\n\"train.decoder\" = \"cnn\"\n\n[latent]"), ["[defaults]", "train.decoder", "'mlp'"]),
     "law names no column": (_edit_toml("cos(sqrt(kappa - b^2/4)*t_pred)", "cos(sqrt(kapa - b^2/4)*t_pred)"), ["'kapa'", "kappa", "law_of_motion"]),

@@ -15,6 +15,8 @@ def test_every_law_kind_is_exported_and_declares_when_it_is_checked():
     assert len(kinds) >= 12
     for kind, cls in kinds.items():
         assert getattr(laws, cls.__name__) is cls, kind  # reachable from the package, a new module's kind too
+        if cls.__name__ in laws._HOMES:  # a built-in kind's home is the module that defines it
+            assert cls.__module__ == f"systems.laws.{laws._HOMES[cls.__name__]}", kind
         assert isinstance(cls.order, Order), kind
         fields = {f.name for f in dataclasses.fields(cls)}
         if cls.assigns:  # the quantity it assigns a neuron to is its expression
@@ -38,7 +40,8 @@ def test_the_law_package_imports_a_kind_only_when_it_is_used():
         "import sys, systems.laws.verdict, systems.laws as laws; "
         "assert 'sympy' not in sys.modules, 'verdict alone'; "
         "laws.LatentAffine; assert 'systems.laws.latent_affine' in sys.modules; "
-        "assert 'systems.laws.answer_law' not in sys.modules; "
-        "laws.load_kinds(); assert 'systems.laws.answer_law' in sys.modules"
+        "assert laws.answer_law.__name__ == 'systems.laws.answer_law'; "
+        "assert 'systems.laws.unused_latents' not in sys.modules; "
+        "assert len(laws.LAW_KINDS) >= 12 and 'systems.laws.unused_latents' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

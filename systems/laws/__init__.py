@@ -18,12 +18,13 @@
 A new kind is one new module here defining a subclass of :class:`Law` with a
 ``kind`` and a ``check``; importing it registers it, and :func:`load_kinds` imports every module here
 (``make_law`` and a declared system's ``[[laws]]`` call it), so no other file changes.  The names below are
-imported when first used (PEP 562): a module that needs only the verdicts imports no SymPy.
+imported when first used (PEP 562): a module that needs only the verdicts imports no law kind.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from typing import TYPE_CHECKING, Any
 
@@ -63,12 +64,20 @@ _HOMES = {
     "make_law": "base",
 }
 """the module of each exported name: imported when the name is first used (PEP 562), so that a module importing
-only :mod:`systems.laws.verdict` (the run directory's catalog, every stage, ``scinet --help``) imports no SymPy"""
+only :mod:`systems.laws.verdict` (the run directory's catalog) imports no law kind"""
 
 
 def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "LAW_KINDS":  # the registry, with every kind in it
+        from systems.laws.base import law_kinds
+
+        return law_kinds()
     if name in _HOMES:
         return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a module of the package
+        return importlib.import_module(f"{__name__}.{name}")
     from systems.laws.base import LAW_KINDS
 
     load_kinds()  # a kind added as a module of its own is found by its class name
