@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from pipeline.errors import USER_ERRORS
+from pipeline.stage import stage_names
+from symreg.engines import engine_names
 from symreg.errors import did_you_mean
 
 
@@ -112,22 +114,10 @@ class _RegistryName(click.ParamType):
         return [CompletionItem(n) for n in self._names() if n.startswith(incomplete)]
 
 
-def _engine_names() -> tuple[str, ...]:
-    from symreg.engines import engine_names
-
-    return engine_names()
-
-
-def _stage_names() -> tuple[str, ...]:
-    from pipeline.stage import stage_names
-
-    return stage_names()
-
-
 def sr_backend_option(func):
     return click.option(
         "--sr-backend",
-        type=_RegistryName("engine", "an engine", _engine_names),  # the engine registry (symreg/engines.py)
+        type=_RegistryName("engine", "an engine", engine_names),  # the engine registry (symreg/engines.py)
         default=None,
         help="Symbolic-regression engine (same as --set regress.backend=...). pysr needs Julia.",
     )(func)
@@ -205,16 +195,12 @@ class _Group(click.Group):
     one-paragraph message and a log file, not a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from pipeline.stage import stage_names
-
         return [*stage_names(), *sorted(n for n in super().list_commands(ctx) if n not in stage_names())]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
-        from pipeline.stage import stage_names
-
         return _stage_command(cmd_name) if cmd_name in stage_names() else None
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
@@ -601,7 +587,7 @@ def _stage_command(name: str) -> click.Command:
 
 
 @main.command()
-@click.argument("stage", type=_RegistryName("stage", "a stage", _stage_names))
+@click.argument("stage", type=_RegistryName("stage", "a stage", stage_names))
 @partial(common_options, force=False)
 def accept(stage, system, run_dir, config_file, overrides, seed, verbose, quiet) -> None:
     """Keep STAGE's outputs as they are now (edited on purpose) as its results.

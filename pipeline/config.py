@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.executors import EXECUTORS
+from symreg.engines import allowed_operators, engine_names
 from symreg.errors import did_you_mean
 from symreg.stopping import PATIENCE
 
@@ -44,18 +46,6 @@ def result_settings(section: Any) -> dict[str, Any]:
 def setting_range(low: float, high: float, what: str) -> dict[str, Any]:
     """Field metadata: the setting (or every item of a list setting) lies in ``[low, high]``; ``what`` it is."""
     return {"range": (low, high, what)}
-
-
-def _executor_names() -> tuple[str, ...]:
-    from pipeline.executors import EXECUTORS
-
-    return tuple(EXECUTORS)
-
-
-def _engine_names() -> tuple[str, ...]:
-    from symreg.engines import engine_names
-
-    return engine_names()
 
 
 def setting_choices(names: Callable[[], tuple[str, ...]]) -> dict[str, Any]:
@@ -131,7 +121,7 @@ class ExportConfig:
 
 @dataclass
 class RegressConfig:
-    backend: str = field(default="operon", metadata=setting_choices(_engine_names))
+    backend: str = field(default="operon", metadata=setting_choices(engine_names))
     """'operon' (default, embedded) or 'pysr' (needs Julia)"""
     time_budget: float = field(default=5.0, metadata=setting_range(0.01, 86400, "seconds"))
     """seconds of search per target, variable set and target transform"""
@@ -174,7 +164,7 @@ class ReportConfig:
 
 @dataclass
 class ExecutorConfig:
-    name: str = field(default="local", metadata=setting_choices(_executor_names))
+    name: str = field(default="local", metadata=setting_choices(lambda: EXECUTORS))
     """where independent jobs (a sweep's runs, regress's searches) run: 'local' (worker processes on this machine)
     or 'ray' (a Ray cluster; ``pip install 'scinet[ray]'``).  Results do not depend on it, nor do stages' caches"""
     address: str = ""
@@ -237,7 +227,6 @@ class Config:
                 f"`train.epochs` must be one phase for {system.name!r}, which answers questions (a curriculum of "
                 f"phases is for time series). Received: {t.epochs}. Give one number, e.g. train.epochs=[{sum(t.epochs)}]."
             )
-        from symreg.engines import allowed_operators
         from symreg.operators import expand_operators
 
         try:

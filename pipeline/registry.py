@@ -8,13 +8,13 @@ script or test can :func:`register` one it defines itself.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from importlib.metadata import entry_points
 
 import systems
 from pipeline.errors import ScinetError
+from symreg.errors import did_you_mean
 from systems.base import PhysicalSystem
 
 
@@ -113,8 +113,7 @@ def get_system(name: str) -> PhysicalSystem:
     known = {n: s for n, s in found.items() if n not in problems}
     if name in known:
         return known[name]
-    close = difflib.get_close_matches(name, list(known), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, known)
     if problems:
         hint += f" ({len(problems)} more could not be loaded: {'; '.join(problems.values())}.)"
     raise UnknownSystemError(

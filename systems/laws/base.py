@@ -9,7 +9,6 @@ one by kind name (with a did-you-mean on a miss).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ import pandas as pd
 import sympy as sp
 
 from pipeline.errors import ConfigError
+from symreg.errors import did_you_mean
 from systems.laws.geometry import MIN_ROWS, Match, match, values
 from systems.laws.verdict import DISCOVERED, NOT_CHECKED, NOT_DISCOVERED, Verdict
 
@@ -282,9 +282,7 @@ def law_kinds() -> dict[str, type[Law]]:
 def make_law(kind: str, **fields: Any) -> Law:
     law_kinds()
     if kind not in LAW_KINDS:
-        close = difflib.get_close_matches(kind, list(LAW_KINDS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"Unknown law kind {kind!r}.{hint} Law kinds: {', '.join(sorted(LAW_KINDS))}.")
+        raise ConfigError(f"Unknown law kind {kind!r}.{did_you_mean(kind, LAW_KINDS)} Law kinds: {', '.join(sorted(LAW_KINDS))}.")
     return LAW_KINDS[kind](**fields)
 
 
