@@ -634,13 +634,8 @@ def build_laws(laws_json: str, columns: tuple[str, ...], where: str) -> tuple[An
     entries = json.loads(laws_json)
     out = []
     seen: set[str] = set()
-    constant_names = {
-        k
-        for e in entries
-        for field in ("constants", "initial", "fixed", "tolerances", "starts")
-        if isinstance(e.get(field), dict)  # anything else is refused where the field is read, with the fix
-        for k in e[field]
-    }
+    # the keys of a law's tables (constants, initial, fixed, tolerances, starts, a new kind's own) name its constants
+    constant_names = {k for e in entries for value in e.values() if isinstance(value, dict) for k in value}
     for i, entry in enumerate(entries):
         label = f"[[laws]] #{i + 1}" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")
         law = _law(entry, columns, constant_names, f"{where}: {label}")
@@ -656,13 +651,13 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
 
     from systems.laws.base import law_kinds
 
-    LAW_KINDS = law_kinds()
+    kinds = law_kinds()
 
     kind = entry.get("kind")
-    if not isinstance(kind, str) or kind not in LAW_KINDS:
-        hint = did_you_mean(str(kind), list(LAW_KINDS))
-        raise DeclarationError(f"{where}: kind = {kind!r} is no law kind.{hint} Law kinds: {', '.join(sorted(LAW_KINDS))}.")
-    cls = LAW_KINDS[kind]
+    if not isinstance(kind, str) or kind not in kinds:
+        hint = did_you_mean(str(kind), list(kinds))
+        raise DeclarationError(f"{where}: kind = {kind!r} is no law kind.{hint} Law kinds: {', '.join(sorted(kinds))}.")
+    cls = kinds[kind]
     hints = {k: v for k, v in typing.get_type_hints(cls).items() if typing.get_origin(v) is not typing.ClassVar}
     fields = {k: v for k, v in entry.items() if k != "kind"}
     unknown = sorted(set(fields) - set(hints))
@@ -743,9 +738,9 @@ def _law(entry: dict, columns: tuple[str, ...], constant_names: set[str], where:
                 if typing.get_origin(val_hint) in (Sequence, list, tuple, typing.Sequence) or val_hint is Sequence:
                     if not isinstance(v, list):
                         raise DeclarationError(f"{where}: {what}.{k} must be a list of numbers.")
-                    out[symbols.get(k, sp.Symbol(k, real=True))] = tuple(number(x, f"{what}.{k}") for x in v)
+                    out[symbols[k]] = tuple(number(x, f"{what}.{k}") for x in v)
                 else:
-                    out[symbols.get(k, sp.Symbol(k, real=True))] = number(v, f"{what}.{k}", none=none, exact=exact)
+                    out[symbols[k]] = number(v, f"{what}.{k}", none=none, exact=exact)
             return out
         if origin is tuple:
             if isinstance(value, str) or not isinstance(value, list):
