@@ -22,6 +22,8 @@ from pipeline.stage import stage_names
 from symreg.engines import engine_names
 from symreg.errors import did_you_mean
 
+log = logging.getLogger("scinet")
+
 
 class FiniteFloat(click.FloatRange):
     """click's FloatRange, refusing NaN and infinities (click lets NaN through every range)."""
@@ -45,13 +47,21 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
 
 
 def _context(system_name: str, run_dir: Path | None, config_file: Path | None, overrides: tuple[str, ...], seed: int | None):
-    from pipeline.config import load_config
-    from pipeline.orchestrate import StageContext
+    from pipeline.config import Config, load_config
+    from pipeline.orchestrate import StageContext, recorded_seed
     from pipeline.registry import get_system
 
     system = get_system(system_name)
     config = load_config(config_file, overrides, seed=seed, system=system)
-    ctx = StageContext(system=system, config=config, run_dir=run_dir or Path("data/runs") / system.name)
+    run_dir = run_dir or Path("data/runs") / system.name
+    if seed is None and config.seed == Config().seed:
+        # no seed asked for: the run directory's own, so that one stage run again in a seed's directory of an
+        # ensemble (`scinet verify SYSTEM --run-dir runs/seed3`) does not quietly mix seed 0 into seed 3's run
+        recorded = recorded_seed(run_dir)
+        if recorded is not None and recorded != config.seed:
+            log.info("seed %d, the seed %s was run with (--seed to choose another)", recorded, run_dir)
+            config.seed = recorded
+    ctx = StageContext(system=system, config=config, run_dir=run_dir)
     click.get_current_context().meta[RUN_DIR_KEY] = ctx.run_dir
     return ctx
 

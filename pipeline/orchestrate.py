@@ -103,6 +103,18 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+def recorded_seed(run_dir: Path) -> int | None:
+    """The seed every stage recorded in ``run_dir``'s manifest was run with, or None (no stage recorded, or
+    stages run with different seeds)."""
+    try:
+        stages_ = load_manifest(run_dir).get("stages", {})
+    except ArtifactError:
+        return None  # the command that uses the directory reports it
+    seeds = {r.get("seed") for r in stages_.values() if isinstance(r, dict)}
+    seed = seeds.pop() if len(seeds) == 1 else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
 def _check_inputs(ctx: StageContext, stage: Stage) -> None:
     for name in stage.inputs:
         if not ctx.path(name).exists():

@@ -102,6 +102,20 @@ def test_corrupt_artifact_is_reported_and_nothing_is_overwritten(tmp_path):
     assert not (run_dir / "model.keras").exists()
 
 
+def test_a_command_without_seed_keeps_the_run_directorys_seed(tmp_path):
+    """One stage run again in a seed's directory of an ensemble is that seed's, not seed 0 mixed in."""
+    import json
+
+    run_dir = tmp_path / "seed3"
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, "--seed", 3, *TINY).exit_code == 0
+    before = (run_dir / "observations.parquet").read_bytes()
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
+    assert json.loads((run_dir / "manifest.json").read_text())["stages"]["simulate"]["seed"] == 3
+    assert (run_dir / "observations.parquet").read_bytes() == before  # up to date: not redone with seed 0
+    assert invoke("simulate", "copernicus", "--run-dir", run_dir, "--seed", 0, *TINY).exit_code == 0
+    assert json.loads((run_dir / "manifest.json").read_text())["stages"]["simulate"]["seed"] == 0  # asked for
+
+
 def test_nan_observations_are_refused(tmp_path):
     run_dir = tmp_path / "r"
     assert invoke("simulate", "copernicus", "--run-dir", run_dir, *TINY).exit_code == 0
