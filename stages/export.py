@@ -6,16 +6,19 @@ below ``export.unused_kl`` nats, or below ``export.unused_fraction`` of the
 largest KL of any neuron, is *unused*: the network sends next to nothing
 through it (a neuron with 2 % of the information of its busiest neighbour is
 redundant, not a concept).  A neuron is also unused when the answers do not need
-it: KL measures what a neuron carries, not whether the decoder uses it, and at a
-small ``beta`` a neuron can keep a little of a quantity that another already holds
-(the pendulum's third neuron, KL 0.6 nats on some seeds).  Replaced by its mean on
-the held-out rows, a needed neuron raises the answer's mean squared error by at
-least ``export.needed_share`` (5 %) of what replacing every neuron raises it: it
-accounts for at least 5 % of what the neurons explain (the sweep's rule, on neurons).  The neurons that can go *together* at a
-cost below that share are found greedily, cheapest first, so that two neurons
-sharing one quantity do not each look dispensable (:func:`needed`).  The active
-neurons, the KL and the cost of each are recorded in the metadata of
-``latents.parquet``; regression and the law checks use only the active ones.
+it: KL measures what a neuron carries, not whether it carries anything new.  At a
+small ``beta`` a neuron can hold again a quantity that another already holds (the
+pendulum's third neuron on some seeds: a second copy of kappa, KL 1.5 nats, which
+the decoder reads beside the first).  Replaced by its best guess from the neurons
+kept (its mean over the held-out rows nearest in them, distances counted in each
+neuron's posterior standard deviation), a needed neuron raises the answer's mean
+squared error by at least ``export.needed_share`` (5 %) of what replacing every
+neuron by its mean raises it: it accounts for at least 5 % of what the neurons
+explain (the sweep's rule, on neurons), beyond what the others tell.  The neurons
+that can go *together* are found greedily, cheapest first, so that of two neurons
+sharing one quantity one stays (:func:`needed`).  The active neurons, the KL and
+the costs are recorded in the metadata of ``latents.parquet``; regression and the
+law checks use only the active ones.
 """
 
 from __future__ import annotations
@@ -120,49 +123,99 @@ def probe(ctx: StageContext, model, held_out: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def needed(model, frame: pd.DataFrame, system, batch: int, share: float) -> tuple[dict[str, float], list[str]]:
-    """Which neurons the answers need, on the held-out rows ``frame``: each neuron's *cost*, the rise of the
-    answer's mean squared error when that neuron is replaced by its mean (circular mean for an angle), as a
-    share of the rise when every neuron is (the share of the answers' variance it accounts for); and the largest set of neurons that can go together at a cost below
-    ``share``, found greedily (the cheapest first; two neurons sharing one quantity do not each look
-    dispensable).  Returns (cost per neuron, the neurons that are not needed)."""
+NEIGHBOURS = 20
+"""held-out rows averaged for a neuron's value given the others (:func:`given_others`)"""
+
+
+def by_mean(mean: np.ndarray, removed: list[int], circle: bool) -> np.ndarray:
+    """The latent means ``mean`` (rows by neurons) with each neuron in ``removed`` replaced by its mean over
+    the rows (the circular mean for an angle)."""
+    z = mean.copy()
+    centre = np.angle(np.mean(np.exp(1j * mean), axis=0)) if circle else np.mean(mean, axis=0)
+    z[:, removed] = centre[removed]
+    return z
+
+
+def given_others(
+    mean: np.ndarray, removed: list[int], circle: bool, resolution: np.ndarray, k: int = NEIGHBOURS
+) -> np.ndarray:
+    """The latent means ``mean`` (rows by neurons) with each neuron in ``removed`` replaced by its best guess
+    from the neurons kept: its mean over the ``k`` rows nearest in them (each row's own value left out; the
+    circular mean for an angle).  Distances count each kept neuron in its own ``resolution``, the typical
+    posterior standard deviation: values the decoder was trained not to tell apart are close (an angle by its
+    cosine and sine).  With no neuron kept, the guess is the neuron's plain mean.  A neuron that is a function of the others is replaced
+    by itself, near enough; one independent of them by its mean."""
+    from sklearn.neighbors import NearestNeighbors
+
+    kept = [i for i in range(mean.shape[1]) if i not in removed]
+    if not removed or not kept or len(mean) <= k:
+        return by_mean(mean, removed, circle)
+    z = mean.copy()
+    scale = resolution[kept]
+    if circle:
+        features = np.concatenate([np.cos(mean[:, kept]) / scale, np.sin(mean[:, kept]) / scale], axis=1)
+    else:
+        features = mean[:, kept] / scale
+    rows = NearestNeighbors(n_neighbors=k).fit(features).kneighbors(return_distance=False)  # self excluded
+    values = mean[:, removed][rows]  # rows, k, removed
+    z[:, removed] = np.angle(np.mean(np.exp(1j * values), axis=1)) if circle else np.mean(values, axis=1)
+    return z
+
+
+def needed(model, frame: pd.DataFrame, system, batch: int, share: float) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """Which neurons the answers need, on the held-out rows ``frame``.
+
+    A neuron's *cost* is the rise of the answer's mean squared error when it is replaced by its mean (circular
+    mean for an angle), as a share of the rise when every neuron is: the share of the answers' variance it
+    accounts for.  A set of neurons can go when, each replaced by its best guess from the neurons kept
+    (:func:`given_others`), the answers lose less than ``share``: they tell the decoder nothing the kept ones
+    do not.  A neuron that holds again, as a function of its own, a quantity another neuron holds (the
+    pendulum's third neuron on some seeds, a second copy of kappa) costs much replaced by its mean, and nothing
+    guessed from the others.  The neurons not needed are the largest such set, found greedily (the cheapest
+    first, so that of two neurons sharing one quantity one stays).
+
+    Returns (the cost of each neuron replaced by its mean; each neuron's cost *given the kept neurons*: for a
+    neuron kept, the loss without it and the unused ones, for an unused one the loss without the unused ones;
+    the neurons that are not needed)."""
     names = latent_names(model.latent_size)
     if not names or frame.empty:
-        return {n: 0.0 for n in names}, []
+        return {n: 0.0 for n in names}, {n: 0.0 for n in names}, []
     ordered = frame.sort_values(["series", "step"]) if system.is_series else frame
     inputs, y = model_arrays(ordered, system)
     steps = y.shape[1] if system.is_series else None
-    mean, _ = _batched(lambda s: model.encode(inputs["x"][s]), len(y), batch)
-    centre = (
-        np.angle(np.mean(np.exp(1j * mean), axis=0)) if model.latent_kind == "circle" else np.mean(mean, axis=0)
-    ).astype(mean.dtype)
+    mean, log_sigma = _batched(lambda s: model.encode(inputs["x"][s]), len(y), batch)
+    circle = model.latent_kind == "circle"
+    resolution = np.exp(np.median(log_sigma, axis=0))
     q = inputs.get("q")
 
-    def error(removed: list[int]) -> float:
-        z = mean.copy()
-        z[:, removed] = centre[removed]
+    def error(z: np.ndarray) -> float:
+        z = z.astype(mean.dtype)
         (pred,) = _batched(
             lambda s: [model.answer_from(z[s], None if q is None else q[s], steps)], len(y), batch
         )
         return float(np.mean(answer_errors(pred, y, system) ** 2))
 
-    full, none = error([]), error(list(range(len(names))))
+    every = list(range(len(names)))
+    full, none = error(mean), error(by_mean(mean, every, circle))
     scale = none - full
     if not np.isfinite(scale) or scale <= 0:
-        return {n: 0.0 for n in names}, []  # no neuron helps: the KL rule alone decides
+        zeros = {n: 0.0 for n in names}
+        return zeros, dict(zeros), []  # no neuron helps: the KL rule alone decides
 
     def cost(removed: list[int]) -> float:
-        return (error(removed) - full) / scale
+        return (error(given_others(mean, removed, circle, resolution)) - full) / scale
 
-    costs = {n: cost([i]) for i, n in enumerate(names)}
+    costs = {n: (error(by_mean(mean, [i], circle)) - full) / scale for i, n in enumerate(names)}
     removed: list[int] = []
     while True:
-        trials = [(cost([*removed, i]), i) for i in range(len(names)) if i not in removed]
+        trials = [(cost([*removed, i]), i) for i in every if i not in removed]
         trials = [(c, i) for c, i in trials if c < share]
         if not trials:
             break
         removed.append(min(trials)[1])
-    return costs, [names[i] for i in sorted(removed)]
+    lost = cost(removed)
+    unique = {n: lost if i in removed else cost([*removed, i]) for i, n in enumerate(names)}
+    return costs, unique, [names[i] for i in sorted(removed)]
 
 
 def run(ctx: StageContext) -> None:
@@ -176,12 +229,14 @@ def run(ctx: StageContext) -> None:
     kl = to_numpy(model.kl(mean[test], log_sigma[test])).astype(float).mean(axis=0)
     kl_per_neuron = {n: float(v) for n, v in zip(names, kl, strict=True)}
     floor = max(cfg.unused_kl, cfg.unused_fraction * max(kl_per_neuron.values(), default=0.0))
-    costs, dispensable = needed(model, frame[test], system, cfg.batch_size, cfg.needed_share)
+    costs, unique, dispensable = needed(model, frame[test], system, cfg.batch_size, cfg.needed_share)
     active = [n for n in names if kl_per_neuron[n] >= floor and n not in dispensable]
     log.info(
-        "export: KL per neuron %s; share of the answers' variance each neuron accounts for %s; active %s",
+        "export: KL per neuron %s; share of the answers' variance each neuron accounts for %s (guessed from the neurons kept: %s); "
+        "active %s",
         ", ".join(f"{n} {v:.3g}" for n, v in kl_per_neuron.items()),
         ", ".join(f"{n} {v:.3g}" for n, v in costs.items()),
+        ", ".join(f"{n} {v:.3g}" for n, v in unique.items()),
         ", ".join(active) or "none",
     )
     out = frame.copy()
@@ -201,6 +256,8 @@ def run(ctx: StageContext) -> None:
         active=active,
         unused_kl=floor,
         needed=costs,
+        needed_given_others=unique,
+        neighbours=NEIGHBOURS,
         needed_share=cfg.needed_share,
         latent_steps=[float(w) for w in to_numpy(model.omega)] if system.is_series else None,
         latent_units=units,

@@ -337,16 +337,29 @@ def _prediction_md(history) -> list[str]:
 
 
 def _neurons_md(meta) -> list[str]:
-    """Each neuron's KL and whether it is used, and the rule that decided it."""
-    out = ["## Latent neurons", "", "| neuron | KL from the prior (nats) | status |", "|---|---|---|"]
+    """Each neuron's KL, the share of the answers it accounts for, and whether it is used, and the rule that decided it."""
+    share, given = meta.get("needed", {}), meta.get("needed_given_others", {})
+
+    def cell(table: dict, n: str) -> str:
+        return f"{100 * table[n]:.3g} %" if n in table else "not measured"
+
+    out = [
+        "## Latent neurons",
+        "",
+        "| neuron | KL from the prior (nats) | answers' share, replaced by its mean | guessed from the neurons kept | status |",
+        "|---|---|---|---|---|",
+    ]
     for n, kl in meta["kl"].items():
-        out.append(f"| `{n}` | {kl:.4g} | {'active' if n in meta['active'] else 'unused'} |")
+        out.append(f"| `{n}` | {kl:.4g} | {cell(share, n)} | {cell(given, n)} | {'active' if n in meta['active'] else 'unused'} |")
     return out + [
         "",
-        f"A neuron with KL below {meta.get('unused_kl', 0.0):.3g} nats, or that accounts for less than "
-        f"{100 * meta.get('needed_share', 0.0):.3g} % of the answers' variance the neurons explain "
-        f"(replaced by its mean: {', '.join(f'{n} {v:.3g}' for n, v in meta.get('needed', {}).items()) or 'not measured'}), "
-        "is unused and is left out of regression and of the law checks.",
+        f"A neuron is unused, and left out of regression and of the law checks, when its KL is below "
+        f"{meta.get('unused_kl', 0.0):.3g} nats, or when the answers do not need it: replaced by its best guess from "
+        f"the neurons kept (its mean over the {meta.get('neighbours', '?')} held-out rows nearest in them), it accounts for less than "
+        f"{100 * meta.get('needed_share', 0.0):.3g} % of the rise of the answers' error without any neuron. "
+        "A neuron that holds again what another holds already costs much replaced by its mean, and nothing guessed "
+        "from the other; the last column gives, for a neuron kept, the share lost without it and the unused ones, "
+        "for an unused one the share lost without the unused ones.",
         "",
     ]
 

@@ -35,7 +35,14 @@ does :func:`search_family`:
    after recognition is chosen, then the simplest: a first-order
    expansion with two fitted constants (``sqrt(kappa) - 0.064 b``) loses to
    the exact form that fits as well (``sqrt(kappa - b^2/4)``), whichever of
-   the two follows the network's own errors a little more closely.
+   the two follows the network's own errors a little more closely.  Where the
+   constant keeps one sign, the roots of short polynomials fitted to its square by
+   least squares (:func:`symreg.powerlaw.roots_of_polynomials`) are candidates
+   too, for step 4 alone: on a constant's own values the network's smooth error
+   can favour a first-order expansion (``1.01 sqrt(kappa) - 0.076 b``) over the
+   root (``sqrt(kappa - 0.265 b^2)``, 15 % worse on pendulum seed 0), and the
+   engine's search of the square need not propose the root at all.  Two free
+   coefficients follow that error too, so a root never sets the noise the data show.
 4. **The law.** The selected equation of every constant is substituted into
    the form; then, constant by constant, ``0``, the constant's mean, and its
    forms with fewer fitted constants (whose curves' loss is within
@@ -45,8 +52,11 @@ does :func:`search_family`:
    not the constant's own curve values, decide whether a fitted term such as
    ``-0.0021 kappa/b`` (a fit to the network's own smooth error) is needed.
    Forms that tie with the selected one (as many fitted constants, within
-   ``1 + rtol``) are decided by the law with its constants recognised: fewest
-   fitted, then the lower held-out loss.  Finally the whole law's
+   ``1 + rtol``), and the roots whose curves' loss is within :data:`FEWER_BAND`
+   of the best, are then tried against the law so far, whichever form holds the
+   constant by then: one replaces it where its law, refitted, stays within the
+   tolerance and, with its constants recognised, keeps fewer fitted numbers, or
+   as many at a lower held-out loss.  Finally the whole law's
    constants are refitted and recognised
    (:func:`symreg.polish.recognise_constants`), held-out curves judging.
 
@@ -68,6 +78,7 @@ from scipy.optimize import least_squares
 from symreg.base import complexity, describe, evaluate, loss, pareto_front, without_abs
 from symreg.parse import parse_expression
 from symreg.polish import recognise_constants, refit_constants
+from symreg.powerlaw import roots_of_polynomials
 from symreg.search import search
 from symreg.units import as_dimension, dimension_of
 
@@ -199,7 +210,9 @@ def _homogeneous_part(expr: sp.Expr, dims) -> sp.Expr | None:
     return out if out is not None and dimension_of(out, dims) is not None else None
 
 
-def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: float, seed: int) -> pd.DataFrame:
+def _judge_constant(
+    exprs, symbols, P, values, *, dims, rtol: float, floor: float, seed: int, extra: Sequence[sp.Expr] = ()
+) -> pd.DataFrame:
     """Candidate equations of one constant, each refitted on 70 % of the curves and pruned: an
     additive term goes where the held-out loss (the other curves) stays within ``1 + rtol`` of the
     unpruned equation's.  Where ``dims`` is given, an inhomogeneous candidate keeps only its terms of
@@ -208,7 +221,8 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: floa
     the data show: the curves' least-squares ``floor`` or, where the network's systematic error is
     larger, the best candidate's held-out loss.  ``fitted`` counts the constants left fitted;
     ``fitted_loss`` is the held-out loss with every constant fitted (how well the form can follow the data),
-    ``loss`` that with the exact values."""
+    ``loss`` that with the exact values.  ``extra`` candidates are judged alike, but the noise is measured on
+    ``exprs`` alone (``measures_noise``)."""
     order = np.random.default_rng(seed).permutation(len(values))
     n_val = max(1, int(0.3 * len(values)))
     val, fit = order[:n_val], order[n_val:]
@@ -220,7 +234,7 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: floa
         return loss(evaluate(e, symbols, P[val]), values[val], circular=False)
 
     rows = []
-    for expr in exprs:
+    for i, expr in enumerate([*exprs, *extra]):
         expr = refit(expr)
         limit = (1 + rtol) * held_out(expr) + 1e-12 * float(np.var(values))
         pruned = True
@@ -237,8 +251,8 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: floa
             if expr is None:
                 continue
             expr = refit(expr)
-        rows.append({**describe(expr, str(expr)), "loss": held_out(expr), "expr": expr})
-    noise = max(floor, min((r["loss"] for r in rows if np.isfinite(r["loss"])), default=0.0))
+        rows.append({**describe(expr, str(expr)), "loss": held_out(expr), "expr": expr, "measures_noise": i < len(exprs)})
+    noise = max(floor, min((r["loss"] for r in rows if np.isfinite(r["loss"]) and r["measures_noise"]), default=0.0))
     for r in rows:
         if not np.isfinite(r["loss"]):
             continue
@@ -247,6 +261,8 @@ def _judge_constant(exprs, symbols, P, values, *, dims, rtol: float, floor: floa
         )
         r.update({**describe(exact, str(exact)), "loss": held_out(exact), "expr": exact, "fitted_loss": r["loss"]})
     table = pd.DataFrame(rows)
+    if not len(table):
+        table["measures_noise"] = []
     table["fitted"] = [len(e.atoms(sp.Float)) for e in table["expr"]] if len(table) else []
     if "fitted_loss" not in table:
         table["fitted_loss"] = table["loss"] if len(table) else []
@@ -270,8 +286,10 @@ def simplest_law(
     (``refit`` fits a law's numbers to them, ``val_loss`` is its held-out loss, ``recognised`` gives its numbers
     exact values where the answers allow).  Constant by constant, the first of ``simpler[c]`` (in order) whose law,
     refitted, keeps the held-out loss within ``max(noise, (1 + rtol) loss)`` replaces the selected equation; then
-    each of ``ties[c]`` (forms as good on the curves, with as many fitted constants) replaces it where its law,
-    recognised, keeps fewer fitted numbers, or as many at a lower held-out loss.  Returns the constants' equations
+    each of ``ties[c]`` (forms as good on the curves with as many fitted constants, and roots) replaces the
+    constant's equation so far (the selected one, or the simpler one that replaced it) where its law, refitted, keeps
+    the held-out loss within the tolerance and, recognised, keeps fewer fitted numbers, or as many at a lower
+    held-out loss.  Returns the constants' equations
     and the recognised law."""
     chosen = dict(selected)
     current = refit(template.xreplace(chosen))
@@ -286,7 +304,9 @@ def simplest_law(
                 break
     law = recognised(current)
     for c, others in ties.items():
-        for other in others if chosen[c] == selected[c] else []:
+        for other in others:
+            if other == chosen[c]:
+                continue
             trial = refit(template.xreplace({**chosen, c: other}))
             if not val_loss(trial) <= tolerance:
                 continue
@@ -505,7 +525,14 @@ def _constant_laws(
         )  # fmt: skip
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
         exprs += [sp.Float(float(np.mean(values)), 15), sp.Integer(0)]
-        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=out.floors[c], seed=seed)
+        # the root of a short polynomial, fitted to the square by least squares: the engine's search of the
+        # square may miss sqrt(kappa - b^2/4) where the network's own error makes a longer form fit closer.  Two
+        # free coefficients follow the network's error too, so a root is a candidate but never the measure of
+        # the noise the data show (that would hold -b/2 to a root's closer fit of the error)
+        roots = roots_of_polynomials(P[good], values, symbols)
+        table = _judge_constant(
+            exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=out.floors[c], seed=seed, extra=roots
+        )
         table = table.sort_values("loss")
         out.fronts[c] = list(table["expr"])
         out.losses[c] = [float(v) for v in table["loss"]]
@@ -513,12 +540,16 @@ def _constant_laws(
         # error keeps every candidate above it, the best candidate's loss.  Of the candidates within 1 + rtol
         # of it, the one with the fewest fitted constants, then the simplest: an approximation with more fitted
         # constants (sqrt(kappa) - 0.064 b) loses to the exact form that fits as well (sqrt(kappa - b^2/4))
-        noise = max(out.floors[c], float(table["fitted_loss"].min()))
-        near = table[table["fitted_loss"] <= (1 + rtol) * noise].sort_values(["fitted", "complexity", "loss"])
+        searched = table[table["measures_noise"]]
+        noise = max(out.floors[c], float(searched["fitted_loss"].min()))
+        near = searched[searched["fitted_loss"] <= (1 + rtol) * noise].sort_values(["fitted", "complexity", "loss"])
         out.selected[c] = near["expr"].iloc[0]
-        # forms as good with as few fitted constants: the whole law decides between them (step 4)
-        out.ties[c] = list(near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:])
+        # forms as good with as few fitted constants, and the roots: the whole law decides between them (step 4)
+        out.ties[c] = [
+            *near[near["fitted"] == near["fitted"].iloc[0]]["expr"].iloc[1:],
+            *table[~table["measures_noise"] & (table["fitted_loss"] <= FEWER_BAND * noise)]["expr"],
+        ]
         # forms with fewer fitted constants that come within FEWER_BAND of the best: the answers judge them (step 4)
-        plausible = table[table["fitted_loss"] <= FEWER_BAND * noise].sort_values(["fitted", "complexity", "loss"])
+        plausible = searched[searched["fitted_loss"] <= FEWER_BAND * noise].sort_values(["fitted", "complexity", "loss"])
         out.fewer[c] = [e for e, n in zip(plausible["expr"], plausible["fitted"], strict=True) if n < near["fitted"].iloc[0]]
     return out

@@ -67,7 +67,7 @@ def _laws():
         UnusedLatents(
             name="one_unused_latent",
             title="The third neuron is unused",
-            description="the third neuron is unused (its posterior stays at the prior)",
+            description="the third neuron is unused: it stays at the prior, or tells the decoder nothing the other two do not",
             count=1,
         ),
         AnswerLaw(

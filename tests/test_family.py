@@ -161,3 +161,31 @@ def test_of_two_forms_with_as_many_fitted_constants_the_one_whose_law_becomes_ex
     # no exact value: the first stays
     frequency, _ = _law_rule(FIRST_ORDER, ties=[sp.sqrt(sp.Float(-0.3) * B_**2 + sp.Float(0.98) * K_)], losses={"sqrt": 1.0})
     assert frequency == FIRST_ORDER
+
+
+def test_the_root_of_a_short_polynomial_is_fitted_to_the_square():
+    from symreg.powerlaw import roots_of_polynomials
+
+    rng = np.random.default_rng(0)
+    b, kappa = rng.uniform(0.5, 1, 300), rng.uniform(5, 10, 300)
+    X = np.column_stack([b, kappa])
+    for y in (np.sqrt(kappa - b**2 / 4) + rng.normal(0, 1e-3, 300), -0.0709 * b + 1.0108 * np.sqrt(kappa)):
+        best = roots_of_polynomials(X, y, [B_, K_])[0]  # the root, even of a first-order expansion of it
+        poly = sp.expand(best**2)
+        coefficients = sp.Poly(poly, B_, K_).as_dict()
+        assert set(coefficients) == {(2, 0), (0, 1)}, best
+        assert abs(coefficients[(2, 0)] + 0.25) < 0.01 and abs(coefficients[(0, 1)] - 1) < 0.01
+    assert roots_of_polynomials(X, -np.sqrt(kappa), [B_, K_])[0].could_extract_minus_sign()
+    assert roots_of_polynomials(X, b - 0.75, [B_, K_]) == []  # changes sign: no root
+
+
+def test_a_root_is_judged_on_the_answers_after_a_one_number_form_replaced_the_selected_one():
+    """The pendulum's seed 4: 0.9936 sqrt(kappa), one fitted number, replaces the first-order form (the answers
+    allow it); the root of the frequency's square, tried after it, becomes exact on the answers and wins."""
+    one_number = sp.Float(0.9936) * sp.sqrt(K_)
+    losses = {"sqrt(-0.23": 1.0, "0.9936": 1.05, "sqrt(-b": 1.0, "0.064": 1.0}
+    frequency, law = _law_rule(FIRST_ORDER, simpler=[one_number], ties=[ROOT], losses=losses)
+    assert frequency == ROOT and not law.atoms(sp.Float), law
+    # a root that stays fitted does not replace the one-number form
+    frequency, _ = _law_rule(FIRST_ORDER, simpler=[one_number], ties=[sp.sqrt(sp.Float(-0.3) * B_**2 + sp.Float(0.98) * K_)], losses={**losses, "sqrt(-0.3": 1.0})
+    assert frequency == one_number

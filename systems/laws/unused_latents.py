@@ -2,10 +2,11 @@
 
 A neuron is unused when its posterior stays at the prior: its KL divergence
 from the prior, averaged over the held-out rows, is below ``export.unused_kl``
-nats or below ``export.unused_fraction`` of the largest neuron's, or when the
-answers do not need it (``export.needed_share``, :func:`stages.export.needed`) (the export
-stage decides this once and records it; unused neurons are left out of
-regression and of the other checks).  The law
+nats or below ``export.unused_fraction`` of the largest neuron's; or when the
+answers do not need it, because it tells the decoder nothing the neurons kept do
+not (a second copy of a quantity another neuron holds; ``export.needed_share``,
+:func:`stages.export.needed`).  The export stage decides this once and records
+it; unused neurons are left out of regression and of the other checks.  The law
 holds when exactly ``count`` neurons are unused.
 """
 
