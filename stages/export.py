@@ -143,15 +143,15 @@ def given_others(
     from the neurons kept: its mean over the ``k`` rows nearest in them (each row's own value left out; the
     circular mean for an angle).  Distances count each kept neuron in its own ``resolution``, the typical
     posterior standard deviation: values the decoder was trained not to tell apart are close (an angle by its
-    cosine and sine).  With no neuron kept, the guess is the neuron's plain mean.  A neuron that is a function of the others is replaced
-    by itself, near enough; one independent of them by its mean."""
+    cosine and sine).  With no neuron kept, the guess is the neuron's plain mean.  A neuron that is a function
+    of the others is replaced by itself, near enough; one independent of them by its mean."""
     from sklearn.neighbors import NearestNeighbors
 
     kept = [i for i in range(mean.shape[1]) if i not in removed]
     if not removed or not kept or len(mean) <= k:
         return by_mean(mean, removed, circle)
     z = mean.copy()
-    scale = resolution[kept]
+    scale = np.where(resolution[kept] > 0, resolution[kept], 1.0)  # a posterior too narrow to express: unscaled
     if circle:
         features = np.concatenate([np.cos(mean[:, kept]) / scale, np.sin(mean[:, kept]) / scale], axis=1)
     else:

@@ -281,16 +281,17 @@ def _nested_offsets(expr: sp.Expr) -> list[sp.Float]:
     return sorted(found, key=lambda f: -abs(float(f)))
 
 
-def _drop_terms_within_noise(expr: sp.Expr, refit, val_loss, noise_variance: float, late) -> sp.Expr:
+def _drop_terms_within_noise(expr: sp.Expr, refit, val_loss, noise_variance: float, late, max_loss: float = np.inf) -> sp.Expr:
     """Drop what a noisy target's expression holds within the target's own noise: additive terms of
     the top-level sum, and fitted constants added inside a function (``asin(a sin x + c)``), whose
     removal, the other constants refitted, raises the held-out loss by at most ``NOISE_SHARE`` of the
     noise variance.
     A contribution that small cannot be told from the noise or from the network's own small
     systematic error (of the same order as its posterior spread), so it is not part of the law.
-    The limit is set once, from the expression as found: removals do not accumulate past it."""
+    The limit is set once, from the expression as found: removals do not accumulate past it, nor past
+    ``max_loss``."""
     current = expr
-    limit = val_loss(current) + NOISE_SHARE * noise_variance
+    limit = min(val_loss(current) + NOISE_SHARE * noise_variance, max_loss)
     changed = True
     while changed and not late():
         changed = False
@@ -320,6 +321,7 @@ def recognise_constants(
     named: Mapping[str, float] | None = None,
     budget: RefitBudget | None = None,
     scale: str = "physical",
+    max_loss: float = np.inf,
 ) -> sp.Expr:
     """Replace fitted constants by exact values where held-out data allow it; refit the rest.
 
@@ -327,8 +329,10 @@ def recognise_constants(
     ``(X_val, y_val)`` (the same rows when those are not given).  ``named``
     holds the problem's own constants (name -> value) that a constant may be a
     rational multiple of.  ``budget``, where given, ends the search for exact
-    values when its refits are spent.  Returns the expression with the remaining
-    fitted constants rounded to 6 significant digits.
+    values when its refits are spent.  ``max_loss`` bounds the held-out loss of
+    every simplification (an exact value, a term dropped within the noise), over
+    the tolerances below.  Returns the expression with the remaining fitted
+    constants rounded to 6 significant digits.
     """
 
     if scale not in SCALES:
@@ -356,7 +360,7 @@ def recognise_constants(
     current = refit(expr)
     fitted = val_loss(current)  # whether the form fits to the noise is judged before anything is dropped
     if noise_variance > 0:
-        current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late)
+        current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late, max_loss)
     start = val_loss(current)
     spread = float(np.var(y_val))
     if not np.isfinite(start) or fitted > max(FITS * spread, (1 + rtol) * noise_variance) or late():
@@ -367,7 +371,7 @@ def recognise_constants(
         if val_loss(merged) <= start * (1 + rtol) + 1e-12 * spread:
             current, start = merged, val_loss(merged)
     allowed = max(rtol * start, NOISE_SHARE * noise_variance, 1e-12 * spread)
-    tolerance = start + allowed
+    tolerance = max(min(start + allowed, max_loss), start)
     noisy = noise_variance > 0
     while True:
         share = allowed / max(val_loss(current), 1e-300)

@@ -159,6 +159,18 @@ def test_a_term_within_the_noise_is_dropped_and_a_real_one_kept(amplitude, kept)
     assert out.has(sp.cos) is kept, out
 
 
+def test_max_loss_bounds_what_a_simplification_may_cost():
+    """A term worth 18 % of the held-out loss goes within half the noise variance, and stays where ``max_loss``
+    allows 10 % (the law-of-motion family's bound: pendulum seed 12's frequency lost its b^2 term so)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(600, 2))
+    y = X[:, 0] + 0.006 * np.cos(X[:, 1]) + 0.01 * rng.normal(size=600)
+    expr = a + sp.Float(0.0066) * sp.cos(sp.Float(1.02) * b)
+    fit = dict(X_val=X[400:], y_val=y[400:], circular=False, noise_variance=1e-4)
+    assert not recognise_constants(expr, [a, b], X[:400], y[:400], **fit).has(sp.cos)
+    assert recognise_constants(expr, [a, b], X[:400], y[:400], max_loss=1.1e-4, **fit).has(sp.cos)
+
+
 @pytest.mark.parametrize(("offset", "kept"), [(0.01, False), (0.3, True)])
 def test_an_offset_inside_a_function_within_the_noise_is_dropped_and_a_real_one_kept(offset, kept):
     """The Copernicus seed-3 failure: ``asin(0.655 sin(x) + 0.027)``, the 0.027 the network's own error."""
