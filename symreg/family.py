@@ -58,7 +58,10 @@ does :func:`search_family`:
    tolerance and, with its constants recognised, keeps fewer fitted numbers, or
    as many at a lower held-out loss.  Finally the whole law's
    constants are refitted and recognised
-   (:func:`symreg.polish.recognise_constants`), held-out curves judging.
+   (:func:`symreg.polish.recognise_constants`), held-out curves judging; every
+   law is recognised so, and a simplification (an exact value, a term dropped
+   as within the noise) may cost at most ``rtol`` over the larger of the noise
+   and the law's own held-out loss.
 
 The result is a front in the schema of :mod:`symreg.base`: the assembled law,
 and, for comparison, the form with the constants of the central curve.
