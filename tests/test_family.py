@@ -189,3 +189,11 @@ def test_a_root_is_judged_on_the_answers_after_a_one_number_form_replaced_the_se
     # a root that stays fitted does not replace the one-number form
     frequency, _ = _law_rule(FIRST_ORDER, simpler=[one_number], ties=[sp.sqrt(sp.Float(-0.3) * B_**2 + sp.Float(0.98) * K_)], losses={**losses, "sqrt(-0.3": 1.0})
     assert frequency == one_number
+
+
+def test_of_two_simpler_forms_the_answers_allow_the_one_whose_law_becomes_exact_wins():
+    """The pendulum's seed 16: the first-order form and the root each replace the selected junk on the answers;
+    the first-order form comes first, the root becomes exact and wins."""
+    losses = {"kappa/b": 1.0, "sqrt(-0.23": 1.05, "0.064": 1.04}
+    frequency, law = _law_rule(JUNK, simpler=[sp.Integer(0), FIRST_ORDER, ROOT], losses=losses)
+    assert frequency == ROOT and not law.atoms(sp.Float), law
