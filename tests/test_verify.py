@@ -311,3 +311,24 @@ def test_a_number_multiplying_an_angle_is_read_as_the_integer_it_lies_within_the
     assert integer_frequencies(surrogate, [nu], 0.1) == surrogate  # no integer near 1.28 or 0.47
     other = sp.Symbol("x", real=True)
     assert integer_frequencies(sp.Float(0.99) * other, [nu], 0.1) == sp.Float(0.99) * other  # not an angle
+
+
+def test_a_law_with_a_fitted_amplitude_and_the_root_written_over_two_matches_the_form():
+    """Pendulum seed 17: ``0.9995 exp(-b t/2) cos(t sqrt(4 kappa - b^2)/2)`` is the law's form, h = 1/4 inside the
+    root once the 1/2 is taken into it; the first-order form is not."""
+    import sympy as sp
+
+    from systems.laws.base import symbolic_match
+
+    b, k, t = sp.symbols("b kappa t_pred", real=True)
+    a0, g, h = sp.symbols("A_0 gamma h", real=True)
+    law = a0 * sp.exp(-g * b * t) * sp.cos(sp.sqrt(k - h * b**2) * t)
+
+    def pattern(sign, w):
+        return law.xreplace({a0: w["A_0"], g: w["gamma"], h: w["h"]})
+
+    selected = sp.Float(0.999503) * sp.exp(-b * t / 2) * sp.cos(t * sp.sqrt(-(b**2) + 4 * k) / 2)
+    found = symbolic_match(selected, pattern, [b, k, t], ["A_0", "gamma", "h"], signs=(1,))
+    assert found == {"sign": 1, "A_0": 0.999503, "gamma": 0.5, "h": 0.25}
+    first_order = sp.exp(-b * t / 2) * sp.cos(t * (sp.Float(0.0357) * b - sp.sqrt(k)))
+    assert symbolic_match(first_order, pattern, [b, k, t], ["A_0", "gamma", "h"], signs=(1,)) is None

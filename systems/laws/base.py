@@ -290,14 +290,32 @@ def finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def _numbers_inside_roots(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every product ``c sqrt(X)`` (``c`` a positive number) written ``sqrt(c^2 X)``, ``c^2 X``
+    expanded: ``t sqrt(4 kappa - b^2)/2`` becomes ``t sqrt(kappa - b^2/4)``."""
+
+    def inside(m: sp.Expr) -> sp.Expr:
+        c, rest = m.as_coeff_Mul()
+        roots = [f for f in sp.Mul.make_args(rest) if f.is_Pow and f.exp == sp.S.Half]
+        if len(roots) != 1 or not (c.is_number and c.is_positive) or c == 1:
+            return m
+        others = [f for f in sp.Mul.make_args(rest) if f is not roots[0]]
+        return sp.Mul(*others) * sp.sqrt(sp.expand(c**2 * roots[0].base))
+
+    return expr.replace(lambda e: e.is_Mul, inside)
+
+
 def symbolic_match(expr: sp.Expr | None, pattern, variables, wild_names, signs=(1, -1)) -> dict[str, float] | None:
     """SymPy pattern match of ``expr`` against ``pattern(sign, wilds)``: the law's form with the
     named constants as unknowns, tried as written, then with both sides expanded
     (``0.8 w - 0.8 v_x`` is ``a (w - v_x)``), then with cosines written as sines
-    (``0.19 cos(x - 1.16)`` is ``2 e sin(x - varpi)``).  Returns the matched constants (and the sign), or None."""
+    (``0.19 cos(x - 1.16)`` is ``2 e sin(x - varpi)``), then with a positive number that multiplies a square root
+    taken inside it (``sqrt(4 kappa - b^2)/2`` is ``sqrt(kappa - h b^2)``).  Returns the matched constants (and the
+    sign), or None."""
     if expr is None:
         return None
-    for prepare in (lambda e: e, sp.expand, lambda e: sp.expand(e.rewrite(sp.sin))):  # cos(x) as sin(x + pi/2)
+    prepares = (lambda e: e, sp.expand, lambda e: sp.expand(e.rewrite(sp.sin)), _numbers_inside_roots)  # cos(x) as sin(x + pi/2)
+    for prepare in prepares:
         for sign in signs:
             wilds = {n: sp.Wild(n, exclude=list(variables)) for n in wild_names}
             try:
