@@ -52,8 +52,10 @@ does :func:`search_family`:
    not the constant's own curve values, decide whether a fitted term such as
    ``-0.0021 kappa/b`` (a fit to the network's own smooth error) is needed.
    Forms that tie with the selected one (as many fitted constants, within
-   ``1 + rtol``), and the roots whose curves' loss is within :data:`FEWER_BAND`
-   of the best, are then tried against the law so far, whichever form holds the
+   ``1 + rtol``), the roots whose curves' loss is within :data:`FEWER_BAND`
+   of the best, and the simpler forms again (the first the answers allow need
+   not be the one that becomes exact) are then tried against the law so far,
+   whichever form holds the
    constant by then: one replaces it where its law, refitted, stays within the
    tolerance and, with its constants recognised, keeps fewer fitted numbers, or
    as many at a lower held-out loss.  Finally the whole law's
