@@ -202,19 +202,22 @@ def needed(model, frame: pd.DataFrame, system, batch: int, share: float) -> tupl
         zeros = {n: 0.0 for n in names}
         return zeros, dict(zeros), []  # no neuron helps: the KL rule alone decides
 
-    def cost(removed: list[int]) -> float:
-        return (error(given_others(mean, removed, circle, resolution)) - full) / scale
+    def cost(z: np.ndarray) -> float:
+        return (error(z) - full) / scale
 
-    costs = {n: (error(by_mean(mean, [i], circle)) - full) / scale for i, n in enumerate(names)}
+    def guessed(removed: list[int]) -> float:
+        return cost(given_others(mean, removed, circle, resolution))
+
+    costs = {n: cost(by_mean(mean, [i], circle)) for i, n in enumerate(names)}
     removed: list[int] = []
     while True:
-        trials = [(cost([*removed, i]), i) for i in every if i not in removed]
+        trials = [(guessed([*removed, i]), i) for i in every if i not in removed]
         trials = [(c, i) for c, i in trials if c < share]
         if not trials:
             break
         removed.append(min(trials)[1])
-    lost = cost(removed)
-    unique = {n: lost if i in removed else cost([*removed, i]) for i, n in enumerate(names)}
+    lost = guessed(removed)
+    unique = {n: lost if i in removed else guessed([*removed, i]) for i, n in enumerate(names)}
     return costs, unique, [names[i] for i in sorted(removed)]
 
 
