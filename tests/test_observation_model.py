@@ -134,12 +134,50 @@ def test_the_constant_is_read_from_the_decoder_where_a_flattening_encoder_would_
     true = co.R_M_AU / co.R_E_AU
     v = law.check(_flattened_encoder(eps=0.05, mars_sign=mars_sign))
     assert v.verdict == DISCOVERED and v.checks["source"] == "decoder"
-    assert v.fitted_constants["rho"] == pytest.approx(true, rel=1e-6)  # the decoder's states and answers are exact
+    # the decoder's states and answers are exact; the encoder's flattening scatters its readings about their line,
+    # and the reading's correction for that noise is removed from the value and counted as systematic error
+    assert v.checks["uncorrected"]["rho"] == pytest.approx(true, rel=1e-6)
+    bias = v.checks["input_noise_bias"]["rho"]
+    assert v.fitted_constants["rho"] == pytest.approx(true - bias, rel=1e-9)
+    assert v.systematic_errors["rho"] >= abs(bias) > 0
     # the encoder's readings, a twentieth of the parallax flattened, read a larger ratio: the shift says by how much
     observed = replace(law, source="observations").check(_flattened_encoder(eps=0.05, mars_sign=mars_sign))
     assert observed.checks["source"] == "observations"
     assert observed.fitted_constants["rho"] > true * 1.01
     assert v.checks["network_shift"]["rho"] == pytest.approx(observed.fitted_constants["rho"] - true, rel=1e-3)
+
+
+def test_a_decoder_that_learned_from_noisy_states_is_read_without_the_bias_the_noise_gives():
+    """A decoder of exactly the model's form, trained (by least squares, on many samples) to predict Mars' direction
+    from states sampled with the posterior width it was given, learns a ratio that is too large; the law reads
+    the truth back within a small part of that shift, from the width in ``latents.parquet`` alone."""
+    from scipy.optimize import least_squares
+
+    from systems import copernicus as co
+
+    true, width = co.R_M_AU / co.R_E_AU, 0.05
+    rng = np.random.default_rng(7)
+    phi = rng.uniform(-np.pi, np.pi, (2, 50_000))
+    noise = width * rng.standard_normal(phi.shape)
+    phi, sampled = np.hstack([phi, phi]), np.hstack([phi + noise, phi - noise])  # each draw with both signs
+
+    def chord(r):
+        learned = np.arctan2(r[0] * np.sin(sampled[1]) - np.sin(sampled[0]), r[0] * np.cos(sampled[1]) - np.cos(sampled[0]))
+        observed = sky_angles(phi[0], phi[1])[1]
+        return np.concatenate([np.cos(learned) - np.cos(observed), np.sin(learned) - np.sin(observed)])
+
+    learned = float(least_squares(chord, [true]).x[0])
+    assert learned / true - 1 > 1e-3  # the bias the correction has to find: 0.2 % at this width
+    evidence = _flattened_encoder(eps=0.0)
+    frame = evidence.latents
+    for z in ("z0", "z1"):
+        frame[f"{z}_log_sigma"] = np.log(width)
+    _, frame["theta_M_pred"] = sky_angles((frame["z0"] - 0.3).to_numpy(), (frame["z1"] + 0.7).to_numpy(), r_m=learned)
+    v = _law(get_system("copernicus"), "mars_direction").check(evidence)
+    assert v.checks["input_noise"] == pytest.approx({"phi_E": width, "phi_M": width})
+    assert v.checks["uncorrected"]["rho"] == pytest.approx(learned, rel=1e-6)
+    assert abs(v.fitted_constants["rho"] / true - 1) < 0.2 * (learned / true - 1)
+    assert abs(v.deviations["rho"]) < 2
 
 
 def test_latents_without_the_networks_predictions_fall_back_to_the_observations():

@@ -101,6 +101,22 @@ class Evidence:
         mean = pd.Series(start).groupby(self.latents["series"].to_numpy()).transform("mean").to_numpy()
         return (np.angle(mean) if self.kind == "circle" else mean) + omega * step
 
+    def input_noise(self, latent: str) -> float:
+        """How far, in the RMS, the state the decoder was trained on lies from the neuron's own line through a
+        series: the posterior width it was sampled with (the ``{latent}_log_sigma`` column) and, for a stepping
+        latent, the encoder's reading scatter about :meth:`series_line` (a series' first reading, which the decoder
+        states start from, errs as much as any); 0 where neither is known."""
+        variance = 0.0
+        column = f"{latent}_log_sigma"
+        if column in self.latents:
+            variance += float(np.mean(np.exp(2 * self.latents[column].to_numpy(dtype=float))))
+        if self.stepping:
+            scatter = self.latents[latent].to_numpy(dtype=float) - self.series_line(latent)
+            if self.kind == "circle":
+                scatter = np.angle(np.exp(1j * scatter))
+            variance += float(np.mean(scatter**2))
+        return float(np.sqrt(variance))
+
     def decoder_state(self, latent: str) -> np.ndarray:
         """The neuron's state the decoder was given for each held-out row (its ``*_pred`` answers): for a stepping
         latent, the encoder's reading of the series' first row plus ``omega`` per step since that row (the export

@@ -60,7 +60,7 @@ import sympy as sp
 
 from systems.laws.base import Evidence, Law, Order, deviations, too_few
 from systems.laws.geometry import fit_constants, wrap
-from systems.laws.uncertainty import systematic_errors
+from systems.laws.uncertainty import input_noise_bias, systematic_errors
 from systems.laws.verdict import DISCOVERED, Verdict
 
 SEARCH_ROWS = 2000
@@ -121,7 +121,8 @@ class ObservationModel(Law):
             # from the main fit's constants: the same model on the other source, a local shift, no grid of starts
             cross = self._fit(evidence, holders, other, jackknife=False, start=main.constants)
             shift = {
-                k.name: _difference(cross.constants[k.name], main.constants[k.name], k in self.angles) for k in self.constants
+                k.name: _difference(cross.constants[k.name], main.uncorrected[k.name], k in self.angles)
+                for k in self.constants
             }
         fitted, m = main.constants, main.match
         rel = {k.name: abs(fitted[k.name] - v) / abs(v) for k, v in self.constants.items() if v}
@@ -145,6 +146,9 @@ class ObservationModel(Law):
                 "tolerances": tol,
                 "source": source,
                 "network_shift": shift,
+                "input_noise_bias": {k.name: main.input_noise_bias[k.name] for k in self.constants if main.input_noise_bias},
+                "uncorrected": {k.name: main.uncorrected[k.name] for k in self.constants if main.input_noise_bias},
+                "input_noise": {q: evidence.input_noise(h.latent) for q, h in holders.items()} if main.input_noise_bias else {},
                 "neuron_offsets": {f"d_{q}": fitted[f"d_{q}"] for q in self.quantities},
                 "starts_tried": main.starts,
                 "rows": main.rows,
@@ -196,12 +200,19 @@ class ObservationModel(Law):
         se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()} if n_series else se
         # the network's own distortion, smooth in the quantities: regions of them left out in turn
         angles = [q for q in names if getattr(evidence.system.columns.get(q), "angle", False)]
-        sys_errors = {}
+        sys_errors, bias, raw = {}, {}, dict(fitted)
         if jackknife:
             at = {k: fitted[k.name] for k in free}
             sys_errors = systematic_errors(model, names, frame, target, free, at, se, kind=kind, affine=False, angles=angles)
+            if source == "decoder":
+                # the decoder learned from noisy states: remove the bias that noise gives a fit of the model, and
+                # count the removed amount as systematic error (the module's text)
+                widths = {q: evidence.input_noise(h.latent) for q, h in holders.items()}
+                bias = input_noise_bias(model, names, frame, free, fitted, widths, kind=kind)
+                fitted = {k: v - bias[k] if np.isfinite(bias.get(k, np.nan)) else v for k, v in fitted.items()}
+                sys_errors = {k: float(np.hypot(e, np.nan_to_num(bias.get(k, 0.0)))) for k, e in sys_errors.items()}
         constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in free}
-        return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle))
+        return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle), bias, raw)
 
 
 SOURCES = ("decoder", "observations")
@@ -254,3 +265,7 @@ class _Fit:
     rows: int
     series: int
     circle: bool
+    input_noise_bias: dict[str, float] = field(default_factory=dict)
+    """per constant: the shift that noise in the decoder's inputs gives the fit, removed from ``constants``"""
+    uncorrected: dict[str, float] = field(default_factory=dict)
+    """per constant: the fit before that removal"""

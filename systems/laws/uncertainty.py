@@ -39,12 +39,14 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from systems.laws.geometry import fit_constants
+from systems.laws.geometry import fit_constants, symbols
 
 FALLBACK_DIGITS = 4
 """significant digits of a number without a usable standard error"""
 REGIONS = 10
 """regions of the inputs left out one at a time by :func:`systematic_errors`"""
+NOISE_DRAWS = 4
+"""noise draws averaged by :func:`input_noise_bias`"""
 JACKNIFE_ROWS = 5000
 """rows (a seeded sample) on which :func:`systematic_errors` refits; its statistical part is scaled to them"""
 
@@ -108,6 +110,51 @@ def systematic_errors(
         stat = stat if np.isfinite(stat) else 0.0
         out[c.name] = float(np.sqrt(max(float(v) - inflate * stat**2, 0.0)))
     return out
+
+
+def input_noise_bias(
+    expr: sp.Expr,
+    names: list[str],
+    frame: pd.DataFrame,
+    free: list[sp.Symbol],
+    fitted: dict,
+    widths: dict[str, float],
+    *,
+    kind: str,
+    draws: int = NOISE_DRAWS,
+    seed: int = 0,
+) -> dict[str, float]:
+    """How far least squares moves each constant of ``expr`` when its inputs ``names`` carry Gaussian noise of
+    RMS ``widths`` (per input; a missing or zero width: none): the model with the constants ``fitted`` (by
+    name) is evaluated on ``frame`` without noise and refitted on the inputs with noise, ``draws`` times, and
+    the mean shift is returned (NaN where a refit fails).  Each draw is used with both signs, so that the shift
+    linear in the noise, as large as the statistical error, cancels and the bias, quadratic in it, remains.
+
+    This is the errors-in-variables bias of a decoder that learned the model from noisy inputs (the module's
+    text of :mod:`systems.laws.observation_model`): a least-squares fit of a nonlinear model on inputs with
+    errors does not return the constants the model was made with.  For ``y = a x`` the shift is the
+    attenuation ``-a s^2 / (var x + s^2)``."""
+    sigma = {n: float(widths.get(n, 0.0) or 0.0) for n in names}
+    if not free or not any(s > 0 for s in sigma.values()):
+        return {k.name: 0.0 for k in free}
+    at = {k: float(fitted[k.name]) for k in free}
+    func = sp.lambdify([*symbols(names), *free], expr, modules="numpy")
+    cols = [frame[n].to_numpy(dtype=float) for n in names]
+    with np.errstate(all="ignore"):
+        clean = np.asarray(func(*cols, *at.values()), dtype=float) * np.ones(len(frame))
+    usable = np.isfinite(clean)
+    rng = np.random.default_rng(seed)
+    shifts = []
+    for _ in range(draws):
+        noise = {n: sigma[n] * rng.standard_normal(int(usable.sum())) for n in names}
+        for sign in (1, -1):  # antithetic pairs: the shift linear in the noise cancels, the bias (its square) stays
+            noisy = pd.DataFrame({n: frame[n].to_numpy(dtype=float)[usable] + sign * noise[n] for n in names})
+            refit, _, _ = fit_constants(expr, names, noisy, clean[usable], free, at, kind=kind, affine=False)
+            shifts.append([refit[k.name] - at[k] for k in free])
+    values = np.array(shifts, dtype=float)
+    if not np.isfinite(values).all():
+        return {k.name: float("nan") for k in free}
+    return {k.name: float(v) for k, v in zip(free, values.mean(axis=0), strict=True)}
 
 
 def jackknife_variance(values: np.ndarray) -> np.ndarray:
