@@ -377,7 +377,9 @@ def _verdicts_md(verdicts) -> list[str]:
         "`systems.laws.uncertainty`), and where the network gives a second reading of the same constant, the "
         "difference of the two: a law of motion fitted to the network's answers and to the observed ones, a "
         "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
-        "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A distortion shared "
+        "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A constant read from "
+        "the decoder has the bias that noise in the decoder's inputs gives a least-squares fit removed, and that "
+        "amount added to its systematic error (`input_noise_bias` in verification.json).  A distortion shared "
         "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
         "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
         "relative tolerance.",
