@@ -24,6 +24,8 @@ Mars.  Equation of the centre, to first order in ``e``:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 A_E_AU = 1.00000011
@@ -175,6 +177,24 @@ def mean_motion_laws(earth: str, mars: str, angle: str, *, earth_body: str = "Ea
     return (*holds, ratio)
 
 
+def exact_sky(quantities: dict, constants: dict, *, earth: str, mars: str, mean_longitudes: bool) -> np.ndarray:
+    """Mars' geocentric longitude on the exact Kepler ellipses (Kepler's equation solved, not the series of
+    :func:`kepler_sky_model`), from the planets' mean anomalies or mean longitudes (``quantities`` by name) and the
+    constants ``rho``, ``e_E``, ``varpi_E``, ``e_M``, ``varpi_M`` (by name); NaN where an eccentricity is outside
+    [0, 1)."""
+    from systems.copernicus import sky_angles
+
+    e_e, e_m = constants["e_E"], constants["e_M"]
+    if not (0 <= e_e < 1 and 0 <= e_m < 1):
+        return np.full(len(quantities[earth]), np.nan)
+    m_e = np.asarray(quantities[earth], dtype=float) - (constants["varpi_E"] if mean_longitudes else 0.0)
+    m_m = np.asarray(quantities[mars], dtype=float) - (constants["varpi_M"] if mean_longitudes else 0.0)
+    earth_orbit = orbit(m_e, a=1.0, e=e_e, varpi=constants["varpi_E"])
+    mars_orbit = orbit(m_m, a=constants["rho"], e=e_m, varpi=constants["varpi_M"])
+    _, theta_m = sky_angles(earth_orbit["longitude"], mars_orbit["longitude"], r_e=earth_orbit["r"], r_m=mars_orbit["r"])
+    return theta_m
+
+
 def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, e_m: float):
     """Two laws for a system whose neurons hold the planets' mean anomalies or mean longitudes: Mars' observed
     longitude follows from the two neurons on Kepler ellipses (:func:`kepler_sky_model`, fitting ``rho = a_M / a_E``
@@ -201,6 +221,7 @@ def orbit_laws(earth: str, mars: str, *, mean_longitudes: bool, a_ratio: float, 
         starts={varpi_e: angles, varpi_m: angles},
         tolerances={rho: 0.02, e_mars: 0.10},
         angles=(varpi_e, varpi_m),
+        exact=functools.partial(exact_sky, earth=earth, mars=mars, mean_longitudes=mean_longitudes),
     )
     kepler = ConstantRelation(
         name="kepler_third_law",
