@@ -12,7 +12,11 @@ candidate ``f`` is also tried as ``asin(f)`` with its constants refitted:
 near its centre an arcsine is its argument, so a plain fit often returns the
 argument of an inverse sine the transformed search missed.  Both fronts are
 turned into expressions for ``z`` (``s a + c + f`` and ``s a + c + asin(g)``),
-scored on held-out rows by the circular loss and merged into one front.
+scored on held-out rows by the circular loss and merged into one front.  An
+equation that is no function on the circle of an input angle (``0.96 a +
+tanh(sin(0.14 a))``: turning ``a`` by 2 pi moves it by more than its own RMS
+error) leaves the front: the data never cross the seam, so such an equation
+can fit them, but no physical law of an angle jumps there.
 
 A target of one sign may also be searched as its square (``square=True``):
 ``y = sqrt(g)`` (or ``-sqrt(g)``), where ``g`` is what the engine finds for
@@ -35,11 +39,11 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from symreg.base import describe, evaluate, loss, pareto_front, wrap
+from symreg.base import describe, evaluate, loss, pareto_front, round_floats, wrap
 from symreg.errors import ExpressionError
 from symreg.group_forms import group_forms
 from symreg.parse import parse_expression
-from symreg.polish import RefitBudget, recognise_constants, refit_constants
+from symreg.polish import RefitBudget, integer_frequencies, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
 from symreg.separable import TOLERANCE_FACTOR, separable_candidates, translations
 from symreg.units import Dimension, as_dimension, combine, dimension_of, dimensionless_groups, prefactors
@@ -296,6 +300,8 @@ def search(
         raw_front, row, symbols, X, y, fit, val,
         circular=circular, noise_variance=noise_variance, rtol=rtol, named=named_constants, budget=refit_budget, scale=scale,
     )  # fmt: skip
+    if circular:
+        table = _on_the_circle(table, row, symbols, X[fit], y[fit], X[val], [n for n in variable_names if n in angle_names], rtol)
     if target_dim is not None:
         table = _prefer_homogeneous(table, dims, target_dim)
     front = pareto_front(table, noise_variance=noise_variance)
@@ -380,6 +386,52 @@ def _arcsine_candidates(
         if g.free_symbols and g.atoms(sp.Float):
             inside = refit_constants(base + sp.asin(g), symbols, X, y, circular=True)
             out.append((inside, raw, "sine (from identity)"))
+    return out
+
+
+def _on_the_circle(
+    table: pd.DataFrame, row: Callable, symbols: list[sp.Symbol], X: np.ndarray, y: np.ndarray, X_val: np.ndarray,
+    angles: list[str], rtol: float,
+) -> pd.DataFrame:  # fmt: skip
+    """The polished candidates of an angle, each number that multiplies an input angle within ``rtol`` of an
+    integer also tried as that integer (:func:`symreg.polish.integer_frequencies`, the other constants refitted),
+    and then only those that are functions on the circle (:func:`_periodic`); the table as it was if none is."""
+    if not angles:
+        return table
+    angle_symbols = [s for s in symbols if s.name in angles]
+    rows = table.to_dict("records")
+    for r in list(rows):
+        whole = integer_frequencies(r["expr"], angle_symbols, rtol)
+        if whole != r["expr"]:
+            refitted = round_floats(refit_constants(whole, symbols, X, y, circular=True), 6)  # as polished rows are
+            rows.append(row(refitted, r["equation"], r["transform"]))
+    kept = _periodic(rows, symbols, X_val, [i for i, s in enumerate(symbols) if s.name in angles])
+    return pd.DataFrame(kept).drop_duplicates("sympy_format") if kept else table
+
+
+SEAM_FLOOR = 1e-10
+"""rad: the jump at the seam that an exact periodic law's rounding may show (2 pi times the float precision)"""
+
+
+def _periodic(rows: list[dict], symbols: list[sp.Symbol], X: np.ndarray, angles: list[int]) -> list[dict]:
+    """The rows whose equation is a function on the circle of each input angle: turning one angle by 2 pi moves
+    the answer (wrapped) by no more than the equation's own RMS error (its ``loss``).  An engine's
+    ``0.964 a + tanh(sin(0.135 a))`` or ``cos(0.986 a)`` jumps at the seam the data never cross; a physical law of an
+    angle does not.  Rows that cannot be evaluated on both sides are kept."""
+    if not angles:
+        return rows
+    out = []
+    for r in rows:
+        at = evaluate(r["expr"], symbols, X)
+        worst = 0.0
+        for j in angles:
+            turned = X.copy()
+            turned[:, j] += 2 * np.pi
+            jump = wrap(evaluate(r["expr"], symbols, turned) - at)
+            if np.isfinite(jump).any():
+                worst = max(worst, float(np.sqrt(np.nanmean(jump**2))))
+        if worst <= max(np.sqrt(max(float(r["loss"]), 0.0)), SEAM_FLOOR):
+            out.append(r)
     return out
 
 

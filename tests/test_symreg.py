@@ -151,3 +151,31 @@ def test_a_plain_fit_of_an_angle_is_also_tried_inside_the_arcsine():
     front = search(Stub, X, y, variable_names=["a", "b"], angle_names=["a", "b"], circular=True, noise_variance=1e-6)
     best = front[front["selected"]].iloc[0]
     assert "asin" in best["sympy_format"] and best["transform"] == "sine (from identity)", best["sympy_format"]
+
+
+def test_an_equation_of_an_angle_that_jumps_at_the_seam_is_no_candidate():
+    """The sky's seed 22: the equation of the centre with a frequency a little off 1, and an approximant that fits
+    the data more closely but is no function on the circle.  The first is kept with its frequency read as 1, the
+    second leaves the front."""
+    from functools import partial
+
+    from symreg.search import _on_the_circle, _periodic, _row
+
+    a = sp.Symbol("lambda_M", real=True)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-np.pi, np.pi, size=(4000, 1))
+    e = 0.0934
+    y = np.angle(np.exp(1j * (X[:, 0] - 2 * e * np.sin(X[:, 0] - 0.42) + 1.25 * e**2 * np.sin(2 * (X[:, 0] - 0.42)) + 1.28)))
+    near = a - sp.Float(0.184767) * sp.cos(sp.Float(0.98558) * a - sp.Float(1.1472)) + sp.Float(1.28137)
+    junk = sp.Float(0.963681) * a - sp.tanh(sp.sin(sp.Float(0.135086) * a) * sp.cos(sp.Float(0.60432) * a + sp.Float(0.415033))) + sp.Float(1.20837)
+    row = partial(_row, symbols=[a], X=X[2000:], y=y[2000:], circular=True, numbers={})
+    table = pd.DataFrame([row(near, "near", "identity"), row(junk, "junk", "identity")])
+    out = _on_the_circle(table, row, [a], X[:2000], y[:2000], X[2000:], ["lambda_M"], 0.1)
+    assert not any("tanh" in str(x) for x in out["expr"])
+    whole = out[[sp.Float(0.98558) not in x.atoms(sp.Float) for x in out["expr"]]]
+    assert len(whole) == 1 and whole["transform"].iloc[0] == "identity"
+    # the second-order term, 5/4 e^2 = 0.011 rad, is what is left; the frequency read as 1 fits better
+    assert whole["loss"].iloc[0] < min(2e-4, row(near, "near", "identity")["loss"])
+    # the test itself: turning the angle by 2 pi leaves the periodic form, not the others
+    rows = [{"expr": x, "loss": 1e-4} for x in (a + sp.sin(a), sp.Float(0.99) * a, a + sp.cos(sp.Float(0.9) * a))]
+    assert [r["expr"] for r in _periodic(rows, [a], X, [0])] == [a + sp.sin(a)]

@@ -301,7 +301,7 @@ def test_the_equation_of_the_centre_holds_in_any_form_equal_to_first_order():
 
 
 def test_a_number_multiplying_an_angle_is_read_as_the_integer_it_lies_within_the_tolerance_of():
-    from systems.laws.latent_formula import integer_frequencies
+    from symreg.polish import integer_frequencies
 
     nu = sp.Symbol("nu_M", real=True)
     near = nu - sp.Float(0.185476) * sp.sin(sp.Float(0.985579) * nu) - sp.Float(1.59519)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from symreg.polish import integer_frequencies
 from systems.laws.base import Evidence, Law, symbolic_match, too_few
 from systems.laws.geometry import fit_constants, symbols, values
 from systems.laws.uncertainty import systematic_errors
@@ -153,18 +154,3 @@ def first_order_form(expr: sp.Expr, names, frame) -> sp.Expr:
         if not small:
             return expr
         expr = expr.xreplace(small)
-
-
-def integer_frequencies(expr: sp.Expr, angles, rtol: float) -> sp.Expr:
-    """``expr`` with each number that multiplies an angle read as the nearest nonzero integer where it lies within
-    ``rtol`` of it (``sin(0.9856 nu)`` -> ``sin(nu)``).  An equation between angles is 2 pi-periodic in each, so
-    these numbers are integers that physics fixes; a regression over angles cut at +-pi leaves them a little off."""
-    swap = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Mul) and len(node.args) == 2:
-            number, other = node.args
-            if number.is_Float and other in angles:
-                n = round(float(number))
-                if n and abs(float(number) - n) <= rtol * abs(n):
-                    swap[node] = n * other
-    return expr.xreplace(swap)

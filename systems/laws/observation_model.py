@@ -252,6 +252,7 @@ class ObservationModel(Law):
                 sys_errors = {k: float(np.hypot(e, np.nan_to_num(bias.get(k, 0.0)))) for k, e in sys_errors.items()}
         fitted = {k: v - truncation[k] if np.isfinite(truncation.get(k, np.nan)) else v for k, v in fitted.items()}
         constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in free}
+        raw = {k.name: float(wrap(raw[k.name])) if k in self.angles else raw[k.name] for k in free}
         return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle), bias, raw, truncation)
 
     def _model_bias(self, model, names, frame, free, fitted, kind) -> dict[str, float]:
