@@ -184,7 +184,7 @@ class ObservationModel(Law):
                 "uncorrected": {
                     k.name: main.uncorrected[k.name] for k in self.constants if main.input_noise_bias or main.model_bias
                 },
-                "input_noise": {q: evidence.input_noise(h.latent) for q, h in holders.items()} if main.input_noise_bias else {},
+                "input_noise": main.input_noise,
                 "model_bias": {k.name: main.model_bias[k.name] for k in self.constants if main.model_bias},
                 "neuron_offsets": {f"d_{q}": fitted[f"d_{q}"] for q in self.quantities},
                 "starts_tried": main.starts,
@@ -237,7 +237,7 @@ class ObservationModel(Law):
         se = {k: v * np.sqrt(len(target) / n_series) for k, v in se.items()} if n_series else se
         # the network's own distortion, smooth in the quantities: regions of them left out in turn
         angles = [q for q in names if getattr(evidence.system.columns.get(q), "angle", False)]
-        sys_errors, bias, raw, truncation = {}, {}, dict(fitted), {}
+        sys_errors, bias, raw, truncation, widths = {}, {}, dict(fitted), {}, {}
         if jackknife and self.exact is not None:
             truncation = self._model_bias(model, names, frame, free, fitted, kind)
         if jackknife:
@@ -253,7 +253,7 @@ class ObservationModel(Law):
         fitted = {k: v - truncation[k] if np.isfinite(truncation.get(k, np.nan)) else v for k, v in fitted.items()}
         constants = {k.name: float(wrap(fitted[k.name])) if k in self.angles else fitted[k.name] for k in free}
         raw = {k.name: float(wrap(raw[k.name])) if k in self.angles else raw[k.name] for k in free}
-        return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle), bias, raw, truncation)
+        return _Fit(constants, m, se, sys_errors, len(grid), len(target), n_series, bool(circle), bias, raw, truncation, widths)
 
     def _model_bias(self, model, names, frame, free, fitted, kind) -> dict[str, float]:
         """How far the approximate model's constants, fitted to the :attr:`exact` observation at the fitted
@@ -323,3 +323,5 @@ class _Fit:
     """per constant: the fit before that removal (and the model's, below)"""
     model_bias: dict[str, float] = field(default_factory=dict)
     """per constant: the shift the approximate model gives the fit of the exact observation, removed from ``constants``"""
+    input_noise: dict[str, float] = field(default_factory=dict)
+    """per quantity: the RMS noise of the decoder's inputs that :attr:`input_noise_bias` was computed at"""

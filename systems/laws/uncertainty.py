@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from systems.laws.geometry import fit_constants, symbols
+from systems.laws.geometry import fit_constants, values
 
 FALLBACK_DIGITS = 4
 """significant digits of a number without a usable standard error"""
@@ -138,10 +138,7 @@ def input_noise_bias(
     if not free or not any(s > 0 for s in sigma.values()):
         return {k.name: 0.0 for k in free}
     at = {k: float(fitted[k.name]) for k in free}
-    func = sp.lambdify([*symbols(names), *free], expr, modules="numpy")
-    cols = [frame[n].to_numpy(dtype=float) for n in names]
-    with np.errstate(all="ignore"):
-        clean = np.asarray(func(*cols, *at.values()), dtype=float) * np.ones(len(frame))
+    clean = values(expr.xreplace(at), names, frame)
     usable = np.isfinite(clean)
     rng = np.random.default_rng(seed)
     shifts = []
@@ -151,10 +148,10 @@ def input_noise_bias(
             noisy = pd.DataFrame({n: frame[n].to_numpy(dtype=float)[usable] + sign * noise[n] for n in names})
             refit, _, _ = fit_constants(expr, names, noisy, clean[usable], free, at, kind=kind, affine=False)
             shifts.append([refit[k.name] - at[k] for k in free])
-    values = np.array(shifts, dtype=float)
-    if not np.isfinite(values).all():
+    moved = np.array(shifts, dtype=float)
+    if not np.isfinite(moved).all():
         return {k.name: float("nan") for k in free}
-    return {k.name: float(v) for k, v in zip(free, values.mean(axis=0), strict=True)}
+    return {k.name: float(v) for k, v in zip(free, moved.mean(axis=0), strict=True)}
 
 
 def jackknife_variance(values: np.ndarray) -> np.ndarray:
