@@ -379,7 +379,9 @@ def _verdicts_md(verdicts) -> list[str]:
         "neuron's line and its raw readings, the learned steps and the rates the encoder's readings advance by, "
         "the encoder's neuron and the decoder's predictions (`docs/results-for-a-paper.md`).  A constant read from "
         "the decoder has the bias that noise in the decoder's inputs gives a least-squares fit removed, and that "
-        "amount added to its systematic error (`input_noise_bias` in verification.json).  A distortion shared "
+        "amount added to its systematic error (`input_noise_bias` in verification.json).  Constants a model needs "
+        "but its observation fixes poorly are fitted and not reported (`nuisance` in verification.json); another "
+        "law measures them where the system has one.  A distortion shared "
         "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
         "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
         "relative tolerance.",

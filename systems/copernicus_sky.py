@@ -35,6 +35,8 @@ DT_DAYS = 7.0
 T_E_DAYS = 365.256
 T_M_DAYS = 686.97959
 E_M_J2000 = 0.0934006  # Mars' eccentricity at J2000 (Standish, JPL approximate elements)
+E_E_J2000 = 0.01671123  # the Earth-Moon barycentre's eccentricity and perihelion longitude at J2000, same source
+VARPI_E_J2000_DEG = 102.93768193
 A_E_J2000 = 1.00000261  # semi-major axes (AU) of the Earth-Moon barycentre and Mars, same source
 A_M_J2000 = 1.52371034
 
@@ -140,7 +142,16 @@ def _laws():
             rtol=0.10,
             first_order=True,
         ),
-        *orbit_laws("L_E", "L_M", mean_longitudes=True, a_ratio=A_M_J2000 / A_E_J2000, e_m=E_M_J2000),
+        *orbit_laws(
+            "L_E",
+            "L_M",
+            mean_longitudes=True,
+            a_ratio=A_M_J2000 / A_E_J2000,
+            e_m=E_M_J2000,
+            e_earth=E_E_J2000,
+            varpi_earth=float(np.deg2rad(VARPI_E_J2000_DEG)),
+            varpi_mars=None,  # Mars' perihelion turns 0.44 deg a century in the J2000 frame: no single true value
+        ),
     )
 
 

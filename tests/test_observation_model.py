@@ -63,10 +63,14 @@ def test_neurons_holding_the_mean_anomalies_give_the_semi_major_axis_ratio_and_k
     assert sky.verdict == DISCOVERED and sky.checks["score"] > 0.99999
     assert sky.fitted_constants["rho"] == pytest.approx(ce.A_M_AU / ce.A_E_AU, rel=1e-3)
     assert sky.fitted_constants["e_M"] == pytest.approx(ce.E_M, rel=0.02)
-    # of the equal fits with the eccentricity's sign flipped, the positive one; the perihelia as angles
-    assert sky.fitted_constants["e_E"] == pytest.approx(ce.E_E, rel=0.05)
+    # the Earth's elements are fitted, kept as nuisance constants, not reported (the Sun's law measures them); of
+    # the equal fits with the eccentricity's sign flipped, the positive one; the perihelia as angles
+    assert set(sky.fitted_constants) == set(sky.standard_errors) == set(sky.true_constants) == {"rho", "e_M", "varpi_M"}
     assert sky.fitted_constants["varpi_M"] == pytest.approx(ce.VARPI_M - 2 * np.pi, abs=0.02)
-    assert -np.pi < sky.fitted_constants["varpi_E"] <= np.pi
+    assert abs(sky.relative_errors["varpi_M"]) < 0.05
+    nuisance = sky.checks["nuisance"]
+    assert set(nuisance) == {"e_E", "varpi_E"} and nuisance["e_E"] == pytest.approx(ce.E_E, rel=0.05)
+    assert -np.pi < nuisance["varpi_E"] <= np.pi
     kepler = verdicts["kepler_third_law"]
     assert kepler.verdict == DISCOVERED
     assert kepler.fitted_constants["right"] == pytest.approx((ce.T_M_DAYS / ce.T_E_DAYS) ** 2, rel=3e-3)
@@ -101,6 +105,42 @@ def test_the_shift_the_second_order_series_gives_the_constants_is_removed_with_t
     assert np.isnan(ce.exact_sky({"M_E": np.zeros(3), "M_M": np.zeros(3)},
                                  {"rho": 1.5, "e_E": -0.1, "e_M": 0.1, "varpi_E": 0.0, "varpi_M": 0.0},
                                  earth="M_E", mars="M_M", mean_longitudes=False)).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("system_name", ["copernicus-elliptic", "copernicus-sky"])
+def test_the_sun_gives_the_earth_s_ellipse(system_name):
+    # the Sun's longitude from the Earth's neuron alone: the Earth's eccentricity and perihelion, with the series'
+    # shift removed by Kepler's equation (fitted to the exact sky, the series reads e_E about 1e-4 relative off)
+    law = _law(get_system(system_name), "earth_orbit_from_the_sun")
+    assert law.quantities[0] in {"M_E", "L_E"} and law.observation == "theta_S" and law.exact is not None
+    true = {k.name: v for k, v in law.constants.items()}
+    if system_name == "copernicus-sky":  # the J2000 elements of the Earth-Moon barycentre; the data are DE421's
+        from systems import copernicus_sky as cs
+
+        assert true == pytest.approx({"e_E": cs.E_E_J2000, "varpi_E": np.deg2rad(cs.VARPI_E_J2000_DEG)})
+        return
+    assert true == pytest.approx({"e_E": ce.E_E, "varpi_E": float(np.angle(np.exp(1j * ce.VARPI_E)))})
+    v = law.check(_evidence(noise=0.0))
+    assert v.verdict == DISCOVERED and v.checks["score"] > 0.9999999
+    assert v.fitted_constants["e_E"] == pytest.approx(ce.E_E, rel=1e-4)
+    assert v.fitted_constants["varpi_E"] == pytest.approx(float(np.angle(np.exp(1j * ce.VARPI_E))), abs=1e-5)
+    assert abs(v.deviations["e_E"]) < 3 and abs(v.deviations["varpi_E"]) < 3
+    # the Sun's exact longitude and the series agree to third order in e_E
+    q = np.random.default_rng(0).uniform(-np.pi, np.pi, 2000)
+    for mean_longitudes in (False, True):
+        exact = ce.exact_sun({"A": q}, {"e_E": 0.1, "varpi_E": 1.0}, earth="A", mean_longitudes=mean_longitudes)
+        m = q - (1.0 if mean_longitudes else 0.0)
+        series = 1.0 + m + 0.2 * np.sin(m) + 1.25 * 0.01 * np.sin(2 * m) + np.pi
+        error = np.abs(np.angle(np.exp(1j * (series - exact))))
+        assert 1e-4 < error.max() < (13 / 12 + 1 / 4) * 0.1**3  # the third-order terms of the equation of the centre
+    assert np.isnan(ce.exact_sun({"A": q}, {"e_E": -0.1, "varpi_E": 0.0}, earth="A", mean_longitudes=False)).all()
+
+
+def test_a_nuisance_constant_must_be_a_constant_without_a_true_value():
+    law = _law(get_system("copernicus-elliptic"), "orbits_from_the_sky")
+    rho = next(k for k in law.constants if k.name == "rho")
+    with pytest.raises(ValueError, match="nuisance"):
+        replace(law, nuisance=(rho,)).check(_evidence())
 
 
 def test_the_series_line_removes_the_reading_noise_that_would_bias_the_ratio():

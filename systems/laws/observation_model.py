@@ -115,6 +115,10 @@ class ObservationModel(Law):
     """constants that are angles, reported in (-pi, pi]"""
     source: str = "decoder"
     """``"decoder"`` or ``"observations"``: what the model is fitted to (the module's text)"""
+    nuisance: tuple[sp.Symbol, ...] = ()
+    """constants of :attr:`constants` that the model needs but the observation does not measure well enough to
+    report (the module's text): fitted like the others and kept in the record's ``nuisance``, not reported as
+    results, so that another law may measure them"""
     exact: Callable | None = None
     """where :attr:`expression` approximates the observation (a series), the observation computed exactly:
     ``exact(quantities, constants)``, each a dict by name (the quantities as arrays, the constants of
@@ -132,7 +136,10 @@ class ObservationModel(Law):
         return expr
 
     def check(self, evidence: Evidence) -> Verdict:
-        true = {k.name: v for k, v in self.constants.items()}
+        reported = [k for k in self.constants if k not in self.nuisance]
+        true = {k.name: self.constants[k] for k in reported}
+        if any(self.constants.get(k) is not None for k in self.nuisance) or not set(self.nuisance) <= set(self.constants):
+            raise ValueError(f"{self.name}: a nuisance constant must be one of the constants, without a true value")
         reason = too_few(evidence.latents, "held-out rows")
         if reason:
             return self.not_checked(reason, true_constants=true)
@@ -159,7 +166,7 @@ class ObservationModel(Law):
                 for k in self.constants
             }
         fitted, m = main.constants, main.match
-        rel = {k.name: abs(fitted[k.name] - v) / abs(v) for k, v in self.constants.items() if v}
+        rel = {k.name: abs(_difference(fitted[k.name], v, k in self.angles)) / abs(v) for k, v in self.constants.items() if v}
         tol = {k.name: self.tolerances.get(k, evidence.rtol) for k, v in self.constants.items() if v}
         threshold = evidence.threshold if main.circle else evidence.r2
         ok = m.score >= threshold and all(rel[k] <= tol[k] for k in rel)
@@ -168,17 +175,18 @@ class ObservationModel(Law):
             latent=[holders[q].latent for q in self.quantities],
             expression=f"{self.observation} = {self.expression}",
             latex=f"{sp.latex(sp.Symbol(self.observation))} = {sp.latex(self.expression)}",
-            fitted_constants={k.name: fitted[k.name] for k in self.constants},
+            fitted_constants={k.name: fitted[k.name] for k in reported},
             true_constants=true,
             relative_errors=rel,
-            standard_errors={k.name: main.standard_errors[k.name] for k in self.constants},
-            systematic_errors={k.name: main.systematic_errors[k.name] for k in self.constants},
+            standard_errors={k.name: main.standard_errors[k.name] for k in reported},
+            systematic_errors={k.name: main.systematic_errors[k.name] for k in reported},
             checks={
                 "score": m.score,
                 "score_threshold": threshold,
                 "on_circle": bool(main.circle),
                 "tolerances": tol,
                 "source": source,
+                "nuisance": {k.name: fitted[k.name] for k in self.nuisance},
                 "network_shift": shift,
                 "input_noise_bias": {k.name: main.input_noise_bias[k.name] for k in self.constants if main.input_noise_bias},
                 "uncorrected": {
