@@ -351,6 +351,10 @@ def _tex(system, record: dict[str, Any]) -> str:
     )
 
 
+FIGURE_COLUMNS = 3
+"""panels a row in the ensemble's figure, one per constant"""
+
+
 def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
     import matplotlib
 
@@ -360,11 +364,18 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
     from pipeline import figures
 
     consts = record["constants"]
+    columns = min(len(consts), FIGURE_COLUMNS) or 1
+    rows = -(-len(consts) // columns) or 1
     with plt.rc_context(figures.STYLE):
         fig, axes = plt.subplots(
-            1, len(consts), figsize=(figures.COLUMN_INCHES if len(consts) == 1 else figures.PAGE_INCHES, 2.4), squeeze=False
+            rows,
+            columns,
+            figsize=(figures.COLUMN_INCHES if len(consts) == 1 else figures.PAGE_INCHES, 1.9 * rows + 0.35),
+            squeeze=False,
         )
-        for ax, c in zip(axes[0], consts, strict=True):
+        for ax in axes.flat[len(consts) :]:
+            ax.set_visible(False)
+        for ax, c in zip(axes.flat, consts, strict=False):
             seeds = [v["seed"] for v in c["values"]]
             ax.errorbar(
                 range(len(seeds)),
@@ -377,16 +388,19 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
             )
             ax.axhline(c["true"], color="k", lw=0.8, label="true")
             if c["mean"] is not None:
-                ax.axhline(c["mean"], color="C3", ls="--", lw=0.8, label="mean")
+                ax.axhline(c["mean"], color="C3", ls="--", lw=0.8, label="mean (2 sigma band)")
                 band = c.get("error_of_mean") or c["standard_error_of_mean"]
                 if band:
                     lo, hi = c["mean"] - 2 * band, c["mean"] + 2 * band
                     ax.axhspan(lo, hi, color="C3", alpha=0.15, lw=0)
-            ax.set_xticks(range(len(seeds)), [str(s) for s in seeds])
+            every = -(-len(seeds) // 5)  # at most five seed labels a panel, so that they do not run together
+            ax.set_xticks(range(0, len(seeds), every), [str(s) for s in seeds[::every]])
             ax.set_xlabel("seed")
-            ax.set_ylabel(f"{c['constant']} ({c['law'].replace('_', ' ')})")
-        axes[0][0].legend()
-        fig.tight_layout()
+            ax.set_ylabel(c["constant"])
+            ax.set_title(c["law"].replace("_", " "), fontsize="small")  # which law: a panel's label, not a caption
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+        fig.tight_layout(rect=(0, 0.35 / (1.9 * rows + 0.35), 1, 1))
         figures.save(fig, ensemble_dir / "ensemble")
 
 

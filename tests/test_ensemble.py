@@ -99,3 +99,26 @@ def test_the_means_error_keeps_the_systematic_part_that_seeds_share():
     assert c["systematic_error_of_mean"] == pytest.approx(0.005)
     assert abs(c["deviation_of_mean"]) < 1
     assert constant_summary("law", "gamma", values, 0.5)["error_of_mean"] == pytest.approx(c["standard_error_of_mean"])
+
+
+def test_the_figure_sets_many_constants_in_rows_of_panels(tmp_path, monkeypatch):
+    import warnings
+
+    from pipeline import ensemble, figures
+
+    # nine constants, as copernicus-elliptic has: three rows of three panels, laid out without overlap (one row of
+    # nine drew its labels over each other, and tight_layout warned that it could not fit them)
+    def laws(seed):
+        return [{**_law("discovered", 1.5 + 0.001 * seed, 0.002), "name": f"law{k}"} for k in range(9)]
+
+    record = summarise([{"seed": s, "run_dir": "d", "wall_s": 1.0, "laws": laws(s), "equations": []} for s in range(10)])
+    assert len(record["constants"]) == 9
+    drawn, save = [], figures.save
+    monkeypatch.setattr(figures, "save", lambda fig, path: (drawn.append(fig), save(fig, path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ensemble._figure(tmp_path, record)
+    boxes = [ax.get_position() for ax in drawn[0].axes if ax.get_visible()]
+    assert len(boxes) == 9 and len({round(b.y0, 3) for b in boxes}) == 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert (tmp_path / "ensemble.png").exists()
