@@ -58,6 +58,16 @@ elliptic orbits it raises Mars' eccentricity by 0.15 to 0.23 % (the sky: 0.09
 to 0.12 %), which had put the mean over five seeds 3 of its errors low, and
 moves rho by at most 0.014 %.
 
+**Nuisance constants** (``nuisance``).  A model may need constants its
+observation fixes poorly: Mars' direction depends on the Earth's small
+ellipse, but the decoder's prediction of it pins the Earth's eccentricity
+and perihelion only weakly (over ten elliptic seeds that fit put ``e_E`` up
+to 16 % low, outside its own 2-sigma interval on 4 of 10).  Such constants
+are fitted like the others and kept in the record's ``nuisance``, and not
+reported: no error bar a reader could cite, and :func:`cross_check` and the
+laws after it never take them.  The system measures them with a law whose
+observation fixes them (the Sun's direction, for the Earth's ellipse).
+
 :func:`cross_check`: where another law reads the same constant from the
 encoder's neuron (a ``latent_formula``: Mars' angle computed from the sky by
 the law of sines), the two halves of one network give two measurements, and
