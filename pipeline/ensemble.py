@@ -363,14 +363,15 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
 
     from pipeline import figures
 
-    consts = record["constants"]
-    columns = min(len(consts), FIGURE_COLUMNS) or 1
-    rows = -(-len(consts) // columns) or 1
+    consts = record["constants"]  # at least one: write_outputs draws no figure without
+    columns = min(len(consts), FIGURE_COLUMNS)
+    rows = -(-len(consts) // columns)
+    panel, legend = 1.9, 0.35  # inches: a row of panels, the legend below them
     with plt.rc_context(figures.STYLE):
         fig, axes = plt.subplots(
             rows,
             columns,
-            figsize=(figures.COLUMN_INCHES if len(consts) == 1 else figures.PAGE_INCHES, 1.9 * rows + 0.35),
+            figsize=(figures.COLUMN_INCHES if len(consts) == 1 else figures.PAGE_INCHES, panel * rows + legend),
             squeeze=False,
         )
         for ax in axes.flat[len(consts) :]:
@@ -400,7 +401,7 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
             ax.set_title(c["law"].replace("_", " "), fontsize="small")  # which law: a panel's label, not a caption
         handles, labels = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-        fig.tight_layout(rect=(0, 0.35 / (1.9 * rows + 0.35), 1, 1))
+        fig.tight_layout(rect=(0, legend / (panel * rows + legend), 1, 1))
         figures.save(fig, ensemble_dir / "ensemble")
 
 
