@@ -24,6 +24,18 @@ def test_a_value_is_written_to_the_place_of_its_error(value, error, text):
     assert with_error(value, error) == text
 
 
+@pytest.mark.parametrize(
+    ("value", "error", "systematic", "text"),
+    [
+        (1.52714, 0.00013, 0.0005, "1.5271 ± 0.00013 (stat) ± 0.0005 (sys)"),
+        (0.016672, 0.000043, 0.0000012, "0.01667 ± 0.00004 (stat) ± 0.0000012 (sys)"),  # not ± 0.00000 (sys)
+        (0.016672, 0.000043, 0.0, "0.01667 ± 0.00004 (stat) ± 0 (sys)"),
+    ],
+)
+def test_each_part_of_an_error_keeps_its_own_leading_digit(value, error, systematic, text):
+    assert with_error(value, error, systematic) == text
+
+
 def test_rounding_helpers_agree():
     assert decimals(0.004) == 3 and decimals(0.0015) == 4 and decimals(37.0) == -1 and decimals(float("nan")) is None
     assert rounded(3.14159, 0.01) == "3.142" and rounded(3.14159, 0.05) == "3.14"

@@ -228,9 +228,17 @@ def with_error(value: float, error: float | None, systematic: float | None = Non
         return rounded(value)
     if systematic is None or not np.isfinite(systematic):
         return f"{rounded(value, total)} ± {round(error, places):.{max(places, 0)}f}"
-    small = max(places, decimals(error) or places) if error is not None and np.isfinite(error) and error > 0 else places
-    stat = f"{round(error, small):.{max(small, 0)}f}" if error is not None and np.isfinite(error) else "?"
-    return f"{rounded(value, total)} ± {stat} (stat) ± {round(systematic, places):.{max(places, 0)}f} (sys)"
+    stat = _part(error, places) if error is not None and np.isfinite(error) else "?"
+    return f"{rounded(value, total)} ± {stat} (stat) ± {_part(systematic, places)} (sys)"
+
+
+def _part(error: float, places: int) -> str:
+    """One part of a total error written to the total's ``places``, or to its own leading digit where it is smaller
+    (``0.00004`` beside a total of ``0.0005``, not ``0.0000``); a part that is zero is ``0``."""
+    if error <= 0:
+        return "0"
+    own = max(places, decimals(error) or places)
+    return f"{round(error, own):.{max(own, 0)}f}"
 
 
 def latex_with_error(value: float, error: float | None, systematic: float | None = None) -> str:
