@@ -52,7 +52,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _stage_settings(config: Config, stage: str, key: bool = False) -> dict[str, Any]:
+def stage_settings(config: Config, stage: str, key: bool = False) -> dict[str, Any]:
     """A stage's settings as the manifest records them; with ``key``, only those that decide what it makes."""
     section = getattr(config, stage, None)
     if not dataclasses.is_dataclass(section):
@@ -79,10 +79,16 @@ def _cache_key(ctx: StageContext, stage: Stage) -> str:
         "system": ctx.system.name,
         "definition": ctx.system.fingerprint(laws=stage.reads_laws),
         "seed": ctx.config.seed,
-        "settings": _stage_settings(ctx.config, stage.name, key=True),
+        "settings": stage_settings(ctx.config, stage.name, key=True),
         "inputs": inputs,
         "version": project_version(),
     }
+    if stage.reads_laws:  # a new closure states new errors (systems.laws.closure); without one, the key is as it was
+        from systems.laws.closure import fingerprint
+
+        closure = fingerprint(ctx.system.name)
+        if closure is not None:
+            payload["closure"] = closure
     return text_hash(json.dumps(payload, sort_keys=True))
 
 
@@ -176,7 +182,7 @@ def _record(ctx: StageContext, stage: Stage, key: str, **extra: Any) -> None:
     record = {
         "key": key,
         "seed": ctx.config.seed,
-        "settings": _stage_settings(ctx.config, stage.name),
+        "settings": stage_settings(ctx.config, stage.name),
         "command": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv)),
         "versions": _versions(),
         **extra,

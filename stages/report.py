@@ -350,7 +350,9 @@ def _neurons_md(meta) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for n, kl in meta["kl"].items():
-        out.append(f"| `{n}` | {kl:.4g} | {cell(share, n)} | {cell(given, n)} | {'active' if n in meta['active'] else 'unused'} |")
+        out.append(
+            f"| `{n}` | {kl:.4g} | {cell(share, n)} | {cell(given, n)} | {'active' if n in meta['active'] else 'unused'} |"
+        )
     return out + [
         "",
         f"A neuron is unused, and left out of regression and of the law checks, when its KL is below "
@@ -362,6 +364,19 @@ def _neurons_md(meta) -> list[str]:
         "for an unused one the share lost without the unused ones.",
         "",
     ]
+
+
+def _closure_md(verdicts) -> list[str]:
+    """A line on the system's closure: the seeds it was measured on, or why this run states none."""
+    records = [v.checks["closure"] for v in verdicts if isinstance(v.checks.get("closure"), dict)]
+    if not records:
+        return []
+    applied = [r for r in records if r.get("applied")]
+    if applied:
+        seeds = applied[0].get("seeds") or []
+        span = f"{min(seeds)}-{max(seeds)}" if seeds else "?"
+        return [f"The closure stated here was measured over seeds {span} ({applied[0].get('source', '')}).", ""]
+    return [f"No closure is stated: {records[0].get('reason', '')}.", ""]
 
 
 def _verdicts_md(verdicts) -> list[str]:
@@ -382,10 +397,14 @@ def _verdicts_md(verdicts) -> list[str]:
         "amount added to its systematic error (`input_noise_bias` in verification.json).  Constants a model needs "
         "but its observation fixes poorly are fitted and not reported (`nuisance` in verification.json); another "
         "law measures them where the system has one.  A distortion shared "
-        "by every seed shows in no single run: `scinet run --seeds` measures it.  The deviation from the true "
-        "value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
+        "by every seed shows in no single run: `scinet run --seeds` measures it, and where the system has a "
+        "closure (`systems/closure/NAME.json`: each constant's mean deviation from the truth over a seed ensemble "
+        "of simulated data at the same settings, and the error of that mean), both join the constant's systematic "
+        "error in quadrature; the value is not moved (`closure` in verification.json).  The deviation from the "
+        "true value is given relative and in sigma (statistical and systematic together).  The verdict uses the "
         "relative tolerance.",
         "",
+        *_closure_md(verdicts),
         "| law | verdict | what it says | equation | fitted | true | rel. error |",
         "|---|---|---|---|---|---|---|",
     ]

@@ -14,9 +14,12 @@ from collections.abc import Sequence
 
 from pipeline.catalog import Verdict, read_equations, read_history, read_latents, read_probe, write_verification
 from pipeline.context import StageContext
+from pipeline.errors import ArtifactError
+from pipeline.orchestrate import load_manifest, stage_settings
 from pipeline.simulation import fresh_samples
 from pipeline.stage import Output, Stage
 from systems.laws import Evidence
+from systems.laws import closure as closures
 from systems.laws.geometry import MIN_ROWS
 from systems.laws.observation_model import cross_check
 from systems.laws.uncertainty import equation_constants, with_error
@@ -41,6 +44,23 @@ def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
     # checked above used the constant's last fit (a system declares the decoder's law after the encoder's, as
     # copernicus does, so that relations use the decoder's reading)
     return cross_check([results[i] for i in range(len(laws))])
+
+
+def with_closure(ctx: StageContext, verdicts: list[Verdict]) -> list[Verdict]:
+    """The verdicts with the system's closure stated in their systematic errors where the run's settings are the
+    closure's (:mod:`systems.laws.closure`), or with the reason it is not."""
+    try:
+        closure = closures.load(ctx.system.name)
+    except ValueError as exc:
+        raise ArtifactError(str(exc)) from exc
+    if closure is None:
+        return verdicts
+    trained = load_manifest(ctx.run_dir).get("stages", {}).get("train", {})
+    settings = {stage: stage_settings(ctx.config, stage, key=True) for stage in closures.STAGES}
+    reason = closures.mismatch(closure, settings, trained.get("backend"))
+    if reason:
+        log.info("verify: no closure stated (%s)", reason)
+    return closures.apply(verdicts, closure, reason)
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
@@ -117,7 +137,7 @@ def run(ctx: StageContext) -> None:
         r2=cfg.r2,
         rtol=cfg.constant_rtol,
     )
-    verdicts = check_laws(system.known_laws(), evidence)
+    verdicts = with_closure(ctx, check_laws(system.known_laws(), evidence))
     write_verification(ctx, verdicts, active=evidence.active, kl=evidence.kl, equations=selected_constants(evidence))
     for line in verdict_table(verdicts).splitlines():
         log.info("verify: %s", line)

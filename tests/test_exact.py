@@ -317,8 +317,8 @@ def test_a_fitted_number_times_an_exact_one_is_printed_as_one_fitted_number():
 
 def test_the_regress_cache_key_holds_the_operators_an_operator_set_names():
     from pipeline.config import Config
-    from pipeline.orchestrate import _stage_settings
+    from pipeline.orchestrate import stage_settings
 
-    key = _stage_settings(Config(), "regress", key=True)
+    key = stage_settings(Config(), "regress", key=True)
     assert key["operators"].split(",") == expand_operators("physics", allowed=allowed_operators("operon"))
-    assert _stage_settings(Config(), "regress")["operators"] == "physics"  # the manifest keeps the name given
+    assert stage_settings(Config(), "regress")["operators"] == "physics"  # the manifest keeps the name given

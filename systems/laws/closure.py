@@ -1,0 +1,188 @@
+"""Closure: the bias a method shows on simulated data of known truth, stated in every run's systematic error.
+
+A run estimates the network's systematic error from its own data (:mod:`systems.laws.uncertainty`): a
+distortion that differs from region to region of the inputs, a second reading of the same constant.  A bias
+that every training shares shows in none of these, and no single run can see it: the seeds' values then scatter
+about a point beside the truth (the elliptic ``rho`` lay above it on 22 of 25 seeds, by 0.04 % on average).
+
+A *closure test* measures it, as experiments do with simulated events: the system is simulated, so a seed
+ensemble at the default settings (``scinet run SYSTEM --seeds``) compares each constant's mean over the seeds
+with its true value.  ``benchmarks/closure.py`` turns such an ensemble into ``systems/closure/SYSTEM.json``:
+per law and constant, the mean deviation ``b`` over the seeds that discovered the law and the standard error of
+that mean ``u``.  The verify stage adds ``sqrt(b^2 + u^2)`` in quadrature to that constant's systematic error
+(:func:`apply`), and the record keeps it (``closure`` in the verdict's checks); the value itself is not moved,
+so a reader who trusts the closure subtracts ``b``.
+
+A closure holds for the settings it was measured at.  It is applied only where the run's simulation and
+training settings (those that decide what the stages make) and its Keras backend are those of the closure's
+seeds; otherwise the record says why it was not (:func:`mismatch`).  The seeds a closure was measured on are
+not the seeds it is judged on: each file names its seeds, and ``docs/results-for-a-paper.md`` gives the
+coverage it gives on others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from systems.laws.base import deviations
+from systems.laws.verdict import Verdict
+
+DIRECTORY = Path(__file__).resolve().parent.parent / "closure"
+"""where a system's closure is kept: ``systems/closure/{name}.json``"""
+STAGES = ("simulate", "train")
+"""the stages whose settings a closure must share with a run"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Closure:
+    system: str
+    seeds: tuple[int, ...]
+    settings: dict[str, dict[str, Any]]
+    """per stage of :data:`STAGES`, the settings the closure's seeds were run with (as their manifests record)"""
+    backend: str | None
+    constants: dict[tuple[str, str], tuple[float, float]]
+    """(law, constant) -> (bias b, its standard error u)"""
+    source: str = ""
+
+    def term(self, law: str, constant: str) -> float | None:
+        """``sqrt(b^2 + u^2)`` of the constant, or None where the closure did not measure it."""
+        got = self.constants.get((law, constant))
+        return None if got is None else float(np.hypot(*got))
+
+
+def path(system: str) -> Path:
+    return DIRECTORY / f"{system}.json"
+
+
+def fingerprint(system: str, directory: Path | None = None) -> str | None:
+    """A hash of the system's closure file (None without one): part of the cache key of the stages that read the
+    laws, so that a new closure re-runs verify and report."""
+    import hashlib
+
+    file = (directory or DIRECTORY) / f"{system}.json"
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file.is_file() else None
+
+
+def load(system: str, directory: Path | None = None) -> Closure | None:
+    """The system's closure, or None where it has none.  A file that cannot be read is an error that says so."""
+    file = (directory or DIRECTORY) / f"{system}.json"
+    if not file.is_file():
+        return None
+    try:
+        data = json.loads(file.read_text())
+        return Closure(
+            system=str(data["system"]),
+            seeds=tuple(int(s) for s in data["seeds"]),
+            settings={stage: dict(data["settings"][stage]) for stage in STAGES},
+            backend=data.get("backend"),
+            constants={(c["law"], c["constant"]): (float(c["bias"]), float(c["bias_error"])) for c in data["constants"]},
+            source=str(file),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{file} is not a readable closure ({type(exc).__name__}: {exc}). Make it again with "
+            f"`python benchmarks/closure.py ENSEMBLE_DIR` from a seed ensemble of {system}, or delete it: runs then "
+            "state no closure."
+        ) from exc
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def mismatch(closure: Closure, settings: dict[str, dict[str, Any]], backend: str | None) -> str | None:
+    """Why the closure does not hold for a run with these ``settings`` (per stage of :data:`STAGES`, those that
+    decide what the stage makes) and Keras ``backend``; None where it does."""
+    differ = []
+    for stage in STAGES:
+        for key, value in settings.get(stage, {}).items():
+            if key in closure.settings[stage] and _plain(closure.settings[stage][key]) != _plain(value):
+                differ.append(f"{stage}.{key} = {_plain(value)!r} (closure: {closure.settings[stage][key]!r})")
+            elif key not in closure.settings[stage]:
+                differ.append(f"{stage}.{key} (not recorded by the closure)")
+    if backend is not None and closure.backend is not None and backend != closure.backend:
+        differ.append(f"the {backend} backend (closure: {closure.backend})")
+    if not differ:
+        return None
+    return "the closure was measured at other settings: " + "; ".join(differ)
+
+
+def apply(verdicts: list[Verdict], closure: Closure | None, reason: str | None = None) -> list[Verdict]:
+    """The verdicts with each constant the closure measured carrying its term in the systematic error (the
+    module's text), and the deviations recomputed; with a ``reason`` (from :func:`mismatch`), unchanged but for
+    a record of why not."""
+    if closure is None:
+        return verdicts
+    out = []
+    for v in verdicts:
+        terms = {k: closure.term(v.name, k) for k in v.fitted_constants if k in v.standard_errors}
+        terms = {k: t for k, t in terms.items() if t is not None and v.fitted_constants[k] is not None}
+        if not terms:
+            out.append(v)
+            continue
+        if reason is not None:
+            out.append(dataclasses.replace(v, checks={**v.checks, "closure": {"applied": False, "reason": reason}}))
+            continue
+        systematic = dict(v.systematic_errors)
+        for k, t in terms.items():
+            systematic[k] = float(np.hypot(np.nan_to_num(systematic.get(k, 0.0)), t))
+        record = {
+            "applied": True,
+            "source": Path(closure.source).name,
+            "seeds": list(closure.seeds),
+            "bias": {k: closure.constants[(v.name, k)][0] for k in terms},
+            "bias_error": {k: closure.constants[(v.name, k)][1] for k in terms},
+        }
+        out.append(
+            dataclasses.replace(
+                v,
+                systematic_errors=systematic,
+                deviations=deviations(v.fitted_constants, v.true_constants, v.standard_errors, systematic),
+                checks={**v.checks, "closure": record},
+            )
+        )
+    return out
+
+
+def from_ensemble(ensemble: dict[str, Any], manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """A closure file's contents from an ``ensemble.json`` and its seeds' manifests (which must share the settings
+    of :data:`STAGES` and the backend): per constant with a true value, the mean deviation over the seeds that
+    discovered its law (an angle's wrapped into (-pi, pi]) and its standard error."""
+    if not manifests:
+        raise ValueError("no seed's manifest was found: a closure needs the settings its seeds were run with")
+    settings = {stage: _plain(manifests[0]["stages"][stage]["settings"]) for stage in STAGES}
+    backend = manifests[0]["stages"]["train"].get("backend")
+    for m in manifests[1:]:
+        if {stage: _plain(m["stages"][stage]["settings"]) for stage in STAGES} != settings or m["stages"]["train"].get(
+            "backend"
+        ) != backend:
+            raise ValueError("the ensemble's seeds were run with different settings: a closure needs one setting")
+    constants = []
+    for c in ensemble["constants"]:
+        values = np.array([v["value"] for v in c["values"]], dtype=float)
+        if c.get("true") is None or len(values) < 2:
+            continue
+        diff = values - float(c["true"])
+        diff = np.where(np.abs(diff) > np.pi, np.angle(np.exp(1j * diff)), diff)
+        constants.append(
+            {
+                "law": c["law"],
+                "constant": c["constant"],
+                "true": float(c["true"]),
+                "bias": float(diff.mean()),
+                "bias_error": float(diff.std(ddof=1) / np.sqrt(len(diff))),
+                "n": len(diff),
+            }
+        )
+    return {
+        "system": ensemble["system"],
+        "seeds": [int(s) for s in ensemble["seeds"]],
+        "settings": settings,
+        "backend": backend,
+        "constants": constants,
+    }
