@@ -50,7 +50,7 @@ def main() -> None:
         rows.append(seed_record(ctx, manifest))
     record = {"system": name, **summarise(rows)}
     write_outputs(args.ensemble_dir, system, record)
-    data = closure.from_ensemble(record, manifests)
+    data = {**closure.from_ensemble(record, manifests), "definition": system.fingerprint(laws=True)}
     out = args.out or closure.path(name)
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")

@@ -58,9 +58,12 @@ def with_closure(ctx: StageContext, verdicts: list[Verdict]) -> list[Verdict]:
     trained = load_manifest(ctx.run_dir).get("stages", {}).get("train", {})
     settings = {stage: stage_settings(ctx.config, stage, key=True) for stage in closures.STAGES}
     reason = closures.mismatch(closure, settings, trained.get("backend"))
+    definition = ctx.system.fingerprint(laws=True)
     if reason:
         log.info("verify: no closure stated (%s)", reason)
-    return closures.apply(verdicts, closure, reason)
+    elif closure.definition is not None and closure.definition != definition:
+        log.warning("verify: %s", closures.STALE)
+    return closures.apply(verdicts, closure, reason, definition=definition)
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> str:

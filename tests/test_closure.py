@@ -1,5 +1,6 @@
 """A system's closure (the method's bias over a seed ensemble of simulated data) in each run's systematic error."""
 
+import dataclasses
 import json
 import math
 
@@ -98,6 +99,9 @@ def test_the_closure_joins_the_systematic_error_in_quadrature_and_the_value_stay
         "bias": {"rho": 6e-4},
         "bias_error": {"rho": 2e-4},
     }
+    (stale,) = closure.apply([_verdict()], dataclasses.replace(_closure(), definition="abc"), definition="abd")
+    assert "measure it again" in stale.checks["closure"]["warning"]
+    assert stale.systematic_errors == v.systematic_errors  # still stated: the record warns
     other = Verdict(name="step_ratio", kind="step_ratio", description="", verdict="discovered", fitted_constants={"ratio": 0.53})
     assert closure.apply([other], _closure()) == [other]
     assert closure.apply([_verdict()], None) == [_verdict()]

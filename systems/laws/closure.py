@@ -48,11 +48,20 @@ class Closure:
     constants: dict[tuple[str, str], tuple[float, float]]
     """(law, constant) -> (bias b, its standard error u)"""
     source: str = ""
+    definition: str | None = None
+    """the system's fingerprint (with its laws) when the closure was measured: another one means the system has
+    changed since, and the closure may no longer hold (the record says so)"""
 
     def term(self, law: str, constant: str) -> float | None:
         """``sqrt(b^2 + u^2)`` of the constant, or None where the closure did not measure it."""
         got = self.constants.get((law, constant))
         return None if got is None else float(np.hypot(*got))
+
+
+STALE = (
+    "the system's definition has changed since the closure was measured: measure it again "
+    "(python benchmarks/closure.py ENSEMBLE_DIR)"
+)
 
 
 def path(system: str) -> Path:
@@ -82,6 +91,7 @@ def load(system: str, directory: Path | None = None) -> Closure | None:
             backend=data.get("backend"),
             constants={(c["law"], c["constant"]): (float(c["bias"]), float(c["bias_error"])) for c in data["constants"]},
             source=str(file),
+            definition=data.get("definition"),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
@@ -112,10 +122,12 @@ def mismatch(closure: Closure, settings: dict[str, dict[str, Any]], backend: str
     return "the closure was measured at other settings: " + "; ".join(differ)
 
 
-def apply(verdicts: list[Verdict], closure: Closure | None, reason: str | None = None) -> list[Verdict]:
+def apply(
+    verdicts: list[Verdict], closure: Closure | None, reason: str | None = None, *, definition: str | None = None
+) -> list[Verdict]:
     """The verdicts with each constant the closure measured carrying its term in the systematic error (the
     module's text), and the deviations recomputed; with a ``reason`` (from :func:`mismatch`), unchanged but for
-    a record of why not."""
+    a record of why not.  A system ``definition`` other than the closure's is recorded as a warning."""
     if closure is None:
         return verdicts
     out = []
@@ -138,6 +150,8 @@ def apply(verdicts: list[Verdict], closure: Closure | None, reason: str | None =
             "bias": {k: closure.constants[(v.name, k)][0] for k in terms},
             "bias_error": {k: closure.constants[(v.name, k)][1] for k in terms},
         }
+        if definition is not None and closure.definition is not None and definition != closure.definition:
+            record["warning"] = STALE
         out.append(
             dataclasses.replace(
                 v,
