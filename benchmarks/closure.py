@@ -7,9 +7,9 @@ The ensemble must be run at the settings the closure is for (the defaults, for a
 
 The seeds' verdicts are read from their run directories (``seed{S}/``, each as ``scinet verify`` last wrote it),
 the ensemble's summary is made again from them (``ensemble.json`` and the rest, in the same directory), and the
-closure (:mod:`systems.laws.closure`: per constant, the mean deviation from the truth over the seeds and its
-standard error) goes to ``systems/closure/SYSTEM.json``, or to ``--out``.  It prints each constant's bias in
-units of its standard error.  Judge a closure on seeds other than those it was measured on.
+closure (:mod:`systems.laws.closure`: per constant, the extra error that gives the pulls RMS 1 on the runs' own
+errors, a closure they state taken out, and the mean deviation from the truth) goes to
+``systems/closure/SYSTEM.json``, or to ``--out``.  Judge a closure on seeds other than those it was measured on.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def main() -> None:
     for (seed, path), manifest in zip(seeds, manifests, strict=True):
         ctx = StageContext(system=system, config=load_config(None, [], seed=seed, system=system), run_dir=path)
         rows.append(seed_record(ctx, manifest))
-    record = {"system": name, **summarise(rows)}
-    write_outputs(args.ensemble_dir, system, record)
-    data = {**closure.from_ensemble(record, manifests), "definition": system.fingerprint(laws=True)}
+    write_outputs(args.ensemble_dir, system, {"system": name, **summarise(rows)})
+    own = summarise([{**row, "laws": [closure.without(law) for law in row["laws"]]} for row in rows])  # the runs' own errors
+    data = {**closure.from_ensemble({"system": name, **own}, manifests), "definition": system.fingerprint(laws=True)}
     out = args.out or closure.path(name)
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
@@ -58,7 +58,8 @@ def main() -> None:
     for c in data["constants"]:
         z = c["bias"] / c["bias_error"] if c["bias_error"] > 0 else float("nan")
         print(
-            f"  {c['law']:28s} {c['constant']:8s} bias {c['bias']:+.3g} ± {c['bias_error']:.2g} ({z:+.1f} sigma, {c['n']} seeds)"
+            f"  {c['law']:28s} {c['constant']:8s} pulls' RMS {c['pull_rms']:.2f}, extra error {c['extra']:.3g}; "
+            f"mean deviation {c['bias']:+.3g} ± {c['bias_error']:.2g} ({z:+.1f} sigma, {c['n']} seeds)"
         )
 
 

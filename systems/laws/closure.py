@@ -1,17 +1,21 @@
-"""Closure: the bias a method shows on simulated data of known truth, stated in every run's systematic error.
+"""Closure: how far a method's error bars fall short on simulated data of known truth, stated in every run's error.
 
 A run estimates the network's systematic error from its own data (:mod:`systems.laws.uncertainty`): a
 distortion that differs from region to region of the inputs, a second reading of the same constant.  A bias
 that every training shares shows in none of these, and no single run can see it: the seeds' values then scatter
-about a point beside the truth (the elliptic ``rho`` lay above it on 22 of 25 seeds, by 0.04 % on average).
+about a point beside the truth (the elliptic ``rho`` lay above it on 22 of 25 seeds, by 0.04 % on average), and
+the truth falls outside a seed's 2-sigma interval more often than it should.
 
 A *closure test* measures it, as experiments do with simulated events: the system is simulated, so a seed
-ensemble at the default settings (``scinet run SYSTEM --seeds``) compares each constant's mean over the seeds
-with its true value.  ``benchmarks/closure.py`` turns such an ensemble into ``systems/closure/SYSTEM.json``:
-per law and constant, the mean deviation ``b`` over the seeds that discovered the law and the standard error of
-that mean ``u``.  The verify stage adds ``sqrt(b^2 + u^2)`` in quadrature to that constant's systematic error
-(:func:`apply`), and the record keeps it (``closure`` in the verdict's checks); the value itself is not moved,
-so a reader who trusts the closure subtracts ``b``.
+ensemble at the default settings (``scinet run SYSTEM --seeds``) gives each constant's pulls, the deviations
+from the truth in units of each seed's stated error, ``p_i = d_i / e_i``.  Honest errors give pulls of RMS 1.
+``benchmarks/closure.py`` turns such an ensemble into ``systems/closure/SYSTEM.json``: per law and constant, the
+*extra* error ``t`` that brings the pulls' RMS to 1, ``mean(d_i^2 / (e_i^2 + t^2)) = 1`` (zero where their RMS
+is 1 or less already: nothing is added where the run's own errors cover the truth), with the mean deviation
+``b`` and its standard error for the record.  The verify stage adds ``t`` in quadrature to that constant's
+systematic error (:func:`apply`), and the verdict keeps it (``closure`` in its checks); the value itself is not
+moved.  So a bias the run's own errors already account for (the learned step ratio's, which its second reading
+sees) adds nothing, and one they miss (the elliptic ``rho``'s) adds what it takes.
 
 A closure holds for the settings it was measured at.  It is applied only where the run's simulation and
 training settings (those that decide what the stages make) and its Keras backend are those of the closure's
@@ -45,17 +49,17 @@ class Closure:
     settings: dict[str, dict[str, Any]]
     """per stage of :data:`STAGES`, the settings the closure's seeds were run with (as their manifests record)"""
     backend: str | None
-    constants: dict[tuple[str, str], tuple[float, float]]
-    """(law, constant) -> (bias b, its standard error u)"""
+    constants: dict[tuple[str, str], tuple[float, float, float]]
+    """(law, constant) -> (extra error t, mean deviation b, its standard error)"""
     source: str = ""
     definition: str | None = None
     """the system's fingerprint (with its laws) when the closure was measured: another one means the system has
     changed since, and the closure may no longer hold (the record says so)"""
 
     def term(self, law: str, constant: str) -> float | None:
-        """``sqrt(b^2 + u^2)`` of the constant, or None where the closure did not measure it."""
+        """The extra error ``t`` of the constant (the module's text), or None where the closure did not measure it."""
         got = self.constants.get((law, constant))
-        return None if got is None else float(np.hypot(*got))
+        return None if got is None else got[0]
 
 
 STALE = (
@@ -89,7 +93,10 @@ def load(system: str, directory: Path | None = None) -> Closure | None:
             seeds=tuple(int(s) for s in data["seeds"]),
             settings={stage: dict(data["settings"][stage]) for stage in STAGES},
             backend=data.get("backend"),
-            constants={(c["law"], c["constant"]): (float(c["bias"]), float(c["bias_error"])) for c in data["constants"]},
+            constants={
+                (c["law"], c["constant"]): (float(c["extra"]), float(c["bias"]), float(c["bias_error"]))
+                for c in data["constants"]
+            },
             source=str(file),
             definition=data.get("definition"),
         )
@@ -147,8 +154,9 @@ def apply(
             "applied": True,
             "source": Path(closure.source).name,
             "seeds": list(closure.seeds),
-            "bias": {k: closure.constants[(v.name, k)][0] for k in terms},
-            "bias_error": {k: closure.constants[(v.name, k)][1] for k in terms},
+            "extra": terms,
+            "bias": {k: closure.constants[(v.name, k)][1] for k in terms},
+            "bias_error": {k: closure.constants[(v.name, k)][2] for k in terms},
         }
         if definition is not None and closure.definition is not None and definition != closure.definition:
             record["warning"] = STALE
@@ -163,10 +171,37 @@ def apply(
     return out
 
 
+def extra_error(deviations: np.ndarray, errors: np.ndarray) -> float:
+    """The smallest ``t >= 0`` with ``mean(d^2 / (e^2 + t^2)) <= 1``: the error to add in quadrature so that the
+    pulls ``d / e`` have RMS 1 (0 where they have it already)."""
+    from scipy.optimize import brentq
+
+    d2, e2 = np.asarray(deviations, dtype=float) ** 2, np.asarray(errors, dtype=float) ** 2
+    excess = lambda t: float(np.mean(d2 / (e2 + t * t))) - 1.0  # noqa: E731 - decreasing in t
+    if excess(0.0) <= 0:
+        return 0.0
+    return float(brentq(excess, 0.0, float(np.sqrt(d2.max())) * 2 + 1e-300))
+
+
+def without(law: dict[str, Any]) -> dict[str, Any]:
+    """A verdict (as ``verification.json`` holds it) with a closure it states taken out of its systematic errors:
+    a closure is measured on the run's own errors."""
+    record = law.get("checks", {}).get("closure")
+    if not isinstance(record, dict) or not record.get("applied"):
+        return law
+    systematic = dict(law.get("systematic_errors", {}))
+    for k, t in record.get("extra", {}).items():
+        if k in systematic and systematic[k] is not None and np.isfinite(systematic[k]):
+            systematic[k] = float(np.sqrt(max(systematic[k] ** 2 - t**2, 0.0)))
+    return {**law, "systematic_errors": systematic}
+
+
 def from_ensemble(ensemble: dict[str, Any], manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    """A closure file's contents from an ``ensemble.json`` and its seeds' manifests (which must share the settings
-    of :data:`STAGES` and the backend): per constant with a true value, the mean deviation over the seeds that
-    discovered its law (an angle's wrapped into (-pi, pi]) and its standard error."""
+    """A closure file's contents from an ``ensemble.json`` (made from verdicts without a closure, :func:`without`)
+    and its seeds' manifests (which must share the settings of :data:`STAGES` and the backend): per constant with a
+    true value, over the seeds that discovered its law and stated an error, the pulls' RMS, the extra error that
+    brings it to 1 (:func:`extra_error`), and the mean deviation with its standard error (an angle's deviation
+    wrapped into (-pi, pi])."""
     if not manifests:
         raise ValueError("no seed's manifest was found: a closure needs the settings its seeds were run with")
     settings = {stage: _plain(manifests[0]["stages"][stage]["settings"]) for stage in STAGES}
@@ -178,16 +213,19 @@ def from_ensemble(ensemble: dict[str, Any], manifests: list[dict[str, Any]]) -> 
             raise ValueError("the ensemble's seeds were run with different settings: a closure needs one setting")
     constants = []
     for c in ensemble["constants"]:
-        values = np.array([v["value"] for v in c["values"]], dtype=float)
-        if c.get("true") is None or len(values) < 2:
+        rows = [v for v in c["values"] if v.get("error") is not None and np.isfinite(v["error"]) and v["error"] > 0]
+        if c.get("true") is None or len(rows) < 2:
             continue
-        diff = values - float(c["true"])
+        diff = np.array([v["value"] for v in rows], dtype=float) - float(c["true"])
         diff = np.where(np.abs(diff) > np.pi, np.angle(np.exp(1j * diff)), diff)
+        errors = np.array([v["error"] for v in rows], dtype=float)
         constants.append(
             {
                 "law": c["law"],
                 "constant": c["constant"],
                 "true": float(c["true"]),
+                "pull_rms": float(np.sqrt(np.mean((diff / errors) ** 2))),
+                "extra": extra_error(diff, errors),
                 "bias": float(diff.mean()),
                 "bias_error": float(diff.std(ddof=1) / np.sqrt(len(diff))),
                 "n": len(diff),
