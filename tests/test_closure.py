@@ -192,8 +192,11 @@ def test_verify_states_the_closure_of_the_runs_own_settings_and_not_of_others(tm
         ],
     }
     (here / "pendulum.json").write_text(json.dumps(data))
-    result = CliRunner().invoke(main, ["run", "pendulum", "--run-dir", str(run_dir), *TINY], catch_exceptions=False)
-    assert "verify" in result.output and "train: done" not in result.output  # a new closure re-runs verify, not training
+    trained = manifest["stages"]["train"]["finished"]
+    CliRunner().invoke(main, ["run", "pendulum", "--run-dir", str(run_dir), *TINY], catch_exceptions=False)
+    stages = json.loads((run_dir / "manifest.json").read_text())["stages"]
+    assert stages["train"]["finished"] == trained  # a new closure re-runs verify and report, not training
+    assert stages["verify"]["key"] != manifest["stages"]["verify"]["key"]
     after = {v["name"]: v for v in json.loads((run_dir / "verification.json").read_text())["laws"]}
     was, now = before["law_of_motion"]["systematic_errors"]["gamma"], after["law_of_motion"]["systematic_errors"]["gamma"]
     assert now == pytest.approx(math.hypot(was if math.isfinite(was) else 0.0, 0.01))

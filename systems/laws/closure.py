@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from systems.laws.base import deviations
+from systems.laws.geometry import wrap
 from systems.laws.verdict import Verdict
 
 DIRECTORY = Path(__file__).resolve().parent.parent / "closure"
@@ -68,8 +69,9 @@ STALE = (
 )
 
 
-def path(system: str) -> Path:
-    return DIRECTORY / f"{system}.json"
+def path(system: str, directory: Path | None = None) -> Path:
+    """Where the system's closure is kept (in ``directory``, default :data:`DIRECTORY`)."""
+    return (directory or DIRECTORY) / f"{system}.json"
 
 
 def fingerprint(system: str, directory: Path | None = None) -> str | None:
@@ -77,13 +79,13 @@ def fingerprint(system: str, directory: Path | None = None) -> str | None:
     laws, so that a new closure re-runs verify and report."""
     import hashlib
 
-    file = (directory or DIRECTORY) / f"{system}.json"
+    file = path(system, directory)
     return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file.is_file() else None
 
 
 def load(system: str, directory: Path | None = None) -> Closure | None:
     """The system's closure, or None where it has none.  A file that cannot be read is an error that says so."""
-    file = (directory or DIRECTORY) / f"{system}.json"
+    file = path(system, directory)
     if not file.is_file():
         return None
     try:
@@ -217,7 +219,7 @@ def from_ensemble(ensemble: dict[str, Any], manifests: list[dict[str, Any]]) -> 
         if c.get("true") is None or len(rows) < 2:
             continue
         diff = np.array([v["value"] for v in rows], dtype=float) - float(c["true"])
-        diff = np.where(np.abs(diff) > np.pi, np.angle(np.exp(1j * diff)), diff)
+        diff = np.where(np.abs(diff) > np.pi, wrap(diff), diff)
         errors = np.array([v["error"] for v in rows], dtype=float)
         constants.append(
             {

@@ -135,6 +135,10 @@ class ObservationModel(Law):
     :attr:`constants` as numbers); the shift the approximation gives the fitted constants is removed (the module's
     text)"""
 
+    def __post_init__(self) -> None:
+        if any(self.constants.get(k) is not None for k in self.nuisance) or not set(self.nuisance) <= set(self.constants):
+            raise ValueError(f"{self.name}: a nuisance constant must be one of the constants, without a true value")
+
     def printed(self, system) -> tuple[sp.Expr, sp.Expr]:
         return sp.Symbol(self.observation, real=True), self.expression
 
@@ -148,8 +152,6 @@ class ObservationModel(Law):
     def check(self, evidence: Evidence) -> Verdict:
         reported = [k for k in self.constants if k not in self.nuisance]
         true = {k.name: self.constants[k] for k in reported}
-        if any(self.constants.get(k) is not None for k in self.nuisance) or not set(self.nuisance) <= set(self.constants):
-            raise ValueError(f"{self.name}: a nuisance constant must be one of the constants, without a true value")
         reason = too_few(evidence.latents, "held-out rows")
         if reason:
             return self.not_checked(reason, true_constants=true)
