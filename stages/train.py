@@ -334,35 +334,6 @@ def run(ctx: StageContext) -> None:
         _train(ctx)
 
 
-def set_seed(seed: int) -> None:
-    """``keras.utils.set_random_seed``, without importing TensorFlow on another backend only to seed it.
-
-    Keras seeds TensorFlow wherever it is installed, and importing it took 2.5 s of a JAX training here.  Elsewhere
-    this does what Keras does but that: Keras's global seed, Python's, NumPy's (and PyTorch's); ``tests/test_model.py``
-    checks that every generator then draws what it draws after Keras's own seeding."""
-    import random
-    import sys
-
-    import keras
-
-    backend = keras.backend.backend()
-    try:
-        from keras.src.backend.common import global_state
-    except ImportError:  # another Keras: its own seeding
-        global_state = None
-    if backend == "tensorflow" or "tensorflow" in sys.modules or global_state is None:
-        keras.utils.set_random_seed(seed)
-        return
-    global_state.set_global_attribute("global_random_seed", seed)
-    global_state.set_global_attribute("global_seed_generator", None)
-    random.seed(seed)
-    np.random.seed(seed)
-    if backend == "torch":
-        import torch
-
-        torch.manual_seed(seed)
-
-
 def _train(ctx: StageContext) -> None:
     import keras
 
@@ -370,7 +341,7 @@ def _train(ctx: StageContext) -> None:
     frame = read_observations(ctx)
     data = (*model_arrays(split(frame, "train"), system), *model_arrays(split(frame, "test"), system))
     lengths = cfg.curriculum if system.is_series else [1]
-    set_seed(ctx.config.seed)
+    keras.utils.set_random_seed(ctx.config.seed)
     model = build_model(ctx, lengths[0])
     history = History(latent_size=cfg.latent_size, backend=keras.backend.backend())
     start = time.perf_counter()

@@ -204,40 +204,6 @@ def _residual_function(expr, floats, symbols, X, y, *, circular: bool, fixed=Non
     return params, template, residual
 
 
-ANALYTIC_FROM = 3
-"""constants from which a refit takes SymPy's derivatives rather than finite differences.  Differentiating and
-compiling an expression costs more than the one or two extra evaluations finite differences of one or two constants
-take: with derivatives for every refit, the Copernicus and sky regress took 1 and 2 s longer (docs/run-times.md)"""
-
-
-def _jacobian_function(template, params, symbols, X, y, *, fixed=None):
-    """The Jacobian of :func:`_residual_function`'s residual from SymPy's derivatives of ``template`` in ``params``,
-    or ``"2-point"`` (finite differences) where NumPy cannot evaluate them.  A row whose residual is replaced (an
-    undefined or complex prediction) does not move; a wrapped angle moves as the prediction does (docs/run-times.md
-    gives the times measured)."""
-    fixed = dict(fixed or {})
-    try:
-        grad = sp.lambdify([*symbols, *fixed, *params], [sp.diff(template, k) for k in params], modules="numpy", cse=True)
-        func = sp.lambdify([*symbols, *fixed, *params], template, modules="numpy")
-    except (TypeError, NameError, SyntaxError):
-        return "2-point"
-    cols = [X[:, i] for i in range(X.shape[1])] + list(fixed.values())
-    n = len(y)
-
-    def jac(k: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            pred = np.asarray(func(*cols, *k)) * np.ones(n)
-            g = np.column_stack([np.asarray(d) * np.ones(n) for d in grad(*cols, *k)])
-        ok = np.isfinite(pred) & np.isfinite(y) & np.isfinite(g).all(axis=1)
-        if np.iscomplexobj(pred):
-            ok &= np.abs(pred.imag) <= 1e-9
-        if np.iscomplexobj(g):
-            g = g.real
-        return np.where(ok[:, None], g, 0.0)
-
-    return jac
-
-
 def refit_constants(
     expr: sp.Expr,
     symbols: Sequence[sp.Symbol],
@@ -257,11 +223,9 @@ def refit_constants(
     params, template, residual = _residual_function(expr, floats, symbols, X, y, circular=circular, fixed=fixed)
 
     x0 = np.array([float(f) for f in floats])
-    # SymPy's derivatives where finite differences would cost more evaluations than differentiating costs
-    jac = _jacobian_function(template, params, symbols, X, y, fixed=fixed) if len(params) >= ANALYTIC_FROM else "2-point"
     try:
         with np.errstate(all="ignore"):
-            fit = least_squares(residual, x0, jac=jac, method="lm" if len(y) >= len(x0) else "trf", max_nfev=100 * (len(x0) + 1))
+            fit = least_squares(residual, x0, method="lm" if len(y) >= len(x0) else "trf", max_nfev=100 * (len(x0) + 1))
     except (ValueError, FloatingPointError, ZeroDivisionError, TypeError):
         return expr
     if not np.all(np.isfinite(fit.x)) or np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2):

@@ -322,27 +322,3 @@ def test_the_regress_cache_key_holds_the_operators_an_operator_set_names():
     key = stage_settings(Config(), "regress", key=True)
     assert key["operators"].split(",") == expand_operators("physics", allowed=allowed_operators("operon"))
     assert stage_settings(Config(), "regress")["operators"] == "physics"  # the manifest keeps the name given
-
-
-@pytest.mark.parametrize("circular", [False, True])
-def test_a_refit_with_the_derivatives_gives_the_constants_finite_differences_give(circular, monkeypatch):
-    """refit_constants takes SymPy's derivatives: the same constants as finite differences, also where the
-    expression is complex on some rows (the root of a negative number) and for an angle known modulo 2 pi"""
-    import symreg.polish as polish
-    from symreg.polish import refit_constants
-
-    rng = np.random.default_rng(3)
-    X = rng.uniform(-0.3, 3, size=(600, 2))
-    truth = 1.7 * np.sqrt(X[:, 0].clip(0)) * np.cos(0.8 * X[:, 1]) + 0.4
-    y = truth + 0.01 * rng.standard_normal(600)
-    if circular:
-        y = np.angle(np.exp(1j * (y + 2.5)))  # wrapped, with an offset the refit must find
-    guess = sp.Float(1.5) * sp.sqrt(a) * sp.cos(sp.Float(0.75) * b) + sp.Float(0.3 + (2.5 if circular else 0.0))
-    assert len(guess.atoms(sp.Float)) >= polish.ANALYTIC_FROM  # refitted with the derivatives
-    analytic = refit_constants(guess, [a, b], X, y, circular=circular)
-    assert callable(polish._jacobian_function(sp.sqrt(a) * c, [c], [a, b], X, y))
-    monkeypatch.setattr(polish, "_jacobian_function", lambda *args, **kwargs: "2-point")
-    differences = refit_constants(guess, [a, b], X, y, circular=circular)
-    got, want = (sorted(float(f) for f in e.atoms(sp.Float)) for e in (analytic, differences))
-    assert got == pytest.approx(want, rel=1e-6)
-    assert got == pytest.approx(sorted([0.8, 1.7, 0.4 + (2.5 if circular else 0.0)]), rel=0.02)

@@ -156,36 +156,3 @@ def test_steps_per_execution_does_not_change_training(make):
         results.append([to_numpy(w) for w in model.weights] + [np.array(history.history["loss"])])
     for one, many in zip(*results, strict=True):
         np.testing.assert_array_equal(many, one)
-
-
-def test_the_training_seed_gives_the_weights_keras_seeding_gives_without_importing_tensorflow_on_jax():
-    """stages.train.set_seed against keras.utils.set_random_seed, each in a fresh interpreter on JAX: the same
-    initial weights of the SciNet model, the same draws of an unseeded initialiser, of keras.random, Python and NumPy,
-    and TensorFlow is not imported only to be seeded (on TensorFlow, set_seed is Keras's own)"""
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("jax")
-    code = (
-        "import sys, numpy as np, keras\n"
-        "from stages.train import set_seed\n"
-        "from pipeline.model import SciNet\n"
-        "{seed}(3)\n"
-        "model = SciNet(encoder_angles=[False] * 4, question_angles=[False], answer_angles=[False], latent_size=2,"
-        " encoder_units=[8], decoder_units=[8])\n"
-        "draws = [float(np.sum(keras.ops.convert_to_numpy(w))) for w in model.weights]\n"
-        "draws.append(float(np.sum(keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()((3, 4))))))\n"
-        "draws.append(float(np.sum(keras.ops.convert_to_numpy(keras.random.normal((4,))))))\n"
-        "import random; draws += [random.random(), float(np.random.rand())]\n"
-        "from keras.src.utils.rng_utils import get_random_seed; draws.append(get_random_seed())\n"
-        "print(repr(draws).replace(' ', ''), 'tensorflow' in sys.modules)\n"
-    )
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    ours, theirs = (
-        subprocess.run([sys.executable, "-c", code.format(seed=s)], env=env, capture_output=True, text=True, check=True)
-        .stdout.split()[-2:]
-        for s in ("set_seed", "keras.utils.set_random_seed")
-    )
-    assert ours[0] == theirs[0]
-    assert (ours[1], theirs[1]) == ("False", "True")
