@@ -27,6 +27,14 @@ only the searches it had not finished; the folder goes when the stage ends.
 The engine's budget is counted in evaluations per engine
 thread (see :mod:`symreg.operon`), so the equations do not depend on how many
 searches run at once, on the machine's core count or on its load.
+
+The searches are of very different lengths (the pendulum's law of motion takes
+most of a minute, its neurons seconds), so a core that has finished its share
+would sit idle.  With the local executor the stage shares one *engine slot* per
+core with its worker processes (:mod:`symreg.slots`): the independent engine
+runs inside a search (its target transforms; a family's curves and constants)
+then run at once in threads, no more of them at any moment than the stage has
+cores, and with the same equations as one after another.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 from functools import partial
@@ -49,6 +58,7 @@ from pipeline.context import StageContext
 from pipeline.executors import configured
 from pipeline.rundir import META_KEY, write_parquet
 from pipeline.stage import Output, Stage
+from symreg import slots
 from symreg.base import FRONT_COLUMNS, FRONT_TYPES
 from symreg.engines import make_engine
 from symreg.family import search_family
@@ -241,7 +251,15 @@ def _searched(ctx: StageContext, tasks: list[dict], labels: list[tuple[str, str]
             if pbar is not None:
                 pbar.update(1)
 
-        configured(ctx.config.executor).map(search_task, [tasks[i] for i in todo], workers=workers, on_result=keep)
+        executor, items = configured(ctx.config.executor), [tasks[i] for i in todo]
+        if ctx.config.executor.name == "local":
+            # one engine slot per core, shared by this process and its workers (symreg.slots)
+            cores = cfg.workers or os.cpu_count() or 1
+            semaphore = multiprocessing.get_context("spawn").BoundedSemaphore(max(1, cores // cfg.threads))
+            with slots.shared(semaphore):
+                executor.map(search_task, items, workers=workers, setup=slots.share, setup_args=(semaphore,), on_result=keep)
+        else:  # a Ray cluster's workers are not this machine's processes: one engine run at a time in each
+            executor.map(search_task, items, workers=workers, on_result=keep)
     return results  # type: ignore[return-value]  # every None was replaced by keep
 
 

@@ -172,6 +172,10 @@ class Engine:
     (:mod:`symreg.stopping`); ``noise_variance``, the target's known noise, sets the floor.
     """
 
+    concurrent: bool = False
+    """True where fits may run at once in threads of one process, each holding an engine slot
+    (:func:`symreg.slots.engine_slot`); an engine that does not say so runs one fit at a time"""
+
     def __init__(
         self,
         *,

@@ -85,6 +85,7 @@ from symreg.parse import parse_expression
 from symreg.polish import recognise_constants, refit_constants
 from symreg.powerlaw import roots_of_polynomials
 from symreg.search import search
+from symreg.slots import run_all
 from symreg.units import as_dimension, dimension_of
 
 CURVES_SEARCHED = 3
@@ -361,12 +362,16 @@ def search_family(
     t_symbol = sp.Symbol(question_name, real=True)
     rng = np.random.default_rng(seed)
     others = rng.permutation([i for i in range(len(ids)) if i != start])[: CURVES_SEARCHED - 1]
+    threads = bool(getattr(make_engine(), "concurrent", False))  # the engine's fits may run at once (symreg.slots)
     form = _form(
         make_engine, t, y, groups, ids, [start, *others], Pz,
         question_name=question_name, noise_variance=noise_variance, form_tolerance=form_tolerance, seed=seed,
+        threads=threads,
     )  # fmt: skip
     dims = {n: as_dimension(u) for n, u in units.items()} if units else None
-    constants = _constant_laws(make_engine, P, form, parameter_names=parameter_names, dims=dims, rtol=rtol, seed=seed)
+    constants = _constant_laws(
+        make_engine, P, form, parameter_names=parameter_names, dims=dims, rtol=rtol, seed=seed, threads=threads
+    )
 
     # 4. the law: the most accurate constants first, then each constant as simple as the answers allow
     names = [*parameter_names, question_name]
@@ -470,18 +475,24 @@ def _form(
     noise_variance: float,
     form_tolerance: float,
     seed: int,
+    threads: bool = False,
 ) -> _Form:
     """Steps 1-2: candidate forms from the ``searched`` curves; the simplest that fits every curve about as well as
     the best is kept."""
     t_symbol = sp.Symbol(question_name, real=True)
-    tried, seen = [], set()
-    for g in searched:
+
+    def search_curve(g: int) -> pd.DataFrame:
         rows = groups == ids[g]
         # the engine may stop once a form follows the curve to the answers' noise; the forms keep their
         # fitted constants (they become free constants below)
-        curve_front = search(
+        return search(
             make_engine, t[rows][:, None], y[rows], variable_names=[question_name], stop_floor=float(noise_variance), seed=seed
         )
+
+    # the curves' searches are independent (at once where the stage shares engine slots); their forms are fitted
+    # in this order, each to every curve, the first curve to propose a form its start
+    tried, seen = [], set()
+    for g, curve_front in zip(searched, run_all(search_curve, searched, threads=threads), strict=True):
         for _, row in curve_front.iterrows():
             expr = parse_expression(row["sympy_format"], [question_name])
             template, cs, c0 = parametrise(expr)
@@ -522,18 +533,21 @@ def _constant_laws(
     dims: Mapping[str, Any] | None,
     rtol: float,
     seed: int,
+    threads: bool = False,
 ) -> _Constants:
     """Step 3: every constant as a function of the parameters: its front, each equation pruned of the terms its
     held-out curves do not need, the homogeneous ones (given units) judged by the selection rule."""
     symbols = [sp.Symbol(n, real=True) for n in parameter_names]
     out = _Constants(good=np.isfinite(form.mse) & (form.mse <= 10 * max(form.median, 1e-30)))
     good = out.good
-    for j, c in enumerate(form.constants):
+
+    def constant_law(j: int) -> tuple[float, pd.DataFrame]:
+        """The noise of constant ``j``'s curve values, and its candidates judged."""
         values, variances = form.C[good, j], form.V[good, j]
-        out.floors[c] = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
+        floor = float(np.mean(variances[np.isfinite(variances)])) if np.isfinite(variances).any() else 0.0
         # a rate or frequency is often the root of a simple expression: its square is searched as well
         front = search(
-            make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=out.floors[c], square=True,
+            make_engine, P[good], values, variable_names=list(parameter_names), noise_variance=floor, square=True,
             seed=seed,
         )  # fmt: skip
         exprs = [parse_expression(s, list(parameter_names)) for s in front["sympy_format"]]
@@ -543,10 +557,13 @@ def _constant_laws(
         # free coefficients follow the network's error too, so a root is a candidate but never the measure of
         # the noise the data show (that would hold -b/2 to a root's closer fit of the error)
         roots = roots_of_polynomials(P[good], values, symbols)
-        table = _judge_constant(
-            exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=out.floors[c], seed=seed, extra=roots
-        )
-        table = table.sort_values("loss")
+        table = _judge_constant(exprs, symbols, P[good], values, dims=dims, rtol=rtol, floor=floor, seed=seed, extra=roots)
+        return floor, table.sort_values("loss")
+
+    # each constant on its own (at once where the stage shares engine slots), then in order
+    judged = run_all(constant_law, range(len(form.constants)), threads=threads)
+    for c, (floor, table) in zip(form.constants, judged, strict=True):
+        out.floors[c] = floor
         out.fronts[c] = list(table["expr"])
         out.losses[c] = [float(v) for v in table["loss"]]
         # the noise the data show: the curves' least-squares variance, or, where the network's systematic

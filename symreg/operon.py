@@ -44,6 +44,7 @@ from symreg.engines import EngineSpec
 from symreg.errors import ExpressionError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
+from symreg.slots import engine_slot
 from symreg.stopping import FrontStop, noise_floor
 
 log = logging.getLogger("scinet")
@@ -61,56 +62,78 @@ TIME_LIMIT_FACTOR = 3
 """the wall-clock backstop, in units of the time budget the evaluation budget is calibrated to"""
 
 
-class _Module:
-    """pyoperon's module as its estimator sees it, except that the NSGA-II algorithm reports each generation."""
+class _Watch:
+    """One fit's per-generation callback and the evaluator its algorithm counts evaluations with."""
 
-    def __init__(self, module, on_generation: Callable[[object, object], bool]):
-        self._module = module
-        self._on_generation = on_generation
+    def __init__(self, on_generation: Callable[[object, object], bool]):
+        self.on_generation = on_generation
         self.evaluator: Any = None
+
+
+_watches = threading.local()
+"""the watch of the fit under way in each thread (pyoperon's estimator builds its algorithm in the calling thread)"""
+
+
+class _Module:
+    """pyoperon's module as its estimator sees it, except that the NSGA-II algorithm of a watched fit reports each
+    generation (a fit made outside :func:`_watching` gets pyoperon's own objects)."""
+
+    def __init__(self, module):
+        self._module = module
 
     def __getattr__(self, name: str):
         return getattr(self._module, name)
 
     def MultiEvaluator(self, problem):  # noqa: N802 - pyoperon's name
-        self.evaluator = self._module.MultiEvaluator(problem)
-        return self.evaluator
+        evaluator = self._module.MultiEvaluator(problem)
+        watch = getattr(_watches, "current", None)
+        if watch is not None:
+            watch.evaluator = evaluator
+        return evaluator
 
     def NSGA2Algorithm(self, *args):  # noqa: N802 - pyoperon's name
-        return _Algorithm(self._module.NSGA2Algorithm(*args), self)
+        algorithm = self._module.NSGA2Algorithm(*args)
+        watch = getattr(_watches, "current", None)
+        return algorithm if watch is None else _Algorithm(algorithm, watch)
 
 
 class _Algorithm:
-    def __init__(self, algorithm, module: _Module):
+    def __init__(self, algorithm, watch: _Watch):
         self._algorithm = algorithm
-        self._module = module
+        self._watch = watch  # bound here, in the fitting thread: the generations may be reported from another
 
     def __getattr__(self, name: str):
         return getattr(self._algorithm, name)
 
     def Run(self, rng, report, threads, warm_start):  # noqa: N802 - pyoperon's name
+        watch = self._watch
+
         def each_generation() -> None:
-            if self._module._on_generation(self._algorithm, self._module.evaluator):
-                self._module.evaluator.Budget = 0  # the run ends after this generation
+            if watch.on_generation(self._algorithm, watch.evaluator):
+                watch.evaluator.Budget = 0  # the run ends after this generation
 
         return self._algorithm.Run(rng, each_generation, threads, warm_start)
 
 
-_PATCH = threading.Lock()
+_INSTALL = threading.Lock()
 
 
 @contextlib.contextmanager
 def _watching(on_generation: Callable[[object, object], bool]) -> Iterator[None]:
-    """For one ``fit``: pyoperon's estimator calls ``on_generation(algorithm, evaluator)`` each generation."""
+    """For one ``fit`` in this thread: pyoperon's estimator calls ``on_generation(algorithm, evaluator)`` each
+    generation.  pyoperon's estimator finds its module as a global of its own; that global is replaced, once per
+    process, by :class:`_Module`, which hands each thread's fit its own watch, so that fits in several threads
+    (:mod:`symreg.slots`) never see one another's callbacks."""
     import pyoperon.sklearn as estimator
 
-    with _PATCH:
-        module = estimator.op
-        estimator.op = _Module(module, on_generation)
-        try:
-            yield
-        finally:
-            estimator.op = module
+    with _INSTALL:
+        if not isinstance(estimator.op, _Module):
+            estimator.op = _Module(estimator.op)
+    _watches.current = _Watch(on_generation)
+    try:
+        yield
+    finally:
+        _watches.current = None
 
 
 class OperonEngine(Engine):
@@ -119,6 +142,8 @@ class OperonEngine(Engine):
     After :meth:`fit`, ``equations_`` is a list of ``(raw_string, sympy_expression)``.
     """
 
+    concurrent = True
+    """fits may run at once in threads of one process: pyoperon releases Python's lock while it evolves"""
     population_size = 1000
     local_iterations = 5
     """Levenberg-Marquardt steps on every offspring's constants"""
@@ -160,12 +185,13 @@ class OperonEngine(Engine):
             spent = (evaluator.ResidualEvaluations + evaluator.JacobianEvaluations) / max(evaluator.Budget, 1)
             return stop.update(((int(i.Genotype.Length), (1 + float(i[0])) * variance) for i in algorithm.BestFront), spent)
 
-        start = time.perf_counter()
-        # every fit goes through the watched module (one at a time per process), so that no fit sees another's
-        # callback; with patience 0 the rule never stops
-        with _watching(on_generation):
+        # each fit in its own thread sees its own callback (with patience 0 the rule never stops); it holds an
+        # engine slot while it runs, so that no more engines run at once than the stage has cores (symreg.slots),
+        # and its clock starts once it has one
+        with engine_slot(), _watching(on_generation):
+            start = time.perf_counter()
             reg.fit(np.asarray(X, dtype=float), y)
-        elapsed = time.perf_counter() - start
+            elapsed = time.perf_counter() - start
         if self.patience > 0 and stop.generation_ == 0:
             log.warning(
                 "pyoperon ran without reporting its generations (a version scinet does not know?): the search spent its whole budget."

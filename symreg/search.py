@@ -46,6 +46,7 @@ from symreg.parse import parse_expression
 from symreg.polish import RefitBudget, integer_frequencies, recognise_constants, refit_constants
 from symreg.powerlaw import power_law
 from symreg.separable import TOLERANCE_FACTOR, separable_candidates, translations
+from symreg.slots import run_all
 from symreg.units import Dimension, as_dimension, combine, dimension_of, dimensionless_groups, prefactors
 
 ALGEBRA_SHARE = 0.2
@@ -260,24 +261,21 @@ def search(
     runs = 1 + (problem is not None) + separate  # the structure search has one engine run's share, and ...
     budget = {} if time_budget is None else {"time_budget": (1 - ALGEBRA_SHARE) * time_budget / (len(transforms) + runs - 1)}
     engine_noise = noise_variance if stop_floor is None else stop_floor
-    found, plain, unused = _engine_candidates(
-        make_engine, budget, X, target, search_rows, transforms, base, variable_names, engine_noise
-    )
+    # the engine runs are independent: one per target transform, and the dimensionless problem's; they run at once
+    # where the stage shares engine slots (symreg.slots), and their equations join in this order either way
+    engine_runs = _transform_runs(X, target, search_rows, transforms, variable_names, engine_noise)
+    if problem is not None:
+        G, y_scaled, group_names, back = problem
+        # the noise is known in the target's own scale: without a prefactor (P = 1), that is the groups' target's
+        engine_runs.append((G[search_rows], y_scaled[search_rows], group_names, 0.0 if target_dim is not None else engine_noise))
+    engines = _fit_all(make_engine, budget, engine_runs)
+    found, plain = _engine_candidates(engines[: len(transforms)], transforms, base)
+    unused = sum(_spare(engine, budget) for engine in engines)
     candidates += found
     if circular:
         candidates += _arcsine_candidates(plain, base, symbols, X[fit], y[fit])
     if problem is not None:
-        G, y_scaled, group_names, back = problem
-        engine = make_engine(**budget)
-        # the noise is known in the target's own scale: without a prefactor (P = 1), that is the groups' target's
-        engine.fit(
-            G[search_rows],
-            y_scaled[search_rows],
-            variable_names=group_names,
-            noise_variance=0.0 if target_dim is not None else engine_noise,
-        )
-        unused += _spare(engine, budget)
-        candidates += [(back(g), raw, "dimensionless") for raw, g in engine.equations_]
+        candidates += [(back(g), raw, "dimensionless") for raw, g in engines[-1].equations_]
     if target_dim is not None:
         candidates += _group_form_candidates(X, y, search_rows, variable_names, dims, target_dim, problem is not None)
 
@@ -347,32 +345,47 @@ def _spare(engine: Any, budget: Mapping[str, float]) -> float:
     return (1 - float(getattr(engine, "stats_", {}).get("spent", 1.0))) * budget.get("time_budget", 0.0)
 
 
-def _engine_candidates(
-    make_engine: Callable[..., Any],
-    budget: Mapping[str, float],
-    X: np.ndarray,
-    target: np.ndarray,
-    rows: np.ndarray,
-    transforms: list[Transform],
-    base: sp.Expr,
-    names: Sequence[str],
-    noise: float,
-) -> tuple[list[tuple[sp.Expr, str, str]], list[tuple[str, sp.Expr]], float]:
-    """One engine run per target transform on the engine's ``rows``: the candidates for ``y`` (``base + inverse(g)``),
-    the plain run's own equations, and the seconds of the budgets the engines did not spend."""
-    candidates: list[tuple[sp.Expr, str, str]] = []
-    plain: list[tuple[str, sp.Expr]] = []
-    unused = 0.0
-    for name, forward, inverse in transforms:
-        engine = make_engine(**budget)
+EngineRun = tuple[np.ndarray, np.ndarray, Sequence[str], float]
+"""one engine run's rows, target, variable names and noise variance"""
+
+
+def _transform_runs(
+    X: np.ndarray, target: np.ndarray, rows: np.ndarray, transforms: list[Transform], names: Sequence[str], noise: float
+) -> list[EngineRun]:
+    """One engine run per target transform, on the engine's ``rows``."""
+    runs: list[EngineRun] = []
+    for name, forward, _ in transforms:
         # the noise of y^2 is about (2 y)^2 times that of y (on every row)
         engine_noise = noise * 4 * float(np.mean(target**2)) if name == "square" else noise
-        engine.fit(X[rows], forward(target[rows]), variable_names=names, noise_variance=engine_noise)
-        unused += _spare(engine, budget)
+        runs.append((X[rows], forward(target[rows]), names, engine_noise))
+    return runs
+
+
+def _fit_all(make_engine: Callable[..., Any], budget: Mapping[str, float], runs: list[EngineRun]) -> list[Any]:
+    """The engines, fitted, one per run, in order: at once where the stage shares engine slots and the engine allows
+    it (:mod:`symreg.slots`), else one after another."""
+    engines = [make_engine(**budget) for _ in runs]
+
+    def fit(job: tuple[Any, EngineRun]) -> Any:
+        engine, (X, y, names, noise) = job
+        engine.fit(X, y, variable_names=names, noise_variance=noise)
+        return engine
+
+    return run_all(fit, list(zip(engines, runs, strict=True)), threads=all(getattr(e, "concurrent", False) for e in engines))
+
+
+def _engine_candidates(
+    engines: list[Any], transforms: list[Transform], base: sp.Expr
+) -> tuple[list[tuple[sp.Expr, str, str]], list[tuple[str, sp.Expr]]]:
+    """The candidates for ``y`` (``base + inverse(g)``) from the engines fitted to each target transform, and the
+    plain run's own equations."""
+    candidates: list[tuple[sp.Expr, str, str]] = []
+    plain: list[tuple[str, sp.Expr]] = []
+    for engine, (name, _, inverse) in zip(engines, transforms, strict=True):
         candidates += [(base + inverse(g), raw, name) for raw, g in engine.equations_]
         if name == "identity":
             plain = list(engine.equations_)
-    return candidates, plain, unused
+    return candidates, plain
 
 
 def _arcsine_candidates(
