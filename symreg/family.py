@@ -489,24 +489,46 @@ def _form(
             make_engine, t[rows][:, None], y[rows], variable_names=[question_name], stop_floor=float(noise_variance), seed=seed
         )
 
-    # the curves' searches are independent (at once where the stage shares engine slots); their forms are fitted
-    # in this order, each to every curve, the first curve to propose a form its start
-    tried, seen = [], set()
+    # the curves' searches are independent (at once where the stage shares engine slots); a form proposed by more
+    # than one curve starts from the first curve that proposed it
+    forms, seen = [], set()
     for g, curve_front in zip(searched, run_all(search_curve, searched, threads=threads), strict=True):
         for _, row in curve_front.iterrows():
-            expr = parse_expression(row["sympy_format"], [question_name])
-            template, cs, c0 = parametrise(expr)
-            if str(template) in seen:
-                continue
-            seen.add(str(template))
-            C, V, mse = fit_curves(template, cs, t_symbol, t.astype(float), y.astype(float), groups, Pz, c0, g)
-            tried.append((float(np.median(mse)), template, cs, C, V, mse, row["sympy_format"], g))
-    tried = sorted((f for f in tried if np.isfinite(f[0])), key=lambda f: sp.count_ops(f[1]))
+            template, cs, c0 = parametrise(parse_expression(row["sympy_format"], [question_name]))
+            if str(template) not in seen:
+                seen.add(str(template))
+                forms.append((template, cs, c0, row["sympy_format"], g))
+    # each form fitted to every curve, simplest first (a stable sort: as proposed among equals), until the choice
+    # below is settled (:func:`_form_settled`): the forms not fitted could not change it
+    forms.sort(key=lambda f: sp.count_ops(f[0]))
+    tried = []
+    for template, cs, c0, raw, g in forms:
+        C, V, mse = fit_curves(template, cs, t_symbol, t.astype(float), y.astype(float), groups, Pz, c0, g)
+        tried.append((float(np.median(mse)), template, cs, C, V, mse, raw, g))
+        if _form_settled([f[0] for f in tried], float(noise_variance), form_tolerance):
+            break
+    tried = [f for f in tried if np.isfinite(f[0])]
     if not tried:
         raise ValueError("no form of the central curve could be fitted to the other curves")
     best = min(f[0] for f in tried)
     threshold = max(form_tolerance * max(best, 1e-30), float(noise_variance))
     return _Form(*next(f for f in tried if f[0] <= threshold))
+
+
+def _form_settled(medians: list[float], noise: float, tolerance: float) -> bool:
+    """Whether the forms fitted so far (their median curve errors, simplest first) settle step 2's choice, the simplest
+    form whose median is within ``max(tolerance * best, noise)``, ``best`` the lowest median of all forms, whatever
+    the forms not yet fitted (more complex ones) give.  The first form at the noise, ``i``, is within that bound
+    whatever ``best`` is; a simpler form could only be chosen instead if its median were within ``tolerance * best``,
+    and ``best`` is at most the lowest median seen so far, ``m``.  So where every simpler form's median exceeds
+    ``max(tolerance * m, noise)``, form ``i`` is the choice, and the rest need not be fitted (the pendulum: its
+    exponentially damped cosine, with twelve more complex forms left unfitted)."""
+    at_noise = [i for i, m in enumerate(medians) if m <= noise]
+    if not at_noise:
+        return False
+    finite = [m for m in medians if np.isfinite(m)]
+    bound = max(tolerance * max(min(finite), 1e-30), noise)
+    return all(m > bound for m in medians[: at_noise[0]])
 
 
 @dataclass

@@ -197,3 +197,39 @@ def test_of_two_simpler_forms_the_answers_allow_the_one_whose_law_becomes_exact_
     losses = {"kappa/b": 1.0, "sqrt(-0.23": 1.05, "0.064": 1.04}
     frequency, law = _law_rule(JUNK, simpler=[sp.Integer(0), FIRST_ORDER, ROOT], losses=losses)
     assert frequency == ROOT and not law.atoms(sp.Float), law
+
+
+def _chosen(medians, noise, tolerance=1.5):
+    """Step 2's choice over the forms given (simplest first): the first finite median within the bound."""
+    finite = [m for m in medians if np.isfinite(m)]
+    bound = max(tolerance * max(min(finite), 1e-30), noise)
+    return next(i for i, m in enumerate(medians) if np.isfinite(m) and m <= bound)
+
+
+def test_the_forms_left_unfitted_never_change_the_form_chosen():
+    from symreg.family import _form_settled
+
+    rng = np.random.default_rng(0)
+    stopped = 0
+    for _ in range(5000):
+        n = int(rng.integers(1, 12))
+        medians = list(10 ** rng.uniform(-6, -1, n))
+        for i in rng.choice(n, size=int(rng.integers(0, 3)), replace=True):
+            medians[i] = np.inf  # a form that could not be fitted to every curve
+        if not any(np.isfinite(medians)):
+            continue
+        noise = float(10 ** rng.uniform(-6, -2))
+        k = next((k for k in range(1, n + 1) if _form_settled(medians[:k], noise, 1.5)), n)
+        stopped += k < n
+        assert _chosen(medians[:k], noise) == _chosen(medians, noise)
+    assert stopped > 1000  # the rule does stop early, and often
+
+
+def test_a_form_at_the_noise_does_not_settle_the_choice_while_a_simpler_one_is_near_the_best():
+    from symreg.family import _form_settled
+
+    assert _form_settled([0.1, 2e-5], noise=3e-5, tolerance=1.5)
+    assert not _form_settled([3.5e-5, 2.5e-5], noise=3e-5, tolerance=1.5)  # 3.5e-5 is within 1.5 x 2.5e-5: the
+    assert _chosen([3.5e-5, 2.5e-5, 2.4e-5], noise=3e-5) == 0  # forms further on decide whether it is chosen
+    assert _chosen([3.5e-5, 2.5e-5, 1e-5], noise=3e-5) == 1
+    assert not _form_settled([0.1, 0.05], noise=3e-5, tolerance=1.5)  # none at the noise yet
