@@ -16,7 +16,8 @@ does :func:`search_family`:
    in the standardised parameter space, so an oscillation's frequency is never
    started a whole period away).  The simplest form (fewest operations) whose
    median curve fits to within ``form_tolerance`` of the best form's, or to
-   the noise, is kept.
+   the noise, is kept.  The forms are fitted simplest first, and no further
+   than that choice needs (:func:`_form_settled`).
 3. **Constants as laws.** Each ``c_k`` is searched as a function of the
    parameters (the curves' fitted values), and, where it keeps one sign, so is
    its square (``sqrt(kappa - b^2/4)`` is a root of a polynomial).  Its front, its mean and 0 are the
