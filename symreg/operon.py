@@ -21,9 +21,12 @@ target's noise floor that no simpler one has matched for ``patience`` of the
 budget, or no improvement for as long; a target already at its floor as a
 constant is not searched).  pyoperon's estimator builds and
 runs its algorithm inside ``fit`` and passes no per-generation callback, so
-:func:`_watching` hands it, for that call, its own module with the NSGA-II
-algorithm wrapped to pass one; ending the evaluation budget stops the run at the
-end of that generation.  Counted in evaluations, not seconds: the result stays deterministic.
+its module is wrapped (:func:`_watching`) so that the NSGA-II algorithm of each
+fit passes that fit's callback, one per thread; ending the evaluation budget stops
+the run at the end of that generation.  Counted in evaluations, not seconds: the
+result stays deterministic.  Fits may run at once in threads (:mod:`symreg.slots`):
+pyoperon releases Python's lock while it evolves, and each fit holds an engine
+slot while it runs.
 """
 
 from __future__ import annotations

@@ -270,7 +270,9 @@ def search(
         engine_runs.append((G[search_rows], y_scaled[search_rows], group_names, 0.0 if target_dim is not None else engine_noise))
     engines = _fit_all(make_engine, budget, engine_runs)
     found, plain = _engine_candidates(engines[: len(transforms)], transforms, base)
-    unused = sum(_spare(engine, budget) for engine in engines)
+    unused = 0.0
+    for engine in engines:  # added in this order, as before (separable search's share of the budget)
+        unused += _spare(engine, budget)
     candidates += found
     if circular:
         candidates += _arcsine_candidates(plain, base, symbols, X[fit], y[fit])
