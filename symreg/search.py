@@ -365,15 +365,18 @@ def _transform_runs(
 
 def _fit_all(make_engine: Callable[..., Any], budget: Mapping[str, float], runs: list[EngineRun]) -> list[Any]:
     """The engines, fitted, one per run, in order: at once where the stage shares engine slots and the engine allows
-    it (:mod:`symreg.slots`), else one after another."""
-    engines = [make_engine(**budget) for _ in runs]
+    it (:mod:`symreg.slots`), else one after another, each made just before its fit (as the first says)."""
+    if not runs:
+        return []
+    first = make_engine(**budget)
 
-    def fit(job: tuple[Any, EngineRun]) -> Any:
-        engine, (X, y, names, noise) = job
+    def fit(job: tuple[int, EngineRun]) -> Any:
+        i, (X, y, names, noise) = job
+        engine = first if i == 0 else make_engine(**budget)
         engine.fit(X, y, variable_names=names, noise_variance=noise)
         return engine
 
-    return run_all(fit, list(zip(engines, runs, strict=True)), threads=all(getattr(e, "concurrent", False) for e in engines))
+    return run_all(fit, list(enumerate(runs)), threads=bool(getattr(first, "concurrent", False)))
 
 
 def _engine_candidates(
