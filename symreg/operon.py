@@ -47,7 +47,7 @@ from symreg.engines import EngineSpec
 from symreg.errors import ExpressionError
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
-from symreg.slots import engine_slot
+from symreg.slots import engine_slot, interrupted
 from symreg.stopping import FrontStop, noise_floor
 
 log = logging.getLogger("scinet")
@@ -186,7 +186,8 @@ class OperonEngine(Engine):
         def on_generation(algorithm, evaluator) -> bool:
             # the objectives are (-r^2, length); with linear scaling the error is (1 - r^2) var(y)
             spent = (evaluator.ResidualEvaluations + evaluator.JacobianEvaluations) / max(evaluator.Budget, 1)
-            return stop.update(((int(i.Genotype.Length), (1 + float(i[0])) * variance) for i in algorithm.BestFront), spent)
+            done = stop.update(((int(i.Genotype.Length), (1 + float(i[0])) * variance) for i in algorithm.BestFront), spent)
+            return done or interrupted()  # Ctrl-C while fits run in threads: end now, the search is abandoned
 
         # each fit in its own thread sees its own callback (with patience 0 the rule never stops); it holds an
         # engine slot while it runs, so that no more engines run at once than the stage has cores (symreg.slots),

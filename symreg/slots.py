@@ -71,13 +71,35 @@ def engine_slot() -> Iterator[None]:
         slot.release()
 
 
+_interrupted = threading.Event()
+"""set while an interrupt (Ctrl-C, a SIGTERM the command line turned into an exit) unwinds a :func:`run_all`"""
+
+
+def interrupted() -> bool:
+    """Whether the engines should end their runs now: the process is being interrupted (an engine that reports
+    its generations checks this at each, as operon's does, so that Ctrl-C need not wait for a run's end)."""
+    return _interrupted.is_set()
+
+
 def run_all(func: Callable[[T], R], items: Iterable[T], *, threads: bool = True) -> list[R]:
     """``[func(item) for item in items]``, in order; at once, in threads, where this process shares engine slots
     and ``threads`` (the engine allows it, see :attr:`symreg.base.Engine.concurrent`).  An exception in one item
-    is raised once every item has finished."""
+    is raised once every item has finished.  An interrupt (only the main thread receives one) ends the engine
+    runs under way at their next generation (:func:`interrupted`) and is raised once the threads have ended."""
     items = list(items)
     if len(items) <= 1 or not threads or not concurrent():
         return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="scinet-search") as pool:
+    pool = ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="scinet-search")
+    interrupting = False
+    try:
         futures = [pool.submit(func, item) for item in items]
         return [future.result() for future in futures]
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+            interrupting = True
+            _interrupted.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if interrupting:
+            _interrupted.clear()  # every thread of these pieces has ended: a later search runs in full

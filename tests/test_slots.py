@@ -138,3 +138,42 @@ def test_a_family_found_with_shared_slots_is_the_family_found_without():
     assert record2 == record
     assert front2["sympy_format"].tolist() == front["sympy_format"].tolist()
     assert front2["loss"].tolist() == front["loss"].tolist()
+
+
+def test_an_interrupt_ends_the_pieces_under_way_and_a_later_search_runs_in_full():
+    import os
+    import signal
+
+    started = threading.Barrier(3)
+
+    def piece(i):
+        started.wait()
+        deadline = time.monotonic() + 30
+        while not slots.interrupted():  # an engine checks this at each generation
+            assert time.monotonic() < deadline, "the interrupt never reached the pieces"
+            time.sleep(0.01)
+        return i
+
+    def interrupt():
+        started.wait()
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: a KeyboardInterrupt in the main thread
+
+    threading.Thread(target=interrupt).start()
+    t0 = time.monotonic()
+    with slots.shared(_semaphore(2)), pytest.raises(KeyboardInterrupt):
+        slots.run_all(piece, range(2))
+    assert time.monotonic() - t0 < 10
+    assert not slots.interrupted()
+
+
+def test_operon_ends_its_run_at_the_next_generation_when_interrupted(monkeypatch):
+    import symreg.operon
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(300, 2))
+    y = np.sin(X[:, 0]) * np.exp(X[:, 1])
+    monkeypatch.setattr(symreg.operon, "interrupted", lambda: True)
+    engine = _operon(patience=0)  # the budget alone would never stop it early
+    engine.fit(X, y, variable_names=["a", "b"])
+    assert engine.stats_["generations"] == 1
