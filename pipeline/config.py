@@ -136,7 +136,8 @@ class RegressConfig:
     constant_rtol: float = field(default=0.1, metadata=setting_range(0, 100, "a relative tolerance"))
     """an exact constant may raise the held-out loss by at most this fraction"""
     workers: int = field(default=0, metadata={**HOW, **setting_range(0, 1024, "processes (0: one per core)")})
-    """searches run at once, one process each; 0 = one per core.  It does not change the equations: the
+    """searches run at once, one process each; 0 = one per core.  It is also how many engine runs go at once
+    (symreg.slots: a long search uses the cores the others leave idle).  It does not change the equations: the
     engine's budget is counted in evaluations per engine thread"""
     threads: int = field(default=1, metadata=setting_range(1, 1024, "threads"))
     """engine threads per search (the evaluation budget grows with them, so they change the equations)"""
