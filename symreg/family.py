@@ -523,7 +523,7 @@ def _form_settled(medians: list[float], noise: float, tolerance: float) -> bool:
     whatever ``best`` is; a simpler form could only be chosen instead if its median were within ``tolerance * best``,
     and ``best`` is at most the lowest median seen so far, ``m``.  So where every simpler form's median exceeds
     ``max(tolerance * m, noise)``, form ``i`` is the choice, and the rest need not be fitted (the pendulum: its
-    exponentially damped cosine, with twelve more complex forms left unfitted)."""
+    exponentially damped cosine on seed 0, the seventh of eighteen forms, with the eleven more complex ones left unfitted)."""
     at_noise = [i for i, m in enumerate(medians) if m <= noise]
     if not at_noise:
         return False
