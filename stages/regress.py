@@ -226,7 +226,8 @@ def _searched(ctx: StageContext, tasks: list[dict], labels: list[tuple[str, str]
     """Every search's front: those an interrupted run finished read back from ``.regress-searches/``, the rest run
     on the configured executor, each kept there as it finishes."""
     cfg = ctx.config.regress
-    workers = min(cfg.workers or os.cpu_count() or 1, max(len(tasks), 1))
+    cores = cfg.workers or os.cpu_count() or 1  # the cores the stage may use (regress.workers, 0: all)
+    workers = min(cores, max(len(tasks), 1))
     log.info(
         "regress: %d searches (%s), %d at a time, %.0f s budget per search and target transform",
         len(tasks),
@@ -254,7 +255,6 @@ def _searched(ctx: StageContext, tasks: list[dict], labels: list[tuple[str, str]
         executor, items = configured(ctx.config.executor), [tasks[i] for i in todo]
         if ctx.config.executor.name == "local":
             # one engine slot per core, shared by this process and its workers (symreg.slots)
-            cores = cfg.workers or os.cpu_count() or 1
             semaphore = multiprocessing.get_context("spawn").BoundedSemaphore(max(1, cores // cfg.threads))
             with slots.shared(semaphore):
                 executor.map(search_task, items, workers=workers, setup=slots.share, setup_args=(semaphore,), on_result=keep)
