@@ -9,7 +9,7 @@ The seeds' verdicts are read from their run directories (``seed{S}/``, each as `
 the ensemble's summary is made again from them (``ensemble.json`` and the rest, in the same directory), and the
 closure (:mod:`systems.laws.closure`: per constant, the extra error that gives the pulls RMS 1 on the runs' own
 errors, a closure they state taken out, and the mean deviation from the truth) goes to
-``systems/closure/SYSTEM.json``, or to ``--out``.  Judge a closure on seeds other than those it was measured on.
+``systems/closure/SYSTEM.BACKEND.json`` (the Keras backend the seeds were trained on), or to ``--out``.  Judge a closure on seeds other than those it was measured on.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ensemble_dir", type=Path, help="the --run-dir of `scinet run SYSTEM --seeds ...`")
-    parser.add_argument("--out", type=Path, default=None, help="default: systems/closure/SYSTEM.json")
+    parser.add_argument("--out", type=Path, default=None, help="default: systems/closure/SYSTEM.BACKEND.json")
     args = parser.parse_args()
 
     seeds = sorted(
@@ -51,7 +51,7 @@ def main() -> None:
     write_outputs(args.ensemble_dir, system, {"system": name, **summarise(rows)})
     own = summarise([{**row, "laws": [closure.without(law) for law in row["laws"]]} for row in rows])  # the runs' own errors
     data = {**closure.from_ensemble({"system": name, **own}, manifests), "definition": system.fingerprint(laws=True)}
-    out = args.out or closure.path(name)
+    out = args.out or closure.path(name, data["backend"] or "tensorflow")
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
     print(f"{name}: closure from seeds {data['seeds'][0]}..{data['seeds'][-1]} ({len(data['seeds'])}) -> {out}")

@@ -3,6 +3,7 @@
     python benchmarks/targets.py                      # every system, seed 0, the sweep and the ensemble
     python benchmarks/targets.py --systems copernicus pendulum --seeds 0 1 2 --no-sweep --no-ensemble
     python benchmarks/targets.py --json benchmarks/results/targets.json
+    python benchmarks/targets.py --backends tensorflow jax --no-sweep --no-ensemble   # both, run after run
 
 Each run is ``scinet run SYSTEM --seed S`` in a fresh run directory and a fresh
 process, so start-up (imports, the Keras backend) is part of its time.  It
@@ -12,7 +13,9 @@ prints, for each run, the wall time against the target, the stage times from
 sweep qubit2`` with its defaults, and ``--ensemble`` ten pendulum seeds, two at
 a time (``--jobs``).  Times are of this machine; run the baseline (another
 commit, another backend: ``KERAS_BACKEND=tensorflow python
-benchmarks/targets.py``) in the same session to compare.
+benchmarks/targets.py``) in the same session to compare; ``--backends
+tensorflow jax`` runs each measurement on each Keras backend in turn (each run
+with ``KERAS_BACKEND`` set) and ends with each system's wall times side by side.
 """
 
 from __future__ import annotations
@@ -48,14 +51,30 @@ def scinet(*args: str) -> list[str]:
     return [sys.executable, "-c", "from pipeline.cli import main; main()", *args]
 
 
-def one_run(system: str, seed: int, root: Path, extra: list[str]) -> dict:
-    run_dir = root / f"{system}-seed{seed}"
+def environment(backend: str | None) -> dict[str, str] | None:
+    """The environment of a run on the Keras ``backend`` (None: this process's, so scinet's default)."""
+    return None if backend is None else {**os.environ, "KERAS_BACKEND": backend}
+
+
+def one_run(system: str, seed: int, root: Path, extra: list[str], backend: str | None = None) -> dict:
+    run_dir = root / (f"{system}-seed{seed}" + (f"-{backend}" if backend else ""))
     start = time.perf_counter()
     done = subprocess.run(
-        scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", "--force", *extra), capture_output=True, text=True
+        scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", "--force", *extra),
+        capture_output=True,
+        text=True,
+        env=environment(backend),
     )
     wall = time.perf_counter() - start
-    record: dict = {"system": system, "seed": seed, "wall_s": round(wall, 1), "target_s": TARGETS.get(system), "rc": done.returncode}
+    record: dict = {
+        "system": system,
+        "seed": seed,
+        "wall_s": round(wall, 1),
+        "target_s": TARGETS.get(system),
+        "rc": done.returncode,
+    }
+    if backend is not None:
+        record["requested"] = backend
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text())["stages"]
         record["stages_s"] = {s: manifest[s]["wall_s"] for s in STAGES if s in manifest}
@@ -69,9 +88,9 @@ def one_run(system: str, seed: int, root: Path, extra: list[str]) -> dict:
     return record
 
 
-def timed(command: list[str]) -> tuple[float, int, str]:
+def timed(command: list[str], backend: str | None = None) -> tuple[float, int, str]:
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment(backend))
     return time.perf_counter() - start, done.returncode, done.stdout + done.stderr
 
 
@@ -79,6 +98,19 @@ def verdict_summary(record: dict) -> str:
     verdicts = record.get("verdicts") or {}
     found = sum(v == "discovered" for v in verdicts.values())
     return f"{found}/{len(verdicts)} discovered" if verdicts else record.get("error", "no verdicts")[:60]
+
+
+def side_by_side(records: list[dict], backends: list[str]) -> str:
+    """Each system's mean wall time on each backend, and the sum over the systems run on all of them."""
+    lines, totals = [f"{'system':<22}" + "".join(f"{b:>12}" for b in backends)], dict.fromkeys(backends, 0.0)
+    for system in dict.fromkeys(r["system"] for r in records if "system" in r):
+        walls = {b: [r["wall_s"] for r in records if r.get("system") == system and r.get("requested") == b] for b in backends}
+        if all(walls.values()):
+            means = {b: sum(w) / len(w) for b, w in walls.items()}
+            totals = {b: totals[b] + means[b] for b in backends}
+            lines.append(f"{system:<22}" + "".join(f"{means[b]:>10.1f} s" for b in backends))
+    lines.append(f"{'all of them':<22}" + "".join(f"{totals[b]:>10.1f} s" for b in backends))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True, help="ten pendulum seeds")
     parser.add_argument("--ensemble-seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time in the ensemble")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=None,
+        metavar="BACKEND",
+        help="Keras backends, each run on each in turn (default: scinet's)",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="passed to scinet")
     parser.add_argument("--json", type=Path, default=None, help="write the records here")
     parser.add_argument("--keep", type=Path, default=None, help="keep the run directories here (default: a temporary folder)")
@@ -98,11 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scinet-targets-") as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        print(f"backend {os.environ.get('KERAS_BACKEND', 'scinet default')}, {os.cpu_count()} cores")
-        print(f"{'system':<22}{'seed':>5}{'wall s':>9}{'target':>8}{'ratio':>7}  " + "".join(f"{s[:8]:>9}" for s in STAGES) + "  rms      verdicts  backend")
+        backends = args.backends or [None]
+        print(
+            f"backend {' and '.join(args.backends or [os.environ.get('KERAS_BACKEND', 'scinet default')])}, {os.cpu_count()} cores"
+        )
+        print(
+            f"{'system':<22}{'seed':>5}{'wall s':>9}{'target':>8}{'ratio':>7}  "
+            + "".join(f"{s[:8]:>9}" for s in STAGES)
+            + "  rms      verdicts  backend"
+        )
         for system in args.systems:
-            for seed in args.seeds:
-                r = one_run(system, seed, root, extra)
+            for seed, backend in ((seed, backend) for seed in args.seeds for backend in backends):
+                r = one_run(system, seed, root, extra, backend)
                 records.append(r)
                 target = r["target_s"]
                 ratio = f"{r['wall_s'] / target:.2f}" if target else "-"
@@ -113,26 +159,43 @@ def main(argv: list[str] | None = None) -> int:
                     f"{verdict_summary(r)}  {r.get('backend', '?')}",
                     flush=True,
                 )
-        if args.ensemble:
+        for backend in backends if args.ensemble else []:
             seeds = range(args.ensemble_seeds)
             start = time.perf_counter()
             with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-                runs = list(pool.map(lambda s: one_run("pendulum", s, root / "ensemble", extra), seeds))
+                runs = list(
+                    pool.map(lambda s, b=backend: one_run("pendulum", s, root / f"ensemble-{b or 'default'}", extra, b), seeds)
+                )
             wall = time.perf_counter() - start
             found = sum(bool(r.get("verdicts")) and all(v == "discovered" for v in r["verdicts"].values()) for r in runs)
-            records.append({"ensemble": "pendulum", "seeds": len(runs), "jobs": args.jobs, "wall_s": round(wall, 1), "runs": runs})
+            records.append(
+                {
+                    "ensemble": "pendulum",
+                    "seeds": len(runs),
+                    "jobs": args.jobs,
+                    "wall_s": round(wall, 1),
+                    "backend": backend,
+                    "runs": runs,
+                }
+            )
             print(
-                f"pendulum ensemble: {len(runs)} seeds, {args.jobs} at a time: {wall:.0f} s (target {ENSEMBLE_TARGET:.0f} s, "
-                f"ratio {wall / ENSEMBLE_TARGET:.2f}); every law discovered on {found} of {len(runs)}",
+                f"pendulum ensemble{f' ({backend})' if backend else ''}: {len(runs)} seeds, {args.jobs} at a time: {wall:.0f} s "
+                f"(target {ENSEMBLE_TARGET:.0f} s, ratio {wall / ENSEMBLE_TARGET:.2f}); every law discovered on {found} of {len(runs)}",
                 flush=True,
             )
-        if args.sweep:
-            wall, rc, out = timed(scinet("sweep", "qubit2", "--run-dir", str(root / "sweep-qubit2"), "-q", *extra))
+        for backend in backends if args.sweep else []:
+            command = scinet("sweep", "qubit2", "--run-dir", str(root / f"sweep-qubit2-{backend or 'default'}"), "-q", *extra)
+            wall, rc, out = timed(command, backend)
             answer = [line.strip() for line in out.splitlines() if "degrees of freedom" in line]
-            records.append({"sweep": "qubit2", "wall_s": round(wall, 1), "rc": rc, "answer": answer})
-            print(f"scinet sweep qubit2: {wall:.0f} s (target {SWEEP_TARGET:.0f} s, ratio {wall / SWEEP_TARGET:.2f}), exit {rc}")
+            records.append({"sweep": "qubit2", "wall_s": round(wall, 1), "rc": rc, "answer": answer, "backend": backend})
+            print(
+                f"scinet sweep qubit2{f' ({backend})' if backend else ''}: {wall:.0f} s (target {SWEEP_TARGET:.0f} s, "
+                f"ratio {wall / SWEEP_TARGET:.2f}), exit {rc}"
+            )
             for line in answer:
                 print(f"  {line}")
+        if len(backends) > 1:
+            print(side_by_side(records, backends))
     if args.json:
         args.json.write_text(json.dumps(records, indent=1))
     return 0

@@ -398,7 +398,7 @@ def _verdicts_md(verdicts) -> list[str]:
         "but its observation fixes poorly are fitted and not reported (`nuisance` in verification.json); another "
         "law measures them where the system has one.  A distortion shared "
         "by every seed shows in no single run: `scinet run --seeds` measures it, and where the system has a "
-        "closure (`systems/closure/NAME.json`: from a seed ensemble of simulated data at the same settings, the "
+        "closure (`systems/closure/NAME.BACKEND.json`: from a seed ensemble of simulated data at the same settings and Keras backend, the "
         "extra error that gives the seeds' deviations from the truth, in units of their stated errors, an RMS of "
         "1), that extra error joins the constant's systematic error in quadrature; the value is not moved "
         "(`closure` in verification.json, with the ensemble's mean deviation).  The deviation from the "

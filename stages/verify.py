@@ -49,13 +49,13 @@ def check_laws(laws: Sequence, evidence: Evidence) -> list[Verdict]:
 def with_closure(ctx: StageContext, verdicts: list[Verdict]) -> list[Verdict]:
     """The verdicts with the system's closure stated in their systematic errors where the run's settings are the
     closure's (:mod:`systems.laws.closure`), or with the reason it is not."""
+    trained = load_manifest(ctx.run_dir).get("stages", {}).get("train", {})
     try:
-        closure = closures.load(ctx.system.name)
+        closure = closures.load(ctx.system.name, trained.get("backend"))
     except ValueError as exc:
         raise ArtifactError(str(exc)) from exc
     if closure is None:
         return verdicts
-    trained = load_manifest(ctx.run_dir).get("stages", {}).get("train", {})
     settings = {stage: stage_settings(ctx.config, stage, key=True) for stage in closures.STAGES}
     reason = closures.mismatch(closure, settings, trained.get("backend"))
     definition = ctx.system.fingerprint(laws=True)

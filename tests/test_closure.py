@@ -43,7 +43,7 @@ def _closure(extra=5e-4, bias=6e-4, error=2e-4) -> closure.Closure:
         settings=SETTINGS,
         backend="tensorflow",
         constants={("orbits_from_the_sky", "rho"): (extra, bias, error)},
-        source="systems/closure/copernicus-elliptic.json",
+        source="systems/closure/copernicus-elliptic.tensorflow.json",
     )
 
 
@@ -103,7 +103,7 @@ def test_the_closure_joins_the_systematic_error_in_quadrature_and_the_value_stay
     assert v.deviations["rho"] == pytest.approx((1.5246 - 1.5237) / total)
     assert v.checks["closure"] == {
         "applied": True,
-        "source": "copernicus-elliptic.json",
+        "source": "copernicus-elliptic.tensorflow.json",
         "seeds": [20, 21],
         "extra": {"rho": 5e-4},
         "bias": {"rho": 6e-4},
@@ -131,18 +131,56 @@ def test_a_closure_measured_at_other_settings_is_not_applied_and_the_record_says
 
 
 def test_a_closure_file_is_read_back_and_a_broken_one_names_the_fix(tmp_path):
-    assert closure.load("copernicus-elliptic", tmp_path) is None and closure.fingerprint("copernicus-elliptic", tmp_path) is None
+    assert closure.load("copernicus-elliptic", "tensorflow", tmp_path) is None
+    assert closure.fingerprint("copernicus-elliptic", tmp_path) is None
     data = closure.from_ensemble(_ensemble({"rho": [1.5263, 1.5265]}, {"rho": 1.5237}), [_manifest()] * 2)
-    (tmp_path / "copernicus-elliptic.json").write_text(json.dumps(data))
-    got = closure.load("copernicus-elliptic", tmp_path)
+    closure.path("copernicus-elliptic", "tensorflow", tmp_path).write_text(json.dumps(data))
+    got = closure.load("copernicus-elliptic", "tensorflow", tmp_path)
     assert got.seeds == (20, 21, 22, 23) and got.settings == SETTINGS and got.backend == "tensorflow"
     assert data["constants"][0]["extra"] > 0
     assert got.term("orbits_from_the_sky", "rho") == pytest.approx(data["constants"][0]["extra"])
     assert got.term("orbits_from_the_sky", "e_M") is None
     assert closure.fingerprint("copernicus-elliptic", tmp_path) is not None
-    (tmp_path / "copernicus-elliptic.json").write_text('{"system": "copernicus-elliptic"}')
+    closure.path("copernicus-elliptic", "tensorflow", tmp_path).write_text('{"system": "copernicus-elliptic"}')
     with pytest.raises(ValueError, match="benchmarks/closure.py"):
-        closure.load("copernicus-elliptic", tmp_path)
+        closure.load("copernicus-elliptic", "tensorflow", tmp_path)
+
+
+def test_each_backend_has_its_own_closure_and_a_run_on_another_states_none(tmp_path):
+    data = closure.from_ensemble(_ensemble({"rho": [1.5263, 1.5265]}, {"rho": 1.5237}), [_manifest()] * 2)
+    closure.path("copernicus-elliptic", "tensorflow", tmp_path).write_text(json.dumps(data))
+    # another system's closure beside it is not this one's
+    closure.path("copernicus", "jax", tmp_path).write_text(json.dumps({**data, "system": "copernicus", "backend": "jax"}))
+    only_tf = closure.fingerprint("copernicus-elliptic", tmp_path)
+    assert closure.load("copernicus-elliptic", "jax", tmp_path).backend == "tensorflow"  # the only one there...
+    assert "the jax backend (closure: tensorflow)" in closure.mismatch(
+        closure.load("copernicus-elliptic", "jax", tmp_path), SETTINGS, "jax"
+    )  # ...which says why a JAX run states none
+    on_jax = {**data, "backend": "jax", "constants": [{**data["constants"][0], "extra": 0.123}]}
+    closure.path("copernicus-elliptic", "jax", tmp_path).write_text(json.dumps(on_jax))
+    assert closure.fingerprint("copernicus-elliptic", tmp_path) != only_tf  # a new closure re-runs verify
+    for backend, extra in (("jax", 0.123), ("tensorflow", data["constants"][0]["extra"])):
+        got = closure.load("copernicus-elliptic", backend, tmp_path)
+        assert got.backend == backend and got.term("orbits_from_the_sky", "rho") == pytest.approx(extra)
+        assert closure.mismatch(got, SETTINGS, backend) is None
+    assert closure.load("copernicus", "jax", tmp_path).system == "copernicus"
+
+
+def test_a_closure_file_named_as_before_backends_is_still_read(tmp_path):
+    data = closure.from_ensemble(_ensemble({"rho": [1.5263, 1.5265]}, {"rho": 1.5237}), [_manifest()] * 2)
+    (tmp_path / "copernicus-elliptic.json").write_text(json.dumps(data))
+    assert closure.load("copernicus-elliptic", "tensorflow", tmp_path).backend == "tensorflow"
+    assert closure.fingerprint("copernicus-elliptic", tmp_path) is not None
+    assert closure.load("copernicus", "tensorflow", tmp_path) is None
+
+
+def test_every_shipped_closure_is_named_by_its_system_and_backend():
+    shipped = sorted(closure.DIRECTORY.glob("*.json"))
+    assert shipped
+    for file in shipped:
+        data = json.loads(file.read_text())
+        assert file.name == f"{data['system']}.{data['backend']}.json"
+        assert closure.load(data["system"], data["backend"]).source == str(file)
 
 
 def test_a_new_closure_reruns_verify_and_report_and_no_closure_keeps_the_cache_key(tmp_path, monkeypatch):
@@ -159,7 +197,7 @@ def test_a_new_closure_reruns_verify_and_report_and_no_closure_keeps_the_cache_k
     monkeypatch.setattr(closure, "DIRECTORY", tmp_path / "none")
     before = {name: _cache_key(ctx, get_stage(name)) for name in ("train", "verify", "report")}
     (tmp_path / "none").mkdir()
-    (tmp_path / "none" / "copernicus-elliptic.json").write_text("{}")
+    (tmp_path / "none" / "copernicus-elliptic.tensorflow.json").write_text("{}")
     after = {name: _cache_key(ctx, get_stage(name)) for name in ("train", "verify", "report")}
     assert after["train"] == before["train"]
     assert after["verify"] != before["verify"] and after["report"] != before["report"]
@@ -191,7 +229,7 @@ def test_verify_states_the_closure_of_the_runs_own_settings_and_not_of_others(tm
             {"law": "law_of_motion", "constant": "gamma", "true": 0.5, "extra": 0.01, "bias": 0.01, "bias_error": 0.002}
         ],
     }
-    (here / "pendulum.json").write_text(json.dumps(data))
+    (here / f"pendulum.{data['backend']}.json").write_text(json.dumps(data))
     trained = manifest["stages"]["train"]["finished"]
     CliRunner().invoke(main, ["run", "pendulum", "--run-dir", str(run_dir), *TINY], catch_exceptions=False)
     stages = json.loads((run_dir / "manifest.json").read_text())["stages"]
@@ -203,7 +241,7 @@ def test_verify_states_the_closure_of_the_runs_own_settings_and_not_of_others(tm
     assert after["law_of_motion"]["checks"]["closure"]["applied"] is True
     assert "measured over seeds 7-8" in (run_dir / "report.md").read_text()
     data["settings"]["train"] = {**data["settings"]["train"], "epochs": [600]}
-    (here / "pendulum.json").write_text(json.dumps(data))
+    (here / f"pendulum.{data['backend']}.json").write_text(json.dumps(data))
     CliRunner().invoke(main, ["run", "pendulum", "--run-dir", str(run_dir), *TINY], catch_exceptions=False)
     last = {v["name"]: v for v in json.loads((run_dir / "verification.json").read_text())["laws"]}
     assert last["law_of_motion"]["systematic_errors"] == before["law_of_motion"]["systematic_errors"]

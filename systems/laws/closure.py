@@ -9,7 +9,7 @@ the truth falls outside a seed's 2-sigma interval more often than it should.
 A *closure test* measures it, as experiments do with simulated events: the system is simulated, so a seed
 ensemble at the default settings (``scinet run SYSTEM --seeds``) gives each constant's pulls, the deviations
 from the truth in units of each seed's stated error, ``p_i = d_i / e_i``.  Honest errors give pulls of RMS 1.
-``benchmarks/closure.py`` turns such an ensemble into ``systems/closure/SYSTEM.json``: per law and constant, the
+``benchmarks/closure.py`` turns such an ensemble into ``systems/closure/SYSTEM.BACKEND.json``: per law and constant, the
 *extra* error ``t`` that brings the pulls' RMS to 1, ``mean(d_i^2 / (e_i^2 + t^2)) = 1`` (zero where their RMS
 is 1 or less already: nothing is added where the run's own errors cover the truth), with the mean deviation
 ``b`` and its standard error for the record.  The verify stage adds ``t`` in quadrature to that constant's
@@ -19,7 +19,9 @@ sees) adds nothing, and one they miss (the elliptic ``rho``'s) adds what it take
 
 A closure holds for the settings it was measured at.  It is applied only where the run's simulation and
 training settings (those that decide what the stages make) and its Keras backend are those of the closure's
-seeds; otherwise the record says why it was not (:func:`mismatch`).  The seeds a closure was measured on are
+seeds; otherwise the record says why it was not (:func:`mismatch`).  Each Keras backend trains networks of its
+own, so each has its own closure file, measured on its own ensemble; a run trained on a backend without one
+states none.  The seeds a closure was measured on are
 not the seeds it is judged on: each file names its seeds, and ``docs/results-for-a-paper.md`` gives the
 coverage it gives on others.
 """
@@ -27,6 +29,7 @@ coverage it gives on others.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,7 @@ from systems.laws.geometry import wrap
 from systems.laws.verdict import Verdict
 
 DIRECTORY = Path(__file__).resolve().parent.parent / "closure"
-"""where a system's closure is kept: ``systems/closure/{name}.json``"""
+"""where a system's closures are kept: ``systems/closure/{name}.{backend}.json``, one per Keras backend"""
 STAGES = ("simulate", "train")
 """the stages whose settings a closure must share with a run"""
 
@@ -69,25 +72,47 @@ STALE = (
 )
 
 
-def path(system: str, directory: Path | None = None) -> Path:
-    """Where the system's closure is kept (in ``directory``, default :data:`DIRECTORY`)."""
-    return (directory or DIRECTORY) / f"{system}.json"
+def path(system: str, backend: str, directory: Path | None = None) -> Path:
+    """Where the system's closure for runs trained on the Keras ``backend`` is kept: ``{system}.{backend}.json`` in
+    ``directory`` (default :data:`DIRECTORY`).  Each backend trains its own networks, so each has its own closure."""
+    return (directory or DIRECTORY) / f"{system}.{backend}.json"
+
+
+def files(system: str, directory: Path | None = None) -> list[Path]:
+    """The system's closure files, one per backend it was measured on (and ``{system}.json``, as an earlier
+    version named the only one), in the order of their names."""
+    folder = directory or DIRECTORY
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.glob(f"{glob.escape(system)}.*json") if p.is_file()]
+    return sorted(p for p in found if p.name == f"{system}.json" or p.name[len(system) + 1 :].count(".") == 1)
 
 
 def fingerprint(system: str, directory: Path | None = None) -> str | None:
-    """A hash of the system's closure file (None without one): part of the cache key of the stages that read the
+    """A hash of the system's closure files (None without one): part of the cache key of the stages that read the
     laws, so that a new closure re-runs verify and report."""
     import hashlib
 
-    file = path(system, directory)
-    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file.is_file() else None
-
-
-def load(system: str, directory: Path | None = None) -> Closure | None:
-    """The system's closure, or None where it has none.  A file that cannot be read is an error that says so."""
-    file = path(system, directory)
-    if not file.is_file():
+    found = files(system, directory)
+    if not found:
         return None
+    digest = hashlib.sha256()
+    for file in found:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load(system: str, backend: str | None = None, directory: Path | None = None) -> Closure | None:
+    """The system's closure for runs trained on ``backend``, or None where it has none.  Where only other backends'
+    closures exist, one of them: :func:`mismatch` then says that the backend differs, and the run states none.  A
+    file that cannot be read is an error that says so."""
+    closures = [c for c in (_read(system, file) for file in files(system, directory)) if c.system == system]
+    if not closures:
+        return None
+    return next((c for c in closures if backend is not None and c.backend == backend), closures[0])
+
+
+def _read(system: str, file: Path) -> Closure:
     try:
         data = json.loads(file.read_text())
         return Closure(

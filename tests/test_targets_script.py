@@ -1,0 +1,57 @@
+"""benchmarks/targets.py: each run on each Keras backend asked for, and their wall times side by side."""
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("targets_benchmark", ROOT / "benchmarks" / "targets.py")
+targets = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(targets)
+
+
+def test_each_run_goes_on_each_backend_in_turn_with_its_environment(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def fake_run(command, capture_output, text, env=None):
+        run_dir = Path(command[command.index("--run-dir") + 1])
+        backend = (env or {}).get("KERAS_BACKEND")
+        calls.append((command[command.index("run") + 1], backend, run_dir.name))
+        run_dir.mkdir(parents=True)
+        stages = {s: {"wall_s": 1.0} for s in targets.STAGES}
+        stages["train"]["backend"] = backend
+        (run_dir / "manifest.json").write_text(json.dumps({"stages": stages}))
+        (run_dir / "history.json").write_text(json.dumps({"prediction_rms": {"all": 0.01}}))
+        (run_dir / "verification.json").write_text(json.dumps({"laws": [{"name": "law", "verdict": "discovered"}]}))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(targets.subprocess, "run", fake_run)
+    out = tmp_path / "records.json"
+    argv = ["--systems", "copernicus", "pendulum", "--backends", "tensorflow", "jax", "--no-sweep", "--no-ensemble"]
+    assert targets.main([*argv, "--keep", str(tmp_path / "runs"), "--json", str(out)]) == 0
+    assert [(s, b) for s, b, _ in calls] == [
+        ("copernicus", "tensorflow"),
+        ("copernicus", "jax"),
+        ("pendulum", "tensorflow"),
+        ("pendulum", "jax"),
+    ]
+    assert len({d for _, _, d in calls}) == 4  # a run directory each
+    records = json.loads(out.read_text())
+    assert [(r["requested"], r["backend"]) for r in records] == [("tensorflow", "tensorflow"), ("jax", "jax")] * 2
+    printed = capsys.readouterr().out
+    assert "backend tensorflow and jax" in printed
+    assert "all of them" in printed.splitlines()[-1]
+
+
+def test_side_by_side_averages_seeds_and_sums_only_systems_run_on_every_backend():
+    records = [
+        {"system": "copernicus", "requested": "tensorflow", "wall_s": 28.0},
+        {"system": "copernicus", "requested": "tensorflow", "wall_s": 30.0},
+        {"system": "copernicus", "requested": "jax", "wall_s": 31.0},
+        {"system": "pendulum", "requested": "tensorflow", "wall_s": 120.0},  # not run on JAX: left out
+    ]
+    table = targets.side_by_side(records, ["tensorflow", "jax"]).splitlines()
+    assert table[1].split() == ["copernicus", "29.0", "s", "31.0", "s"]
+    assert table[-1].split() == ["all", "of", "them", "29.0", "s", "31.0", "s"]
+    assert len(table) == 3
