@@ -316,7 +316,7 @@ def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
     ]
     write_text(ensemble_dir / "ensemble.md", "\n".join(md))
     write_text(ensemble_dir / "ensemble.tex", _tex(system, record))
-    if record["constants"]:
+    if any(c["values"] for c in record["constants"]):
         _figure(ensemble_dir, record)
 
 
@@ -363,7 +363,9 @@ def _figure(ensemble_dir: Path, record: dict[str, Any]) -> None:
 
     from pipeline import figures
 
-    consts = record["constants"]  # at least one: write_outputs draws no figure without
+    # a panel per constant some seed gave a value of (a bound, as qubit1's max_rms, has none): at least one, since
+    # write_outputs draws no figure without
+    consts = [c for c in record["constants"] if c["values"]]
     columns = min(len(consts), FIGURE_COLUMNS)
     rows = -(-len(consts) // columns)
     panel, legend = 1.9, 0.35  # inches: a row of panels, the legend below them

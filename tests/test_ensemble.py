@@ -122,3 +122,22 @@ def test_the_figure_sets_many_constants_in_rows_of_panels(tmp_path, monkeypatch)
     assert len(boxes) == 9 and len({round(b.y0, 3) for b in boxes}) == 3
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     assert (tmp_path / "ensemble.png").exists()
+
+
+def test_a_constant_no_seed_gave_a_value_of_gets_no_panel(tmp_path):
+    """qubit1's prediction bound has a true value but no fitted one: its ensemble's summary once stopped at the
+    figure, after every seed had run (a panel of no seeds)."""
+    from pipeline import ensemble
+    from pipeline.registry import get_system
+
+    bound = {"name": "bound", "verdict": "discovered", "fitted_constants": {"max_rms": None}, "standard_errors": {}}
+    bound["true_constants"] = {"max_rms": 0.01}
+    rows = [{"seed": s, "run_dir": "d", "wall_s": 1.0, "laws": [bound], "equations": []} for s in range(3)]
+    record = {"system": "qubit1", **summarise(rows)}
+    assert [c["values"] for c in record["constants"]] == [[]]
+    ensemble.write_outputs(tmp_path, get_system("qubit1"), record)
+    assert (tmp_path / "ensemble.md").exists() and not (tmp_path / "ensemble.png").exists()
+    rows = [{**row, "laws": [bound, {**_law("discovered", 1.5 + 0.001 * row["seed"], 0.002), "name": "mars"}]} for row in rows]
+    record = {"system": "qubit1", **summarise(rows)}
+    ensemble.write_outputs(tmp_path, get_system("qubit1"), record)
+    assert (tmp_path / "ensemble.png").exists()
