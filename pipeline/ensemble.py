@@ -311,12 +311,13 @@ def write_outputs(ensemble_dir: Path, system, record: dict[str, Any]) -> None:
             for e in record["equations"]
         ],
         "",
-        "![each seed's constants](ensemble.png)",
-        "",
     ]
+    drawn = any(c["values"] for c in record["constants"])  # a figure only of constants some seed gave
+    if drawn:
+        md += ["![each seed's constants](ensemble.png)", ""]
     write_text(ensemble_dir / "ensemble.md", "\n".join(md))
     write_text(ensemble_dir / "ensemble.tex", _tex(system, record))
-    if any(c["values"] for c in record["constants"]):
+    if drawn:
         _figure(ensemble_dir, record)
 
 

@@ -136,8 +136,9 @@ def test_a_constant_no_seed_gave_a_value_of_gets_no_panel(tmp_path):
     record = {"system": "qubit1", **summarise(rows)}
     assert [c["values"] for c in record["constants"]] == [[]]
     ensemble.write_outputs(tmp_path, get_system("qubit1"), record)
-    assert (tmp_path / "ensemble.md").exists() and not (tmp_path / "ensemble.png").exists()
+    assert not (tmp_path / "ensemble.png").exists()
+    assert "ensemble.png" not in (tmp_path / "ensemble.md").read_text()  # no link to a figure not drawn
     rows = [{**row, "laws": [bound, {**_law("discovered", 1.5 + 0.001 * row["seed"], 0.002), "name": "mars"}]} for row in rows]
     record = {"system": "qubit1", **summarise(rows)}
     ensemble.write_outputs(tmp_path, get_system("qubit1"), record)
-    assert (tmp_path / "ensemble.png").exists()
+    assert (tmp_path / "ensemble.png").exists() and "](ensemble.png)" in (tmp_path / "ensemble.md").read_text()
