@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     sides = [{seed: seed_row(path) for seed, path in sorted(seed_dirs(d).items())} for d in (args.a, args.b)]
     result = compare(*sides)
     labels = [next(iter(side.values()))["backend"] or str(d) for side, d in zip(sides, (args.a, args.b), strict=True)]
+    if labels[0] == labels[1]:  # one backend on both sides (two commits, say): the directories tell them apart
+        labels = [str(args.a), str(args.b)]
     print(f"{'seed':>5}  {labels[0]:>22}  {labels[1]:>22}")
     for s in result["seeds"]:
         cells = [f"{'every law' if side[s]['every_law'] else 'not all':>10} {side[s]['prediction_rms']:.4f}" for side in sides]

@@ -164,6 +164,10 @@ def test_each_backend_has_its_own_closure_and_a_run_on_another_states_none(tmp_p
         assert got.backend == backend and got.term("orbits_from_the_sky", "rho") == pytest.approx(extra)
         assert closure.mismatch(got, SETTINGS, backend) is None
     assert closure.load("copernicus", "jax", tmp_path).system == "copernicus"
+    closure.path("copernicus-elliptic", "jax", tmp_path).write_text("{}")  # broken: only JAX runs are stopped by it
+    assert closure.load("copernicus-elliptic", "tensorflow", tmp_path).backend == "tensorflow"
+    with pytest.raises(ValueError, match="benchmarks/closure.py"):
+        closure.load("copernicus-elliptic", "jax", tmp_path)
 
 
 def test_a_closure_file_named_as_before_backends_is_still_read(tmp_path):

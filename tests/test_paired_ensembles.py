@@ -51,3 +51,13 @@ def test_too_few_shared_seeds_is_an_error_that_says_so(tmp_path):
     b = _ensemble(tmp_path / "b", "tensorflow", {2: (0.01, "discovered")})
     with pytest.raises(SystemExit, match="share 0 seeds"):
         paired.main([str(a), str(b)])
+
+
+def test_one_backend_on_both_sides_is_told_apart_by_the_directories(tmp_path):
+    a = _ensemble(tmp_path / "before", "tensorflow", {1: (0.010, "discovered"), 2: (0.012, "discovered")})
+    b = _ensemble(tmp_path / "after", "tensorflow", {1: (0.011, "discovered"), 2: (0.013, "discovered")})
+    out = tmp_path / "paired.json"
+    assert paired.main([str(a), str(b), "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["sides"] == [str(a), str(b)]
+    assert record["runs"][0][str(a)]["prediction_rms"] == 0.010 and record["runs"][0][str(b)]["prediction_rms"] == 0.011

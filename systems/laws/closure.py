@@ -106,6 +106,9 @@ def load(system: str, backend: str | None = None, directory: Path | None = None)
     """The system's closure for runs trained on ``backend``, or None where it has none.  Where only other backends'
     closures exist, one of them: :func:`mismatch` then says that the backend differs, and the run states none.  A
     file that cannot be read is an error that says so."""
+    own = path(system, backend, directory) if backend is not None else None
+    if own is not None and own.is_file():  # the backend's own file alone: another backend's cannot stop this run
+        return _read(system, own)
     closures = [c for c in (_read(system, file) for file in files(system, directory)) if c.system == system]
     if not closures:
         return None
