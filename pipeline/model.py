@@ -28,7 +28,9 @@ Inputs are a dict: ``{"x": (batch, n_enc)}`` plus ``"q"``: ``(batch, n_q)``, or
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 
 import keras
 from keras import layers, ops
@@ -309,3 +311,33 @@ def reconstruction_loss(y_true, y_pred, angle_mask):
     mask = ops.convert_to_tensor([1.0 if a else 0.0 for a in angle_mask], dtype=y_pred.dtype)
     err = mask * 2.0 * (1.0 - ops.cos(diff)) + (1.0 - mask) * ops.square(diff)
     return ops.mean(ops.sum(err, axis=-1))
+
+
+@contextlib.contextmanager
+def without_tensorflow():
+    """Keras as it is, except that off the TensorFlow backend it does not import TensorFlow where TensorFlow is
+    installed.  Keras does so to seed it (``keras.utils.set_random_seed``) and, when it saves a model, to ask
+    whether a value is a TensorFlow shape or type: no value can be one while TensorFlow is not imported.
+    Nothing in scinet runs TensorFlow off its own backend.  Keras' lazy ``tensorflow`` module is told TensorFlow is
+    not there for the duration, and told nothing after it.  On the TensorFlow backend, where TensorFlow is
+    already imported, or on a Keras laid out otherwise, this changes nothing."""
+    try:
+        from keras.src.utils import module_utils
+
+        lazy = module_utils.tensorflow
+    except (ImportError, AttributeError):
+        lazy = None
+    if (
+        lazy is None
+        or getattr(lazy, "_available", True) is not None
+        or keras.backend.backend() == "tensorflow"
+        or "tensorflow" in sys.modules
+    ):
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        if lazy._available is False and lazy.module is None:
+            lazy._available = None

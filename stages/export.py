@@ -222,6 +222,13 @@ def needed(model, frame: pd.DataFrame, system, batch: int, share: float) -> tupl
 
 
 def run(ctx: StageContext) -> None:
+    from pipeline.model import without_tensorflow
+
+    with without_tensorflow():
+        _export(ctx)
+
+
+def _export(ctx: StageContext) -> None:
     system, cfg = ctx.system, ctx.config.export
     frame = read_observations(ctx)
     model = read_model(ctx)

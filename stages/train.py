@@ -326,12 +326,15 @@ def _tensorboard(ctx: StageContext, phase: int) -> list:
 
 
 def run(ctx: StageContext) -> None:
-    try:
-        _train(ctx)
-    except UnreadableBackup as exc:
-        log.warning("train: %s: discarded, training starts again", exc)
-        Backup(ctx, _backup_key(ctx)).remove()
-        _train(ctx)
+    from pipeline.model import without_tensorflow
+
+    with without_tensorflow():
+        try:
+            _train(ctx)
+        except UnreadableBackup as exc:
+            log.warning("train: %s: discarded, training starts again", exc)
+            Backup(ctx, _backup_key(ctx)).remove()
+            _train(ctx)
 
 
 def _train(ctx: StageContext) -> None:

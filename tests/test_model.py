@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -156,3 +160,30 @@ def test_steps_per_execution_does_not_change_training(make):
         results.append([to_numpy(w) for w in model.weights] + [np.array(history.history["loss"])])
     for one, many in zip(*results, strict=True):
         np.testing.assert_array_equal(many, one)
+
+
+def test_off_tensorflow_training_and_saving_import_no_tensorflow_and_give_keras_own_weights(tmp_path):
+    """Inside ``pipeline.model.without_tensorflow`` on JAX, seeding, building, saving and loading a model leave
+    TensorFlow unimported (Keras imports it wherever it is installed), with the weights Keras' own seeding gives;
+    after it, Keras' lazy TensorFlow module is as it was."""
+    pytest.importorskip("jax")
+    script = f"""
+import sys, keras, numpy as np
+from keras.src.utils import module_utils
+from pipeline.model import SciNet, without_tensorflow
+def weights():
+    model = SciNet(encoder_angles=[True, True], answer_angles=[True, True], latent_size=2, latent_kind="circle",
+                   evolution="constant_step", encoder_units=[8], decoder="linear", series_length=7, seed=1)
+    model.save({str(tmp_path / "m.keras")!r})
+    again = keras.saving.load_model({str(tmp_path / "m.keras")!r}, custom_objects={{"SciNet": SciNet}})
+    return [np.asarray(w) for w in again.weights] + [np.random.random()]
+with without_tensorflow():
+    keras.utils.set_random_seed(7); ours = weights()
+assert "tensorflow" not in sys.modules, "TensorFlow was imported"
+assert module_utils.tensorflow._available is None
+keras.utils.set_random_seed(7); theirs = weights()
+for a, b in zip(ours, theirs, strict=True): np.testing.assert_array_equal(a, b)
+"""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
