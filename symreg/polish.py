@@ -57,6 +57,7 @@ them some would make an approximation look like a law.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -357,7 +358,7 @@ def recognise_constants(
             budget.refits -= 1
         return refit_constants(e, symbols, X, y, circular=circular, fixed=fixed)
 
-    current = refit(expr)
+    current = reduce_phases(refit(expr))
     fitted = val_loss(current)  # whether the form fits to the noise is judged before anything is dropped
     if noise_variance > 0:
         current = _drop_terms_within_noise(current, refit, val_loss, noise_variance, late, max_loss)
@@ -394,6 +395,22 @@ def recognise_constants(
     if _defined(simpler) and val_loss(simpler) <= tolerance:
         current = simpler
     return round_floats(current, 6)
+
+
+def reduce_phases(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each number added inside a sine or cosine taken into ``[-pi, pi]`` by whole turns
+    (``cos(x + 20.4216)`` is ``cos(x + 1.5720)``: 20.4216 less 6 pi): the same function, written with the phase the
+    exact values tried for a noisy target (``p pi/q``, ``|p| <= 12``) can reach."""
+
+    def reduced(f: sp.Expr) -> sp.Expr:
+        arg = f.args[0]
+        phases = [t for t in sp.Add.make_args(arg) if isinstance(t, sp.Float)] if arg.is_Add else []
+        if len(phases) != 1 or abs(float(phases[0])) <= math.pi:
+            return f
+        phase = float(phases[0])
+        return f.func(arg - phases[0] + sp.Float(phase - 2 * math.pi * round(phase / (2 * math.pi))))
+
+    return expr.replace(lambda e: isinstance(e, sp.sin | sp.cos), reduced)
 
 
 def integer_frequencies(expr: sp.Expr, angles, rtol: float) -> sp.Expr:

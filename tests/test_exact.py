@@ -11,7 +11,7 @@ from symreg.constants import candidates
 from symreg.engines import allowed_operators, make_engine
 from symreg.operators import expand_operators
 from symreg.parse import parse_expression
-from symreg.polish import recognise_constants
+from symreg.polish import recognise_constants, reduce_phases
 from symreg.powerlaw import power_law
 from symreg.search import search
 
@@ -255,6 +255,26 @@ def test_a_circle_neurons_offset_stays_fitted_and_its_inside_may_be_exact():
     assert sp.Rational(1, 3) not in out.atoms(sp.Rational) and any(abs(float(f) - 1 / 3) < 0.01 for f in out.atoms(sp.Float)), out
     with pytest.raises(ValueError, match="scale"):
         recognise_constants(expr, [a, b], X, y, circular=True, scale="network")
+
+
+def test_a_phase_past_pi_is_taken_back_by_whole_turns_and_may_then_be_exact():
+    """``cos(u + 20.4216)`` is ``-sin(u)`` shifted by 0.0012: 13 pi/2 is past the numerators a noisy target tries,
+    its reduction pi/2 is not (Copernicus seed 98 on JAX wrote its Mars law so)."""
+    expr = sp.cos(a - b + sp.Float(20.4216)) + sp.sin(2 * a - sp.Float(7.0)) + sp.cos(b + sp.Float(0.5))
+    out = reduce_phases(expr)
+    assert all(abs(float(f)) <= math.pi for f in out.atoms(sp.Float)), out
+    X = np.random.default_rng(0).uniform(-np.pi, np.pi, size=(200, 2))
+    np.testing.assert_allclose(sp.lambdify((a, b), out)(*X.T), sp.lambdify((a, b), expr)(*X.T), atol=1e-12)
+    assert reduce_phases(sp.sin(a + sp.Float(3.0))) == sp.sin(a + sp.Float(3.0))
+
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-np.pi, np.pi, size=(1500, 2))
+    y = -X[:, 1] - np.arcsin(0.6563 * np.sin(X[:, 1] - X[:, 0])) + 0.37 + 0.005 * rng.normal(size=1500)
+    start = -b + sp.asin(sp.Float(0.6558) * sp.cos(b - a + sp.Float(20.4216))) + sp.Float(0.3679)
+    fit = {"X_val": X[1000:], "y_val": y[1000:], "circular": True, "noise_variance": 0.005**2}
+    out = recognise_constants(start, [a, b], X[:1000], y[:1000], scale="offset", **fit)
+    assert out.has(sp.sin(a - b)) and not out.has(sp.cos), out
+    assert not any(1.5 < abs(float(f)) for f in out.atoms(sp.Float)), out
 
 
 def test_a_root_of_a_polynomial_is_found_through_its_square():
