@@ -1,0 +1,9 @@
+"""SciNet's pipeline: configuration, run directories, the model and the stages' machinery."""
+
+import os
+
+KERAS_BACKEND = "jax"
+"""the Keras backend scinet trains on where the environment variable ``KERAS_BACKEND`` names none: set here, before
+anything imports Keras (docs/run-times.md has the paired comparison with TensorFlow that chose it)"""
+
+os.environ.setdefault("KERAS_BACKEND", KERAS_BACKEND)

@@ -17,6 +17,7 @@ directory's manifest.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 import types
@@ -240,17 +241,29 @@ class Config:
 
 
 
-KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax[cpu]", "torch": "torch"}
+"""the Keras backends that train, each with the package that pip installs it from"""
 
 
 def _check_keras_backend() -> None:
-    """``KERAS_BACKEND``, where set, names a backend Keras can train with: checked before any work, not when the
-    training stage first imports Keras."""
-    name = os.environ.get("KERAS_BACKEND")
-    if name is not None and name not in KERAS_BACKENDS:
+    """``KERAS_BACKEND`` (scinet's default where unset: :data:`pipeline.KERAS_BACKEND`) names a backend Keras can
+    train with, and it is installed: checked before any work, not when the training stage first imports Keras."""
+    from pipeline import KERAS_BACKEND
+
+    name = os.environ.get("KERAS_BACKEND", KERAS_BACKEND)
+    if name not in KERAS_BACKENDS:
         raise ConfigError(
             f"The environment variable KERAS_BACKEND={name!r} names no Keras backend that trains. "
-            f"Set it to one of {', '.join(KERAS_BACKENDS)} (e.g. export KERAS_BACKEND=jax), or unset it for TensorFlow."
+            f"Set it to one of {', '.join(KERAS_BACKENDS)} (e.g. export KERAS_BACKEND=tensorflow), "
+            f"or unset it for scinet's default, {KERAS_BACKEND}."
+        )
+    if importlib.util.find_spec(name) is None:
+        default = " (scinet's default where KERAS_BACKEND is unset)" if name == KERAS_BACKEND else ""
+        raise ConfigError(
+            f"Keras is to train on {name}{default}, which is not installed here. "
+            f"Install it (pip install '{KERAS_BACKENDS[name]}'; `pip install -e .` in scinet's folder installs "
+            f"{KERAS_BACKEND} and tensorflow), or set KERAS_BACKEND to a backend you have "
+            f"({', '.join(b for b in KERAS_BACKENDS if importlib.util.find_spec(b) is not None) or 'none found'})."
         )
 
 

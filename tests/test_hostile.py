@@ -501,3 +501,17 @@ def test_a_probe_without_the_law_of_motions_columns_is_refused(tmp_path):
     result = invoke("verify", "pendulum", "--run-dir", run_dir, *PENDULUM_TINY, "--force")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "lacks the columns ['kappa']" in result.output and "scinet export pendulum" in result.output
+
+
+def test_a_keras_backend_that_is_not_installed_is_refused_before_any_work(world, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)  # scinet's default
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a))
+    before = sorted(p.name for p in world.iterdir())
+    result = invoke("train", SYS, "--run-dir", world, "--force")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "jax (scinet's default where KERAS_BACKEND is unset), which is not installed" in result.output
+    assert "pip install 'jax[cpu]'" in result.output and "tensorflow" in result.output
+    assert sorted(p.name for p in world.iterdir()) == before

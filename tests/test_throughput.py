@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import pipeline
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--set", "simulate.n_samples=200", "--set", "train.curriculum=[5, 10]", "--set", "train.epochs=[1, 2]"]
 
@@ -34,7 +36,7 @@ def test_the_flop_count_is_the_dense_layers_weights(tmp_path):
 
 
 def test_the_benchmark_prints_samples_per_second_and_the_fraction_of_peak(tmp_path):
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    backend = os.environ.get("KERAS_BACKEND", pipeline.KERAS_BACKEND)
     out = tmp_path / "rows.json"
     cmd = [
         sys.executable,
