@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -81,10 +81,6 @@ def interrupted() -> bool:
     return _interrupted.is_set()
 
 
-WAKE_S = 0.1
-"""how often :func:`run_all` wakes while its threads run, to take an interrupt (seconds)"""
-
-
 def run_all(func: Callable[[T], R], items: Iterable[T], *, threads: bool = True) -> list[R]:
     """``[func(item) for item in items]``, in order; at once, in threads, where this process shares engine slots
     and ``threads`` (the engine allows it, see :attr:`symreg.base.Engine.concurrent`).  An exception in one item
@@ -97,9 +93,6 @@ def run_all(func: Callable[[T], R], items: Iterable[T], *, threads: bool = True)
     interrupting = False
     try:
         futures = [pool.submit(func, item) for item in items]
-        pending = set(futures)
-        while pending:  # awake every WAKE_S: Python runs a signal's handler in this thread only, and the OS may
-            _, pending = wait(pending, timeout=WAKE_S)  # hand the signal to another (a JAX thread) and leave it asleep
         return [future.result() for future in futures]
     except BaseException as exc:
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
