@@ -3,7 +3,6 @@
 import multiprocessing
 import threading
 import time
-import warnings
 from functools import partial
 
 import numpy as np
@@ -92,7 +91,9 @@ def test_a_search_runs_its_transforms_at_once_within_the_slots():
 
 
 def _operon(**kw):
-    return make_engine("operon", **{"time_budget": 1.5, "max_length": 10, "operators": "arithmetic,exp", "seed": 3, "threads": 1, **kw})
+    return make_engine(
+        "operon", **{"time_budget": 1.5, "max_length": 10, "operators": "arithmetic,exp", "seed": 3, "threads": 1, **kw}
+    )
 
 
 def test_operon_fits_in_threads_run_at_once_and_give_the_equations_of_fits_one_after_another(monkeypatch):
@@ -132,7 +133,9 @@ def test_a_family_found_with_shared_slots_is_the_family_found_without():
     tt = rng.uniform(0, 3, len(groups))
     y = 2 * np.exp(-kk * tt) + 1e-3 * rng.normal(size=len(groups))
     engine = partial(make_engine, "operon", time_budget=1, max_length=10, operators="arithmetic,exp", seed=0, threads=1)
-    found = partial(search_family, engine, kk[:, None], tt, y, groups, parameter_names=["k"], question_name="t", noise_variance=1e-6)
+    found = partial(
+        search_family, engine, kk[:, None], tt, y, groups, parameter_names=["k"], question_name="t", noise_variance=1e-6
+    )
     front, record = found()
     with slots.shared(_semaphore(2)):
         front2, record2 = found()
@@ -160,21 +163,11 @@ def test_an_interrupt_ends_the_pieces_under_way_and_a_later_search_runs_in_full(
         time.sleep(0.1)
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: a KeyboardInterrupt in the main thread
 
-    # Ctrl-C as Python sets it up; another test's library in this process (pytest-xdist runs many) may have left
-    # a handler of its own, which made this test fail under JAX in the full suite (run alone it passed)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    if previous is not signal.default_int_handler or signal.SIGINT in blocked:
-        warnings.warn(f"SIGINT was set up otherwise before this test: handler {previous!r}, blocked {signal.SIGINT in blocked}", stacklevel=2)
-    try:
-        threading.Thread(target=interrupt).start()
-        t0 = time.monotonic()
-        with slots.shared(_semaphore(2)), pytest.raises(KeyboardInterrupt):
-            slots.run_all(piece, range(2))
-        assert time.monotonic() - t0 < 10
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    threading.Thread(target=interrupt).start()
+    t0 = time.monotonic()
+    with slots.shared(_semaphore(2)), pytest.raises(KeyboardInterrupt):
+        slots.run_all(piece, range(2))
+    assert time.monotonic() - t0 < 10
     assert not slots.interrupted()
 
 
