@@ -94,3 +94,31 @@ def test_ray_maps_in_order_and_raises_a_job_error_as_itself(ray_local):
 def test_a_sweep_on_ray_gives_the_local_table(ray_local, tmp_path):
     tables = tiny_sweeps(tmp_path, local=["--executor", "local"], ray=["--executor", "ray"])
     pd.testing.assert_series_equal(tables["local"]["rms"], tables["ray"]["rms"], rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("backend", "cores", "workers"), [("jax", 2, 2), ("jax", 16, 16), ("tensorflow", 2, 1), ("torch", 16, 8), ("jax", 1, 1)]
+)
+def test_runs_at_a_time_by_default_one_per_core_on_jax_one_per_two_cores_elsewhere(monkeypatch, backend, cores, workers):
+    from pipeline.executors.runs import default_workers
+
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    assert default_workers(cores) == workers
+
+
+def test_a_worker_with_one_core_runs_xla_and_tensorflow_on_one_thread_keeping_other_xla_flags(monkeypatch):
+    import os
+
+    from pipeline.executors.runs import setup_worker
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "")
+    setup_worker(1, {})
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false"
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
+    setup_worker(1, {})  # once only
+    assert os.environ["XLA_FLAGS"].count("multi_thread_eigen") == 1
+    monkeypatch.setenv("XLA_FLAGS", "")
+    setup_worker(4, {})
+    assert os.environ["XLA_FLAGS"] == ""
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "4"
