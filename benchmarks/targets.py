@@ -4,6 +4,7 @@
     python benchmarks/targets.py --systems copernicus pendulum --seeds 0 1 2 --no-sweep --no-ensemble
     python benchmarks/targets.py --json benchmarks/results/targets.json
     python benchmarks/targets.py --backends tensorflow jax --no-sweep --no-ensemble   # both, run after run
+    python benchmarks/targets.py --systems --no-sweep                                  # only the ensemble
 
 Each run is ``scinet run SYSTEM --seed S`` in a fresh run directory and a fresh
 process, so start-up (imports, the Keras backend) is part of its time.  It
@@ -11,7 +12,7 @@ prints, for each run, the wall time against the target, the stage times from
 ``manifest.json``, the held-out prediction RMS (``history.json``), the verdicts
 (``verification.json``) and the Keras backend.  ``--sweep`` times ``scinet
 sweep qubit2`` with its defaults, and ``--ensemble`` ten pendulum seeds, two at
-a time (``--jobs``).  Times are of this machine; run the baseline (another
+a time, as a user runs them (``scinet run pendulum --seeds 0..9 --jobs 2``).  Times are of this machine; run the baseline (another
 commit, another backend: ``KERAS_BACKEND=tensorflow python
 benchmarks/targets.py``) in the same session to compare; ``--backends
 tensorflow jax`` runs each measurement on each Keras backend in turn (each run
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TARGETS = {
@@ -42,7 +42,7 @@ TARGETS = {
 SWEEP_TARGET = 1800.0
 """``scinet sweep qubit2`` with its defaults"""
 ENSEMBLE_TARGET = 600.0
-"""ten pendulum seeds, two at a time"""
+"""ten pendulum seeds, two at a time: ``scinet run pendulum --seeds 0..9 --jobs 2``"""
 STAGES = ("simulate", "train", "export", "regress", "verify", "report")
 
 
@@ -66,15 +66,18 @@ def one_run(system: str, seed: int, root: Path, extra: list[str], backend: str |
         env=environment(backend),
     )
     wall = time.perf_counter() - start
-    record: dict = {
-        "system": system,
-        "seed": seed,
-        "wall_s": round(wall, 1),
-        "target_s": TARGETS.get(system),
-        "rc": done.returncode,
-    }
+    record = read_run(run_dir, system, seed, wall, done.returncode, done.stderr)
     if backend is not None:
         record["requested"] = backend
+    return record
+
+
+def read_run(run_dir: Path, system: str, seed: int, wall: float | None, rc: int, stderr: str = "") -> dict:
+    """A run directory's record: stage times, backend, held-out RMS and verdicts (``wall``: None for a seed of an
+    ensemble, whose stages' times are its record)."""
+    record: dict = {"system": system, "seed": seed, "rc": rc, "target_s": TARGETS.get(system)}
+    if wall is not None:
+        record["wall_s"] = round(wall, 1)
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text())["stages"]
         record["stages_s"] = {s: manifest[s]["wall_s"] for s in STAGES if s in manifest}
@@ -84,7 +87,7 @@ def one_run(system: str, seed: int, root: Path, extra: list[str], backend: str |
         laws = json.loads((run_dir / "verification.json").read_text())["laws"]
         record["verdicts"] = {law["name"]: law["verdict"] for law in laws}
     except (OSError, KeyError, ValueError) as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}; {done.stderr[-400:]}"
+        record["error"] = f"{type(exc).__name__}: {exc}; {stderr[-400:]}"
     return record
 
 
@@ -115,7 +118,12 @@ def side_by_side(records: list[dict], backends: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--systems", nargs="+", default=list(TARGETS), help="systems to run (default: all with a target)")
+    parser.add_argument(
+        "--systems",
+        nargs="*",
+        default=list(TARGETS),
+        help="systems to run (default: all with a target; none: only the ensemble and the sweep)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True, help="time `scinet sweep qubit2`")
     parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True, help="ten pendulum seeds")
@@ -161,18 +169,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
         for backend in backends if args.ensemble else []:
             seeds = range(args.ensemble_seeds)
-            start = time.perf_counter()
-            with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-                runs = list(
-                    pool.map(lambda s, b=backend: one_run("pendulum", s, root / f"ensemble-{b or 'default'}", extra, b), seeds)
-                )
-            wall = time.perf_counter() - start
+            ensemble_dir = root / f"ensemble-{backend or 'default'}"
+            command = ["run", "pendulum", "--seeds", f"0..{len(seeds) - 1}", "--jobs", str(args.jobs), "-q", "--force"]
+            wall, rc, out = timed(scinet(*command, "--run-dir", str(ensemble_dir), *extra), backend)
+            runs = [read_run(ensemble_dir / f"seed{s}", "pendulum", s, None, rc, out) for s in seeds]
             found = sum(bool(r.get("verdicts")) and all(v == "discovered" for v in r["verdicts"].values()) for r in runs)
             records.append(
                 {
                     "ensemble": "pendulum",
                     "seeds": len(runs),
                     "jobs": args.jobs,
+                    "command": "scinet " + " ".join(command),
+                    "rc": rc,
                     "wall_s": round(wall, 1),
                     "backend": backend,
                     "runs": runs,

@@ -55,3 +55,30 @@ def test_side_by_side_averages_seeds_and_sums_only_systems_run_on_every_backend(
     assert table[1].split() == ["copernicus", "29.0", "s", "31.0", "s"]
     assert table[-1].split() == ["all", "of", "them", "29.0", "s", "31.0", "s"]
     assert len(table) == 3
+
+
+def test_the_ensemble_is_timed_as_a_user_runs_it_and_each_seed_is_read_from_its_directory(tmp_path, monkeypatch, capsys):
+    commands = []
+
+    def fake_run(command, capture_output, text, env=None):
+        commands.append(command)
+        root = Path(command[command.index("--run-dir") + 1])
+        for seed in range(3):
+            run_dir = root / f"seed{seed}"
+            run_dir.mkdir(parents=True)
+            (run_dir / "manifest.json").write_text(json.dumps({"stages": {"train": {"wall_s": 2.0, "backend": "jax"}}}))
+            (run_dir / "history.json").write_text(json.dumps({"prediction_rms": {"all": 0.01}}))
+            verdict = "not discovered" if seed == 1 else "discovered"
+            (run_dir / "verification.json").write_text(json.dumps({"laws": [{"name": "law", "verdict": verdict}]}))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(targets.subprocess, "run", fake_run)
+    out = tmp_path / "records.json"
+    argv = ["--systems", "--no-sweep", "--ensemble-seeds", "3", "--jobs", "2", "--keep", str(tmp_path), "--json", str(out)]
+    assert targets.main(argv) == 0
+    (command,) = commands
+    assert command[command.index("run") : command.index("run") + 6] == ["run", "pendulum", "--seeds", "0..2", "--jobs", "2"]
+    (record,) = json.loads(out.read_text())
+    assert [r["seed"] for r in record["runs"]] == [0, 1, 2]
+    assert record["runs"][0]["stages_s"] == {"train": 2.0}
+    assert "every law discovered on 2 of 3" in capsys.readouterr().out
