@@ -95,9 +95,9 @@ def evaluate(expr: sp.Expr, variables: Sequence[sp.Symbol], X: np.ndarray) -> np
     leaves the front; the reason is logged."""
     try:
         func = sp.lambdify(list(variables), expr, modules="numpy")
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # an inf or a NaN where undefined: counted below, not warned of
             out = func(*[X[:, i] for i in range(X.shape[1])])
-        out = np.asarray(out, dtype=complex) * np.ones(len(X))
+            out = np.asarray(out, dtype=complex) * np.ones(len(X))
     except (ArithmeticError, TypeError, ValueError, AttributeError, NameError, RecursionError, MemoryError) as exc:
         log.debug("an expression could not be evaluated (%s): it counts as undefined", type(exc).__name__)
         return np.full(len(X), np.nan)

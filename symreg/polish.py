@@ -229,7 +229,9 @@ def refit_constants(
             fit = least_squares(residual, x0, method="lm" if len(y) >= len(x0) else "trf", max_nfev=100 * (len(x0) + 1))
     except (ValueError, FloatingPointError, ZeroDivisionError, TypeError):
         return expr
-    if not np.all(np.isfinite(fit.x)) or np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2):
+    with np.errstate(all="ignore"):  # an overflowing fit is refused, not warned of
+        worse = not np.all(np.isfinite(fit.x)) or np.sum(residual(fit.x) ** 2) > np.sum(residual(x0) ** 2)
+    if worse:
         return expr
     return template.xreplace({p: sp.Float(v, 15) for p, v in zip(params, fit.x, strict=True)})
 

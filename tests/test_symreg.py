@@ -179,3 +179,16 @@ def test_an_equation_of_an_angle_that_jumps_at_the_seam_is_no_candidate():
     # the test itself: turning the angle by 2 pi leaves the periodic form, not the others
     rows = [{"expr": x, "loss": 1e-4} for x in (a + sp.sin(a), sp.Float(0.99) * a, a + sp.cos(sp.Float(0.9) * a))]
     assert [r["expr"] for r in _periodic(rows, [a], X, [0])] == [a + sp.sin(a)]
+
+
+def test_an_expression_that_overflows_is_undefined_there_without_a_warning():
+    import warnings
+
+    from symreg.base import evaluate
+
+    x = sp.Symbol("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would reach the user's terminal mid-run
+        out = evaluate(sp.exp(x), [x], np.array([[1.0], [1000.0]]))
+    assert out[0] == pytest.approx(np.e)
+    assert not np.isfinite(out[1])
