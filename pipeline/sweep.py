@@ -6,8 +6,9 @@ held-out prediction error and the active neurons are what a sweep compares; the
 regression of every run would cost more than the sweep).  A run whose stages are up
 to date is skipped by the ordinary cache, so a sweep that was killed resumes where
 it stopped.  Runs go in parallel, ``jobs`` at a time, each with ``cores / jobs``
-threads (by default one job per two cores, so that two jobs never oversubscribe the
-machine).
+threads (by default one job per core on JAX, whose CPU compiler runs these networks on
+about one core, and one per two cores on TensorFlow and PyTorch, whose thread pools use
+two: :func:`pipeline.executors.runs.default_workers`).
 
 The verdict, by a stated rule: per latent size, the *typical* held-out error of the
 answer (:func:`typical_error`: the median over held-out samples of each sample's RMS
