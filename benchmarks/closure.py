@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 
 def main() -> None:
     from pipeline.config import load_config
     from pipeline.context import StageContext
-    from pipeline.ensemble import seed_record, summarise, write_outputs
+    from pipeline.ensemble import seed_dirs, seed_record, summarise, write_outputs
     from pipeline.orchestrate import load_manifest
     from pipeline.registry import get_system
     from pipeline.rundir import atomic_path
@@ -34,9 +33,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: systems/closure/SYSTEM.BACKEND.json")
     args = parser.parse_args()
 
-    seeds = sorted(
-        (int(m.group(1)), p) for p in args.ensemble_dir.iterdir() if (m := re.fullmatch(r"seed(\d+)", p.name)) and p.is_dir()
-    )
+    seeds = list(seed_dirs(args.ensemble_dir).items())
     if len(seeds) < 2:
         raise SystemExit(
             f"{args.ensemble_dir} holds {len(seeds)} seed directories (seed0, seed1, ...): a closure needs two or more"

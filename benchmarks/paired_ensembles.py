@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 from pathlib import Path
 
-
-def seed_dirs(ensemble: Path) -> dict[int, Path]:
-    return {int(m.group(1)): p for p in ensemble.iterdir() if (m := re.fullmatch(r"seed(\d+)", p.name)) and p.is_dir()}
+from pipeline.ensemble import seed_dirs
 
 
 def seed_row(run_dir: Path) -> dict:
@@ -68,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("b", type=Path, help="the other")
     parser.add_argument("--json", type=Path, default=None, help="write the rows and the tests here")
     args = parser.parse_args(argv)
-    sides = [{seed: seed_row(path) for seed, path in sorted(seed_dirs(d).items())} for d in (args.a, args.b)]
+    sides = [{seed: seed_row(path) for seed, path in seed_dirs(d).items()} for d in (args.a, args.b)]
     result = compare(*sides)
     labels = [next(iter(side.values()))["backend"] or str(d) for side, d in zip(sides, (args.a, args.b), strict=True)]
     if labels[0] == labels[1]:  # one backend on both sides (two commits, say): the directories tell them apart

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.ensemble import seed_dir
+
 TARGETS = {
     "copernicus": 15.0,
     "copernicus-sky": 25.0,
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             ensemble_dir = root / f"ensemble-{backend or 'default'}"
             command = ["run", "pendulum", "--seeds", f"0..{len(seeds) - 1}", "--jobs", str(args.jobs), "-q", "--force"]
             wall, rc, out = timed(scinet(*command, "--run-dir", str(ensemble_dir), *extra), backend)
-            runs = [read_run(ensemble_dir / f"seed{s}", "pendulum", s, None, rc, out) for s in seeds]
+            runs = [read_run(seed_dir(ensemble_dir, s), "pendulum", s, None, rc, out) for s in seeds]
             found = sum(bool(r.get("verdicts")) and all(v == "discovered" for v in r["verdicts"].values()) for r in runs)
             records.append(
                 {

@@ -91,6 +91,17 @@ class Job:
     force: bool = False
 
 
+def seed_dir(ensemble_dir: Path, seed: int) -> Path:
+    """Where an ensemble keeps the run of ``seed``."""
+    return ensemble_dir / f"seed{seed}"
+
+
+def seed_dirs(ensemble_dir: Path) -> dict[int, Path]:
+    """The run directories an ensemble directory holds (``seed{S}``), by seed, in order of seed."""
+    found = {int(m[1]): p for p in ensemble_dir.iterdir() if (m := re.fullmatch(r"seed(\d+)", p.name)) and p.is_dir()}
+    return dict(sorted(found.items()))
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Every stage of one seed (each skipped when up to date); returns what the ensemble needs of it."""
     from pipeline.config import load_config
@@ -419,7 +430,7 @@ def run_seeds(
 
     check_kind(ensemble_dir, "ensemble")
     config = load_config(config_file, overrides, seed=seeds[0], system=system)  # every setting checked first
-    job_list = [Job(system.name, ensemble_dir / f"seed{s}", s, tuple(overrides), config_file, force) for s in seeds]
+    job_list = [Job(system.name, seed_dir(ensemble_dir, s), s, tuple(overrides), config_file, force) for s in seeds]
     rows = run_ensemble(job_list, workers=jobs, executor=configured(config.executor), gpus_per_job=config.executor.gpus_per_job)
     record = summarise(rows)
     write_outputs(ensemble_dir, system, record)

@@ -142,3 +142,14 @@ def test_a_constant_no_seed_gave_a_value_of_gets_no_panel(tmp_path):
     record = {"system": "qubit1", **summarise(rows)}
     ensemble.write_outputs(tmp_path, get_system("qubit1"), record)
     assert (tmp_path / "ensemble.png").exists() and "](ensemble.png)" in (tmp_path / "ensemble.md").read_text()
+
+
+def test_an_ensemble_directory_s_seed_runs_are_found_by_seed_in_order(tmp_path):
+    from pipeline.ensemble import seed_dir, seed_dirs
+
+    for name in ("seed10", "seed2", "seedx", "notes"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "seed3").write_text("a file, not a run")
+    assert seed_dirs(tmp_path) == {2: tmp_path / "seed2", 10: tmp_path / "seed10"}
+    assert list(seed_dirs(tmp_path)) == [2, 10]
+    assert seed_dir(tmp_path, 7) == tmp_path / "seed7"
