@@ -385,7 +385,10 @@ def config_command(system, config_file, overrides, seed) -> None:
     "(ensemble.md, ensemble.json) [default RUN_DIR: data/runs/SYSTEM-seeds].",
 )
 @click.option(
-    "--jobs", type=click.IntRange(0, 1024), default=0, help="Seeds at a time with --seeds [default 0: one per core on JAX, one per two cores on TensorFlow or PyTorch]."
+    "--jobs",
+    type=click.IntRange(0, 1024),
+    default=0,
+    help="Seeds at a time with --seeds [default 0: one per core on JAX, one per two cores on TensorFlow or PyTorch].",
 )
 def run(system, run_dir, config_file, overrides, seed, force, verbose, quiet, sr_backend, executor, address, seeds, jobs) -> None:
     """Run all stages for SYSTEM (each skipped when up to date)."""
@@ -455,7 +458,12 @@ def _ensemble(system, run_dir, config_file, overrides, seeds_text, jobs, force) 
     help="Seeds per latent size: a count N (seeds 0..N-1; unlike `run --seeds`, where 7 is seed 7), a range or a "
     "list (one seed S: S..S).",
 )
-@click.option("--jobs", type=click.IntRange(0, 1024), default=0, help="Runs at a time [default 0: one per core on JAX, one per two cores on TensorFlow or PyTorch].")
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 1024),
+    default=0,
+    help="Runs at a time [default 0: one per core on JAX, one per two cores on TensorFlow or PyTorch].",
+)
 @click.option(
     "--tolerance", type=FiniteFloat(0, 1), default=0.05, show_default=True, help="Share of the error range the rule allows."
 )

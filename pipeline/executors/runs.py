@@ -7,8 +7,8 @@ imported), and the systems registered in this process are registered there too.
 
 How many runs at a time by default (:func:`default_workers`): one per core on JAX, one per two cores otherwise.
 XLA's CPU runs these small networks on about one core (a two-qubit run, 131 s wall, took 157 s of CPU), so a second
-run on the other core nearly doubles the throughput (measured on 2 cores: two runs in 157 s); TensorFlow's thread
-pools use two cores per run, so two runs on two cores gained nothing there.
+run on the other core nearly doubles the throughput (measured on 2 cores: two runs in 157 s).  TensorFlow and
+PyTorch keep the earlier default, set when TensorFlow was the default backend; it was not measured again.
 """
 
 from __future__ import annotations
