@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 import tomllib
 import types
 import typing
@@ -248,9 +247,9 @@ KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax[cpu]", "torch": "torch
 def _check_keras_backend() -> None:
     """``KERAS_BACKEND`` (scinet's default where unset: :data:`pipeline.KERAS_BACKEND`) names a backend Keras can
     train with, and it is installed: checked before any work, not when the training stage first imports Keras."""
-    from pipeline import KERAS_BACKEND
+    from pipeline import KERAS_BACKEND, keras_backend
 
-    name = os.environ.get("KERAS_BACKEND", KERAS_BACKEND)
+    name = keras_backend()
     if name not in KERAS_BACKENDS:
         raise ConfigError(
             f"The environment variable KERAS_BACKEND={name!r} names no Keras backend that trains. "

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ def test_the_flop_count_is_the_dense_layers_weights(tmp_path):
 
 
 def test_the_benchmark_prints_samples_per_second_and_the_fraction_of_peak(tmp_path):
-    backend = os.environ.get("KERAS_BACKEND", pipeline.KERAS_BACKEND)
+    backend = pipeline.keras_backend()
     out = tmp_path / "rows.json"
     cmd = [
         sys.executable,

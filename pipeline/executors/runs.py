@@ -29,9 +29,9 @@ log = logging.getLogger("scinet")
 
 def default_workers(cores: int) -> int:
     """Runs at a time where ``--jobs`` is 0: one per core on JAX, one per two cores on TensorFlow and PyTorch."""
-    from pipeline import KERAS_BACKEND
+    from pipeline import keras_backend
 
-    if os.environ.get("KERAS_BACKEND", KERAS_BACKEND) == "jax":
+    if keras_backend() == "jax":
         return max(1, cores)
     return max(1, cores // 2)
 
