@@ -106,13 +106,14 @@ def test_runs_at_a_time_by_default_one_per_core_on_jax_one_per_two_cores_elsewhe
     assert default_workers(cores) == workers
 
 
-def test_a_worker_with_one_core_runs_xla_and_tensorflow_on_one_thread_keeping_other_xla_flags(monkeypatch):
+def test_a_worker_with_one_core_runs_xla_and_tensorflow_on_one_thread_keeping_the_users_xla_flags(monkeypatch):
     import os
 
     from pipeline.executors.runs import setup_worker
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
-    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "")
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):  # restored after the test
+        monkeypatch.setenv(name, "")
     setup_worker(1, {})
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false"
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
@@ -122,3 +123,6 @@ def test_a_worker_with_one_core_runs_xla_and_tensorflow_on_one_thread_keeping_ot
     setup_worker(4, {})
     assert os.environ["XLA_FLAGS"] == ""
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "4"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")  # the user's own choice
+    setup_worker(1, {})
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true"
