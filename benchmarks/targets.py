@@ -13,9 +13,9 @@ prints, for each run, the wall time against the target, the stage times from
 (``verification.json``) and the Keras backend.  ``--sweep`` times ``scinet
 sweep qubit2`` with its defaults, and ``--ensemble`` ten pendulum seeds, two at
 a time, as a user runs them (``scinet run pendulum --seeds 0..9 --jobs 2``).
-Times are of this machine; run the baseline (another commit, another backend: ``KERAS_BACKEND=tensorflow python
-benchmarks/targets.py``) in the same session to compare; ``--backends
-tensorflow jax`` runs each measurement on each Keras backend in turn (each run
+Times are of this machine; run the baseline (another commit, another backend:
+``KERAS_BACKEND=tensorflow python benchmarks/targets.py``) in the same session
+to compare; ``--backends tensorflow jax`` runs each measurement on each Keras backend in turn (each run
 with ``KERAS_BACKEND`` set) and ends with each system's wall times side by side.
 """
 
