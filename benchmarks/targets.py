@@ -17,6 +17,11 @@ Times are of this machine; run the baseline (another commit, another backend:
 ``KERAS_BACKEND=tensorflow python benchmarks/targets.py``) in the same session
 to compare; ``--backends tensorflow jax`` runs each measurement on each Keras backend in turn (each run
 with ``KERAS_BACKEND`` set) and ends with each system's wall times side by side.
+
+On JAX a run loads the programs XLA compiled for an earlier one from its compilation cache
+(``pipeline/compile_cache.py``).  ``--cache warm`` times a run after one untimed run of the same command (what
+every run but a machine's first sees), ``--cache cold`` gives every measurement an empty cache (a machine's first
+run), ``--cache as-is`` (the default) uses the cache as it stands.
 """
 
 from __future__ import annotations
@@ -53,20 +58,31 @@ def scinet(*args: str) -> list[str]:
     return [sys.executable, "-c", "from pipeline.cli import main; main()", *args]
 
 
+COLD: Path | None = None
+"""where ``--cache cold`` makes each measurement's empty compilation cache (None: the user's cache)"""
+
+
 def environment(backend: str | None) -> dict[str, str] | None:
-    """The environment of a run on the Keras ``backend`` (None: this process's, so scinet's default)."""
-    return None if backend is None else {**os.environ, "KERAS_BACKEND": backend}
+    """The environment of a run on the Keras ``backend`` (None: this process's, so scinet's default); with
+    ``--cache cold``, an empty JAX compilation cache of its own, set as scinet sets its default one."""
+    env = dict(os.environ) if backend is not None or COLD is not None else None
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
+    if COLD is not None:
+        env["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jax-cache-", dir=COLD)
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        env["JAX_COMPILATION_CACHE_MAX_SIZE"] = str(512 * 2**20)
+    return env
 
 
 def one_run(system: str, seed: int, root: Path, extra: list[str], backend: str | None = None) -> dict:
     run_dir = root / (f"{system}-seed{seed}" + (f"-{backend}" if backend else ""))
+    command = scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", "--force", *extra)
+    env = environment(backend)
+    if WARM:
+        subprocess.run(command, capture_output=True, text=True, env=env)
     start = time.perf_counter()
-    done = subprocess.run(
-        scinet("run", system, "--run-dir", str(run_dir), "--seed", str(seed), "-q", "--force", *extra),
-        capture_output=True,
-        text=True,
-        env=environment(backend),
-    )
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     record = read_run(run_dir, system, seed, wall, done.returncode, done.stderr)
     if backend is not None:
@@ -93,9 +109,16 @@ def read_run(run_dir: Path, system: str, seed: int, wall: float | None, rc: int,
     return record
 
 
+WARM = False
+"""``--cache warm``: each measurement after one untimed run of the same command"""
+
+
 def timed(command: list[str], backend: str | None = None) -> tuple[float, int, str]:
+    env = environment(backend)
+    if WARM:
+        subprocess.run(command, capture_output=True, text=True, env=env)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=environment(backend))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     return time.perf_counter() - start, done.returncode, done.stdout + done.stderr
 
 
@@ -138,18 +161,28 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BACKEND",
         help="Keras backends, each run on each in turn (default: scinet's)",
     )
+    parser.add_argument(
+        "--cache",
+        choices=("as-is", "cold", "warm"),
+        default="as-is",
+        help="JAX's compilation cache: as it stands, empty for every measurement, or filled by an untimed run first",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="passed to scinet")
     parser.add_argument("--json", type=Path, default=None, help="write the records here")
     parser.add_argument("--keep", type=Path, default=None, help="keep the run directories here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    global COLD, WARM
+    WARM = args.cache == "warm"
     extra = [x for o in args.overrides for x in ("--set", o)]
     records: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="scinet-targets-") as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        COLD = Path(tmp) if args.cache == "cold" else None
         backends = args.backends or [None]
         print(
-            f"backend {' and '.join(args.backends or [os.environ.get('KERAS_BACKEND', 'scinet default')])}, {os.cpu_count()} cores"
+            f"backend {' and '.join(args.backends or [os.environ.get('KERAS_BACKEND', 'scinet default')])}, {os.cpu_count()} cores, "
+            f"compilation cache {args.cache}"
         )
         print(
             f"{'system':<22}{'seed':>5}{'wall s':>9}{'target':>8}{'ratio':>7}  "
@@ -159,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         for system in args.systems:
             for seed, backend in ((seed, backend) for seed in args.seeds for backend in backends):
                 r = one_run(system, seed, root, extra, backend)
+                r["cache"] = args.cache
                 records.append(r)
                 target = r["target_s"]
                 ratio = f"{r['wall_s'] / target:.2f}" if target else "-"
@@ -185,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rc": rc,
                     "wall_s": round(wall, 1),
                     "backend": backend,
+                    "cache": args.cache,
                     "runs": runs,
                 }
             )
@@ -197,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             command = scinet("sweep", "qubit2", "--run-dir", str(root / f"sweep-qubit2-{backend or 'default'}"), "-q", *extra)
             wall, rc, out = timed(command, backend)
             answer = [line.strip() for line in out.splitlines() if "degrees of freedom" in line]
-            records.append({"sweep": "qubit2", "wall_s": round(wall, 1), "rc": rc, "answer": answer, "backend": backend})
+            records.append(
+                {"sweep": "qubit2", "wall_s": round(wall, 1), "rc": rc, "answer": answer, "backend": backend, "cache": args.cache}
+            )
             print(
                 f"scinet sweep qubit2{f' ({backend})' if backend else ''}: {wall:.0f} s (target {SWEEP_TARGET:.0f} s, "
                 f"ratio {wall / SWEEP_TARGET:.2f}), exit {rc}"

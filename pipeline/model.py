@@ -35,6 +35,11 @@ import sys
 import keras
 from keras import layers, ops
 
+from pipeline import compile_cache
+
+if keras.backend.backend() == "jax":
+    compile_cache.enable()  # before anything compiles: a run after the first loads XLA's programs from disk
+
 _KL_CIRCLE_OFFSET = math.log(2 * math.pi) - 0.5 * math.log(2 * math.pi * math.e)
 
 

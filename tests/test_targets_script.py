@@ -82,3 +82,32 @@ def test_the_ensemble_is_timed_as_a_user_runs_it_and_each_seed_is_read_from_its_
     assert [r["seed"] for r in record["runs"]] == [0, 1, 2]
     assert record["runs"][0]["stages_s"] == {"train": 2.0}
     assert "every law discovered on 2 of 3" in capsys.readouterr().out
+
+
+def test_cold_gives_each_measurement_an_empty_cache_and_warm_times_the_second_of_two_runs(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(command, capture_output, text, env=None):
+        calls.append((command[command.index("--run-dir") + 1], dict(env) if env else None))
+        if env and "JAX_COMPILATION_CACHE_DIR" in env:
+            cache = Path(env["JAX_COMPILATION_CACHE_DIR"])
+            assert cache.is_dir() and not any(cache.iterdir())  # empty when the run starts
+            (cache / "entry").write_text("compiled")
+        run_dir = Path(command[command.index("--run-dir") + 1])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "manifest.json").write_text(json.dumps({"stages": {"train": {"wall_s": 1.0, "backend": "jax"}}}))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(targets.subprocess, "run", fake_run)
+    common = ["--systems", "copernicus", "pendulum", "--no-sweep", "--no-ensemble", "--keep", str(tmp_path)]
+    out = tmp_path / "cold.json"
+    assert targets.main([*common, "--cache", "cold", "--json", str(out)]) == 0
+    caches = [env["JAX_COMPILATION_CACHE_DIR"] for _, env in calls]
+    assert len(calls) == 2 and len(set(caches)) == 2  # one run each, each with its own cache
+    assert all(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0" for _, env in calls)
+    assert [r["cache"] for r in json.loads(out.read_text())] == ["cold", "cold"]
+
+    calls.clear()
+    assert targets.main([*common, "--cache", "warm"]) == 0
+    assert [d for d, _ in calls] == [calls[0][0]] * 2 + [calls[2][0]] * 2  # each command twice, the second timed
+    assert all(env is None for _, env in calls)  # the user's cache, as scinet sets it
