@@ -188,3 +188,33 @@ def test_the_antithetic_draws_leave_the_bias_and_not_the_statistical_scatter():
     ]
     assert min(biases) > 0  # a longer Mars vector makes the predicted direction less sensitive to the noise
     assert np.std(biases) < 0.1 * np.mean(biases)
+
+
+def test_a_circular_jackknife_that_keeps_the_fitted_orientation_gives_the_same_errors_in_fewer_evaluations(monkeypatch):
+    """The regional refits of a circular neuron start where the fit on every row ended: the other sign never wins
+    (it runs the optimiser to its limit, cost hundreds of times higher), so keeping the sign changes nothing."""
+    import systems.laws.geometry as geometry
+    from systems.laws.uncertainty import systematic_errors
+
+    rng = np.random.default_rng(3)
+    phi = rng.uniform(-np.pi, np.pi, 600)
+    law = sp.atan2(sp.sin(x), sp.cos(x) - k)  # a direction seen from off the centre, as Mars from the Earth
+    frame = pd.DataFrame({"x": phi})
+    truth = np.arctan2(np.sin(phi), np.cos(phi) - 0.6)
+    z = np.angle(np.exp(1j * (-truth + 0.4 + 0.02 * np.sin(3 * phi) + 0.01 * rng.standard_normal(600))))
+    fitted, m, se = fit_constants(law, ["x"], frame, z, [k], {k: 0.3}, kind="circle")
+    assert m.sign == -1 and abs(fitted["k"] - 0.6) < 0.01
+    calls = []
+    real = geometry.least_squares
+
+    def counted(fun, x0, **kw):
+        fit = real(fun, x0, **kw)
+        calls.append(fit.nfev)
+        return fit
+
+    monkeypatch.setattr(geometry, "least_squares", counted)
+    both = systematic_errors(law, ["x"], frame, z, [k], {k: fitted["k"]}, se, kind="circle", angles=["x"])
+    evaluations_both, calls[:] = sum(calls), []
+    kept = systematic_errors(law, ["x"], frame, z, [k], {k: fitted["k"]}, se, kind="circle", angles=["x"], sign=m.sign)
+    assert kept == both and np.isfinite(kept["k"])
+    assert len(calls) == 10 and sum(calls) < evaluations_both / 2, (sum(calls), evaluations_both)

@@ -85,11 +85,14 @@ def fit_constants(
     *,
     kind: str,
     affine: bool = True,
+    sign: int | None = None,
 ) -> tuple[dict[str, float], Match, dict[str, float]]:
     """Fit the free constants of ``expr`` (and, if ``affine``, a scale and offset) so that
     ``scale * expr + offset`` matches ``target`` (on the circle for ``kind="circle"``, where
-    the scale is a sign).  Returns the constants, the match of the fitted expression, and the
-    constants' standard errors (:func:`standard_errors`)."""
+    the scale is a sign: both are tried, or only ``sign`` where the caller knows it, as a refit
+    of the same law on part of the rows does: the other sign runs the optimiser to its limit for
+    nothing).  Returns the constants, the match of the fitted expression, and the constants'
+    standard errors (:func:`standard_errors`)."""
     func = sp.lambdify([*symbols(names), *free], expr, modules="numpy")
     cols = [frame[n].to_numpy(dtype=float) for n in names]
     target = np.asarray(target, dtype=float)
@@ -101,7 +104,8 @@ def fit_constants(
     jac = _jacobian(expr, tuple(names), tuple(free), cols, pred_of, kind) if not affine and len(free) else "2-point"
 
     best: tuple[float, np.ndarray] | None = None
-    for sign in (1, -1) if kind == "circle" and affine else (1,):
+    signs = ((1, -1) if sign is None else (sign,)) if kind == "circle" and affine else (1,)
+    for sign in signs:
         x0 = np.array([initial.get(k, 1.0) for k in free], dtype=float)
 
         def res(p, sign=sign):

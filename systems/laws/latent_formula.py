@@ -84,12 +84,12 @@ class LatentFormula(Law):
         # from that fit; the selected equation's own constants decide its form and score
         z = evidence.latents[holder.latent].to_numpy(dtype=float)
         start = {**self.initial, **{k: fitted[k.name] for k in free}}
-        on_neuron, _, se = fit_constants(law, names, evidence.latents, z, free, start, kind=evidence.kind)
+        on_neuron, on_match, se = fit_constants(law, names, evidence.latents, z, free, start, kind=evidence.kind)
         # the network's own distortion of the neuron, smooth in the inputs: regions of them left out in turn
         angles = [n for n in names if evidence.system.columns[n].angle]
         sys_errors = systematic_errors(
             law, names, evidence.latents, z, free, {**start, **{k: on_neuron[k.name] for k in free}}, se,
-            kind=evidence.kind, angles=angles,
+            kind=evidence.kind, angles=angles, sign=on_match.sign,
         )  # fmt: skip
         quoted = {k.name: on_neuron[k.name] for k in free}
         rel = {k: abs(quoted[k] - v) / abs(v) for k, v in true.items() if v is not None}

@@ -81,10 +81,12 @@ def systematic_errors(
     region_names: list[str] | None = None,
     angles: list[str] = (),
     seed: int = 0,
+    sign: int | None = None,
 ) -> dict[str, float]:
     """The systematic error of each constant fitted by :func:`systems.laws.geometry.fit_constants` (the same
     arguments), by the grouped jackknife over :func:`regions` of ``region_names`` (default ``names``) of the
-    module's text; NaN where a refit fails or too few regions are left."""
+    module's text; NaN where a refit fails or too few regions are left.  ``sign``: a circular neuron's
+    orientation found by the fit on every row, kept by each refit (None: each tries both)."""
     if not free or len(frame) < 4 * REGIONS:
         return {k.name: float("nan") for k in free}
     target = np.asarray(target, dtype=float)
@@ -97,7 +99,7 @@ def systematic_errors(
     fits = []
     for g in np.unique(labels):
         keep = labels != g
-        fitted, _, _ = fit_constants(expr, names, frame[keep], target[keep], free, initial, kind=kind, affine=affine)
+        fitted, _, _ = fit_constants(expr, names, frame[keep], target[keep], free, initial, kind=kind, affine=affine, sign=sign)
         fits.append([fitted[k.name] for k in free])
     values = np.array(fits, dtype=float)
     k = len(values)
