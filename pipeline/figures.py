@@ -22,5 +22,5 @@ def save(fig, stem: Path, dpi: int = 150) -> None:
     with atomic_path(stem.with_suffix(".png")) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     with atomic_path(stem.with_suffix(".pdf")) as tmp:
-        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+        fig.savefig(tmp, dpi=dpi, format="pdf", metadata={"CreationDate": None})
     plt.close(fig)

@@ -606,7 +606,7 @@ def _latents_figure(ctx: StageContext, plt, test: pd.DataFrame, meta) -> float:
         xa, ya = system.heatmap
         fig, axes = plt.subplots(1, len(neurons), figsize=_size(len(neurons)), squeeze=False)
         for ax, n in zip(axes[0], neurons, strict=True):
-            sc = ax.scatter(test[xa], test[ya], c=test[n], s=6, cmap="viridis")
+            sc = ax.scatter(test[xa], test[ya], c=test[n], s=6, cmap="viridis", rasterized=True)
             fig.colorbar(sc, ax=ax)
             ax.set_xlabel(_label(xa, system))
             ax.set_ylabel(_label(ya, system))
@@ -618,7 +618,7 @@ def _latents_figure(ctx: StageContext, plt, test: pd.DataFrame, meta) -> float:
         for i, n in enumerate(neurons):
             for j, g in enumerate(gt):
                 ax = axes[i * per_neuron + j // cols, j % cols]
-                ax.scatter(test[g], test[n], s=2, alpha=0.4)
+                ax.scatter(test[g], test[n], s=2, alpha=0.4, rasterized=True)
                 ax.set_xlabel(_label(g, system))
                 ax.set_ylabel(f"neuron {n}" + ("" if n in meta["active"] else " (unused)"))
         for i in range(len(neurons)):  # the empty panels of a neuron's last row
@@ -639,11 +639,11 @@ def _quantities_figure(ctx: StageContext, plt, test: pd.DataFrame, held) -> floa
         label = f"${sp.latex(expr.xreplace(_symbol_map(system)))}$"
         if system.latent.kind == "circle":  # no 2 pi seam: the neuron with its fitted sign and offset removed
             m = match(z, q, "circle")
-            ax.scatter(wrap(q), wrap(m.sign * (z - m.offset)), s=2, alpha=0.4)
+            ax.scatter(wrap(q), wrap(m.sign * (z - m.offset)), s=2, alpha=0.4, rasterized=True)
             ax.set_xlabel(f"{label} [rad]")
             ax.set_ylabel(f"neuron {neuron} [rad]")
         else:
-            ax.scatter(q, z, s=2, alpha=0.4)
+            ax.scatter(q, z, s=2, alpha=0.4, rasterized=True)
             ax.set_xlabel(label)
             ax.set_ylabel(f"neuron {neuron}")
         ax.set_title(f"{verdict.name}: {verdict.verdict}")
@@ -661,7 +661,7 @@ def _answers_figure(ctx: StageContext, plt, test: pd.DataFrame, probe) -> float:
     # a law panel's legend goes below it: the figure is taller by its three lines
     fig, axes = plt.subplots(1, panels, figsize=_size(panels, panel_height=2.8 if law_panel else 2.4), squeeze=False)
     for ax, a in zip(axes[0], answers, strict=False):
-        ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4)
+        ax.scatter(test[a], test[f"{a}_pred"], s=2, alpha=0.4, rasterized=True)
         lo, hi = float(test[a].min()), float(test[a].max())
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.set_xlabel(f"true {_label(a, system)}")
