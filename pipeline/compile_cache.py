@@ -15,7 +15,9 @@ time share it safely).
 
 Yours to change, with JAX's own settings, which scinet never overrides: ``JAX_COMPILATION_CACHE_DIR`` puts the
 cache elsewhere (then every other cache setting is left as JAX's or yours), ``JAX_ENABLE_COMPILATION_CACHE=false``
-turns it off.  Deleting the folder is always safe: the next run compiles again.
+turns it off.  Deleting the folder is always safe: the next run compiles again.  A run killed while JAX writes a
+program can leave it cut short; JAX then warns ("Error reading persistent compilation cache entry"), compiles it
+again and goes on, on every run until the folder is deleted.
 """
 
 from __future__ import annotations

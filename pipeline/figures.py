@@ -1,4 +1,5 @@
-"""Figures for papers: sizes of a journal page, and every figure written as PDF (vector) and PNG."""
+"""Figures for papers: sizes of a journal page, and every figure written as PDF (vector; point clouds drawn
+``rasterized=True`` are one image at ``dpi``) and PNG."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
 
 
 def save(fig, stem: Path, dpi: int = 150) -> None:
-    """``stem.png`` (for Markdown) and ``stem.pdf`` (for LaTeX), each written atomically; closes the figure.  The PDF
+    """``stem.png`` (for Markdown) and ``stem.pdf`` (for LaTeX; rasterized artists at ``dpi``), each written
+    atomically; closes the figure.  The PDF
     carries no creation date, so that the same run draws the same bytes (the catalog hashes every figure)."""
     import matplotlib.pyplot as plt
 

@@ -297,7 +297,13 @@ def report_md(ctx: StageContext, equations, verdicts, history, meta, probe, cons
     out += _verdicts_md(verdicts)
     out += _selected_md(system, equations, probe, constants)
     out += _fronts_md(equations)
-    out += ["## Figures", "", "Each as PNG and as PDF (vector, one journal column wide); `paper.tex` includes the PDFs.", ""]
+    out += [
+        "## Figures",
+        "",
+        "Each as PNG and as PDF (vector, one journal column wide; point clouds as one image at `report.dpi`); "
+        "`paper.tex` includes the PDFs.",
+        "",
+    ]
     for name in shown_figures(ctx.system, verdicts):
         out += [f"![{name}](figures/{name}.png)\n", f"*{FIGURE_CAPTIONS.get(name, name)}*\n"]
     return "\n".join(out)
@@ -532,7 +538,8 @@ def _size(cols: int, rows: int = 1, panel_height: float = 2.4) -> tuple[float, f
 
 
 def _save(ctx: StageContext, fig, name: str) -> float:
-    """The figure as PNG (for report.md) and as PDF (vector, for a paper); returns its width in inches."""
+    """The figure as PNG (for report.md) and as PDF (vector, for a paper; point clouds at ``report.dpi``); returns its
+    width in inches."""
     width = float(fig.get_size_inches()[0])
     page.save(fig, ctx.path(f"figures/{name}"), dpi=ctx.config.report.dpi)
     return width
