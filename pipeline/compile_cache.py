@@ -72,15 +72,21 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
-def enable() -> Path | None:
+def enable(config=None) -> Path | None:
     """Turn JAX's persistent compilation cache on in :func:`default_dir`, unless the environment already says
     where it goes (``JAX_COMPILATION_CACHE_DIR``, or ``jax.config`` set in this process) or that it is off
     (``JAX_ENABLE_COMPILATION_CACHE=false``).  Returns the folder in use (None when the cache is off, or the
     folder cannot be written: then nothing is cached and the run is as fast as it would be without it).
-    Called where scinet imports Keras on the JAX backend, before anything compiles; a no-op after the first call."""
-    import jax
+    Called where scinet imports Keras on the JAX backend, before anything compiles; a no-op after the first call.
+    ``config``: JAX's (``jax.config``); a JAX too old to have every setting this needs gets no cache."""
+    if config is None:
+        import jax
 
-    config = jax.config
+        config = jax.config
+    needed = ("jax_enable_compilation_cache", "jax_compilation_cache_dir", *_SETTINGS)
+    if not all(hasattr(config, name) for name in needed):
+        log.debug("JAX's compilation cache is off: this JAX lacks %s", [n for n in needed if not hasattr(config, n)])
+        return None
     if not config.jax_enable_compilation_cache:
         return None
     if config.jax_compilation_cache_dir:  # the user's own

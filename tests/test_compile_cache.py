@@ -112,3 +112,32 @@ def test_a_training_that_loads_its_programs_ends_with_the_same_weights(tmp_path)
             entries = {p.name for p in (tmp_path / "xdg" / "scinet" / "jax").rglob("*-cache")}
             assert any(e.startswith("jit_train_step") for e in entries), sorted(entries)[:5]
     assert weights[0] == weights[1]
+
+
+class _Config:
+    """The part of ``jax.config`` the cache reads and sets, without JAX's global state."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+        self.updated = {}
+
+    def update(self, name, value):
+        self.updated[name] = value
+        setattr(self, name, value)
+
+
+def test_a_jax_without_every_setting_gets_no_cache_and_nothing_set(tmp_path, monkeypatch):
+    from pipeline import compile_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    old = _Config(jax_enable_compilation_cache=True, jax_compilation_cache_dir=None)  # no min time, size or entry bound
+    assert compile_cache.enable(old) is None and old.updated == {}
+    assert not (tmp_path / "scinet").exists()
+    full = _Config(
+        jax_enable_compilation_cache=True, jax_compilation_cache_dir=None, **dict.fromkeys(compile_cache._SETTINGS, None)
+    )
+    for variable, _ in compile_cache._SETTINGS.values():
+        monkeypatch.delenv(variable, raising=False)
+    assert compile_cache.enable(full) == compile_cache.default_dir()
+    assert full.updated["jax_compilation_cache_dir"] == str(compile_cache.default_dir())
+    assert full.updated["jax_persistent_cache_min_compile_time_secs"] == 0.0
