@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.compile_cache import SETTINGS
 from pipeline.ensemble import seed_dir
 
 TARGETS = {
@@ -70,8 +71,7 @@ def environment(backend: str | None) -> dict[str, str] | None:
         env["KERAS_BACKEND"] = backend
     if COLD is not None:
         env["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jax-cache-", dir=COLD)
-        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-        env["JAX_COMPILATION_CACHE_MAX_SIZE"] = str(512 * 2**20)
+        env.update({variable: str(value) for variable, value in SETTINGS.values()})
     return env
 
 

@@ -31,9 +31,9 @@ from pathlib import Path
 log = logging.getLogger("scinet")
 
 MAX_BYTES = 512 * 2**20
-"""at most this much on disk (the programs of one run of every built-in system take a few MB)"""
+"""at most this much on disk (a day of runs of every built-in system, an ensemble and the tests left 8.2 MB)"""
 
-_SETTINGS = {
+SETTINGS = {
     # scinet's choice where the user's environment says nothing: every program is kept, however quick to compile
     # (a run compiles ~100 small ones at ~0.05 s each), and the folder is bounded (which also makes JAX lock it)
     "jax_persistent_cache_min_compile_time_secs": ("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", 0.0),
@@ -83,7 +83,7 @@ def enable(config=None) -> Path | None:
         import jax
 
         config = jax.config
-    needed = ("jax_enable_compilation_cache", "jax_compilation_cache_dir", *_SETTINGS)
+    needed = ("jax_enable_compilation_cache", "jax_compilation_cache_dir", *SETTINGS)
     if not all(hasattr(config, name) for name in needed):
         log.debug("JAX's compilation cache is off: this JAX lacks %s", [n for n in needed if not hasattr(config, n)])
         return None
@@ -95,7 +95,7 @@ def enable(config=None) -> Path | None:
     if not _writable(path):
         log.debug("JAX's compilation cache is off: %s cannot be written", path)
         return None
-    for name, (variable, value) in _SETTINGS.items():
+    for name, (variable, value) in SETTINGS.items():
         if variable not in os.environ:
             config.update(name, value)
     config.update("jax_compilation_cache_dir", str(path))

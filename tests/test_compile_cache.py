@@ -134,9 +134,9 @@ def test_a_jax_without_every_setting_gets_no_cache_and_nothing_set(tmp_path, mon
     assert compile_cache.enable(old) is None and old.updated == {}
     assert not (tmp_path / "scinet").exists()
     full = _Config(
-        jax_enable_compilation_cache=True, jax_compilation_cache_dir=None, **dict.fromkeys(compile_cache._SETTINGS, None)
+        jax_enable_compilation_cache=True, jax_compilation_cache_dir=None, **dict.fromkeys(compile_cache.SETTINGS, None)
     )
-    for variable, _ in compile_cache._SETTINGS.values():
+    for variable, _ in compile_cache.SETTINGS.values():
         monkeypatch.delenv(variable, raising=False)
     assert compile_cache.enable(full) == compile_cache.default_dir()
     assert full.updated["jax_compilation_cache_dir"] == str(compile_cache.default_dir())

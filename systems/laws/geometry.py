@@ -105,10 +105,10 @@ def fit_constants(
 
     best: tuple[float, np.ndarray] | None = None
     signs = ((1, -1) if sign is None else (sign,)) if kind == "circle" and affine else (1,)
-    for sign in signs:
+    for trial in signs:
         x0 = np.array([initial.get(k, 1.0) for k in free], dtype=float)
 
-        def res(p, sign=sign):
+        def res(p, sign=trial):
             pred = sign * pred_of(p)
             if affine and kind == "circle":
                 pred = pred + float(np.angle(np.nanmean(np.exp(1j * (target - pred)))))
@@ -122,7 +122,7 @@ def fit_constants(
         p = fit.x if fit is not None else x0
         cost = float(np.sum(res(p) ** 2))
         if best is None or cost < best[0]:
-            best = (cost, p * 1.0, sign, None if fit is None else fit.jac)  # type: ignore[assignment]
+            best = (cost, p * 1.0, trial, None if fit is None else fit.jac)  # type: ignore[assignment]
     assert best is not None  # noqa: S101 (at least one sign is tried)
     cost, p, sign, jac = best  # type: ignore[misc]
     profiled = (1 if kind == "circle" else 2) if affine else 0  # the offset (and scale) solved inside the residual
